@@ -1,0 +1,73 @@
+"""A small name -> factory registry, shared by datasets, models and encoders (timm style)."""
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterator
+
+from .errors import ConfigError
+
+
+@dataclass(frozen=True)
+class Entry:
+    name: str
+    factory: Callable[..., Any]
+    description: str = ""
+    tags: dict[str, Any] = field(default_factory=dict)
+
+
+class Registry:
+    """Maps names to factories; unknown names give one clear error with suggestions.
+
+    `resolvers` handle parameterised names (e.g. ``supertml-text-resnet50`` for any timm
+    backbone): each takes a name and returns an Entry or None.
+    """
+
+    def __init__(self, kind: str):
+        self.kind = kind
+        self._entries: dict[str, Entry] = {}
+        self._resolvers: list[Callable[[str], Entry | None]] = []
+
+    def register(self, name: str | None = None, *, description: str = "", **tags: Any):
+        def decorator(fn: Callable[..., Any]) -> Callable[..., Any]:
+            key = name or fn.__name__.replace("_", "-")
+            if key in self._entries:
+                raise ValueError(f"{self.kind} {key!r} is registered twice")
+            doc = description or (fn.__doc__ or "").strip().splitlines()[0:1]
+            desc = doc if isinstance(doc, str) else (doc[0] if doc else "")
+            self._entries[key] = Entry(key, fn, desc, dict(tags))
+            return fn
+
+        return decorator
+
+    def add_resolver(self, resolver: Callable[[str], Entry | None]) -> None:
+        self._resolvers.append(resolver)
+
+    def get(self, name: str) -> Entry:
+        if name in self._entries:
+            return self._entries[name]
+        for resolver in self._resolvers:
+            entry = resolver(name)
+            if entry is not None:
+                return entry
+        close = difflib.get_close_matches(name, list(self._entries), n=3)
+        hint = f" (did you mean {', '.join(close)}?)" if close else ""
+        raise ConfigError(
+            f"unknown {self.kind} {name!r}{hint}; known: {', '.join(sorted(self._entries))}"
+        )
+
+    def create(self, name: str, **kwargs: Any) -> Any:
+        return self.get(name).factory(**kwargs)
+
+    def names(self) -> list[str]:
+        return sorted(self._entries)
+
+    def __contains__(self, name: str) -> bool:
+        try:
+            self.get(name)
+        except ConfigError:
+            return False
+        return True
+
+    def __iter__(self) -> Iterator[Entry]:
+        return iter(self._entries[k] for k in self.names())

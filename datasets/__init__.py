@@ -1,0 +1,9 @@
+"""Datasets: a registry of validated loaders, seeded splits and train-fitted preprocessing."""
+from .base import Dataset, Part, Splits
+from .registry import DATASETS, list_datasets, load_dataset, register_dataset
+from .splits import make_splits, renormalise
+
+__all__ = [
+    "DATASETS", "Dataset", "Part", "Splits", "list_datasets", "load_dataset",
+    "make_splits", "register_dataset", "renormalise",
+]

@@ -1,0 +1,125 @@
+"""The objects that flow through the pipeline: a validated Dataset, and the Splits made from it."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Mapping
+
+import numpy as np
+
+from benchmarks.errors import DataError
+
+
+@dataclass(frozen=True, eq=False)
+class Dataset:
+    """A validated table: features, integer labels, optional event weights.
+
+    `groups` carries a predefined split membership (HiggsML's KaggleSet letters) and
+    `weight_totals` the per-class weight sums each split is rescaled to (HiggsML's full-data
+    totals); both are None for ordinary tables.
+    """
+
+    name: str
+    X: np.ndarray
+    y: np.ndarray
+    feature_names: tuple[str, ...]
+    class_names: tuple[str, ...]
+    weights: np.ndarray | None = None
+    ids: np.ndarray | None = None
+    groups: np.ndarray | None = None
+    weight_totals: Mapping[int, float] | None = None
+    metric: str = "accuracy"  # "ams" (binary, signal = class 1) or "accuracy"
+    source: str = ""
+    synthetic: bool = False
+    missing_value: float | None = None
+    notes: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        X, y = self.X, self.y
+        if X.ndim != 2:
+            raise DataError(f"{self.name}: features must be a 2-D table, got shape {X.shape}")
+        n = X.shape[0]
+        if n == 0:
+            raise DataError(f"{self.name}: the table has no rows")
+        if y.shape != (n,):
+            raise DataError(f"{self.name}: {y.shape[0]} labels for {n} rows")
+        if len(self.feature_names) != X.shape[1]:
+            raise DataError(f"{self.name}: {len(self.feature_names)} names for {X.shape[1]} features")
+        if not np.issubdtype(X.dtype, np.floating):
+            raise DataError(f"{self.name}: features must be numeric floats, got {X.dtype}")
+        bad = ~np.isfinite(X)
+        if bad.any():
+            row, col = np.argwhere(bad)[0]
+            raise DataError(
+                f"{self.name}: {int(bad.sum())} NaN/inf feature values "
+                f"(first in column {self.feature_names[col]!r}, row {row})"
+            )
+        if y.min() < 0 or y.max() >= len(self.class_names):
+            raise DataError(f"{self.name}: labels outside 0..{len(self.class_names) - 1}")
+        if self.weights is not None:
+            w = self.weights
+            if w.shape != (n,) or not np.isfinite(w).all() or (w < 0).any():
+                raise DataError(f"{self.name}: weights must be {n} finite non-negative numbers")
+        if self.metric == "ams" and len(self.class_names) != 2:
+            raise DataError(f"{self.name}: AMS needs a binary task")
+
+    @property
+    def n_classes(self) -> int:
+        return len(self.class_names)
+
+    @property
+    def n_events(self) -> int:
+        return self.X.shape[0]
+
+    @property
+    def task(self) -> str:
+        return "binary" if self.n_classes == 2 else "multiclass"
+
+
+@dataclass(frozen=True, eq=False)
+class Part:
+    """One split of a dataset: features, labels, weights (renormalised for this split), ids."""
+
+    name: str
+    X: np.ndarray
+    y: np.ndarray
+    weights: np.ndarray
+    ids: np.ndarray
+
+    def __len__(self) -> int:
+        return self.X.shape[0]
+
+    def with_X(self, X: np.ndarray) -> "Part":
+        return Part(self.name, X, self.y, self.weights, self.ids)
+
+
+@dataclass(frozen=True, eq=False)
+class Splits:
+    """Train, validation and one or more test parts (HiggsML: public and private)."""
+
+    seed: int
+    train: Part
+    val: Part
+    tests: tuple[Part, ...]
+    feature_names: tuple[str, ...]
+    notes: tuple[str, ...] = field(default=())
+
+    def test(self, name: str) -> Part:
+        for part in self.tests:
+            if part.name == name:
+                return part
+        raise KeyError(name)
+
+    @property
+    def parts(self) -> tuple[Part, ...]:
+        return (self.train, self.val, *self.tests)
+
+    def map_X(self, fn) -> "Splits":
+        """Apply a feature transform (fitted elsewhere) to every part."""
+        return Splits(
+            self.seed,
+            self.train.with_X(fn(self.train.X)),
+            self.val.with_X(fn(self.val.X)),
+            tuple(p.with_X(fn(p.X)) for p in self.tests),
+            self.feature_names,
+            self.notes,
+        )

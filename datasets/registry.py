@@ -1,0 +1,21 @@
+"""Dataset registry: ``register_dataset``, ``load_dataset(name, **kw)``, ``list_datasets``."""
+from __future__ import annotations
+
+from benchmarks.registry import Registry
+
+from .base import Dataset
+
+DATASETS = Registry("dataset")
+register_dataset = DATASETS.register
+
+
+def load_dataset(name: str, **kwargs) -> Dataset:
+    """Load a dataset by name. ``csv:PATH`` loads a user table (needs ``target=``)."""
+    if name.startswith("csv:"):
+        kwargs = {"path": name[4:], **kwargs}
+        name = "csv"
+    return DATASETS.create(name, **kwargs)
+
+
+def list_datasets() -> list[str]:
+    return DATASETS.names()

@@ -1,0 +1,4 @@
+"""Models: one registry, one interface (fit / predict_proba), tabular and SuperTML alike."""
+from .registry import MODELS, backend_available, create_model, list_models, model_entry, register_model
+
+__all__ = ["MODELS", "backend_available", "create_model", "list_models", "model_entry", "register_model"]

@@ -1,0 +1,73 @@
+"""Model registry: ``register_model``, ``create_model(name, **kw)``, ``list_models``.
+
+Every model follows one interface (scikit-learn style, plain constructor parameters)::
+
+    fit(X, y, sample_weight=None, X_val=None, y_val=None, w_val=None, epoch_callback=None)
+    predict_proba(X) -> (n, n_classes)
+
+``epoch_callback(epoch, proba_val)`` is called by iterative models after each epoch with
+validation probabilities; it may raise to stop training (Optuna pruning). Tags on the
+registration say which optional backend a model needs (``backend``), whether it accepts a
+``device`` argument, and the model family (``tabular`` or ``supertml``). A registered
+``search_space(trial) -> dict`` gives the model's Optuna space (define-by-run).
+"""
+from __future__ import annotations
+
+import importlib.util
+from typing import Any, Callable
+
+from benchmarks.errors import MissingBackendError
+from benchmarks.registry import Entry, Registry
+
+MODELS = Registry("model")
+
+BACKEND_MODULES = {"sklearn": "sklearn", "xgboost": "xgboost", "lightgbm": "lightgbm", "torch": "torch"}
+
+
+def register_model(
+    name: str | None = None,
+    *,
+    backend: str = "sklearn",
+    family: str = "tabular",
+    accepts_device: bool = False,
+    search_space: Callable[[Any], dict] | None = None,
+    description: str = "",
+):
+    return MODELS.register(
+        name,
+        description=description,
+        backend=backend,
+        family=family,
+        accepts_device=accepts_device,
+        search_space=search_space,
+    )
+
+
+def backend_available(backend: str) -> bool:
+    module = BACKEND_MODULES.get(backend, backend)
+    return importlib.util.find_spec(module) is not None
+
+
+def model_entry(name: str) -> Entry:
+    return MODELS.get(name)
+
+
+def create_model(name: str, **kwargs: Any):
+    entry = MODELS.get(name)
+    backend = entry.tags.get("backend", "sklearn")
+    if not backend_available(backend):
+        raise MissingBackendError(
+            f"model {name!r} needs {backend}; install it with: pip install '.[{backend}]'"
+        )
+    if not entry.tags.get("accepts_device"):
+        kwargs.pop("device", None)
+    return entry.factory(**kwargs)
+
+
+def list_models(backend: str | None = None, family: str | None = None) -> list[str]:
+    return [
+        e.name
+        for e in MODELS
+        if (backend is None or e.tags.get("backend") == backend)
+        and (family is None or e.tags.get("family") == family)
+    ]

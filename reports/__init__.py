@@ -1,0 +1,1 @@
+"""Reports: Markdown (and plots) rendered from stored results."""
