@@ -7,3 +7,6 @@ __all__ = [
     "DATASETS", "Dataset", "Part", "Splits", "list_datasets", "load_dataset",
     "make_splits", "register_dataset", "renormalise",
 ]
+
+# Importing the loaders registers them.
+from . import tables  # noqa: E402,F401

@@ -1,0 +1,195 @@
+"""Command line: ``python -m benchmarks {list,run,report,fetch,score,encode,tune,compare,perf}``."""
+from __future__ import annotations
+
+import argparse
+import sys
+import warnings
+from datetime import datetime
+from pathlib import Path
+
+from .errors import BenchmarkError, ConfigError
+
+EPILOG = """examples:
+  python -m benchmarks run                              # default suite, offline
+  python -m benchmarks run --suite higgsml --data atlas-higgs-challenge-2014-v2.csv.gz
+  python -m benchmarks run --suite smoke --dataset csv:table.csv --target label
+  python -m benchmarks report runs/higgsml-20261122-120000 --unblind
+  python -m benchmarks perf ams
+"""
+
+
+def _csv_list(text: str) -> tuple[str, ...]:
+    return tuple(t.strip() for t in text.split(",") if t.strip())
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="python -m benchmarks",
+        description="Honest benchmarks of SuperTML image CNNs against tabular models on tabular data.",
+        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+
+    sub.add_parser("list", help="list suites, datasets, models and encoders")
+
+    r = sub.add_parser("run", help="run a suite and write results.json, manifest.json, report.md")
+    r.add_argument("--suite", default="default", help="suite name or path to a .toml (default: %(default)s)")
+    r.add_argument("--data", help="path to the HiggsML CSV (.csv or .csv.gz) for higgsml datasets")
+    r.add_argument("--dataset", help="run the suite's models on this dataset instead (e.g. iris, csv:PATH)")
+    r.add_argument("--target", help="label column for --dataset csv:PATH")
+    r.add_argument("--weight", help="event-weight column for --dataset csv:PATH")
+    r.add_argument("--models", type=_csv_list, help="comma-separated model labels or registry names")
+    r.add_argument("--seeds", type=int, help="number of seeds (repeats of split + train + evaluate)")
+    r.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    r.add_argument("--max-events", type=int, help="subsample every split to at most N events")
+    r.add_argument("--control", default="none", choices=["none", "shuffled"],
+                   help="also run the shuffled-label control for every model")
+    r.add_argument("--no-tune", action="store_true", help="skip Optuna searches; use the suite's parameters")
+    r.add_argument("--storage", help="Optuna storage URL (default: SQLite file in the run directory)")
+    r.add_argument("--out", type=Path, help="run directory (default: runs/SUITE-TIMESTAMP)")
+    r.add_argument("--unblind", action="store_true", help="show private AMS in the report of a blind suite")
+    r.add_argument("--quiet", action="store_true", help="no progress bars")
+
+    rep = sub.add_parser("report", help="re-render report.md from a run directory's stored results")
+    rep.add_argument("run_dir", type=Path)
+    rep.add_argument("--unblind", action="store_true", help="show private AMS")
+
+    f = sub.add_parser("fetch", help="download a dataset (higgsml) into the cache")
+    f.add_argument("dataset", choices=["higgsml"])
+    f.add_argument("--dest", type=Path, help="directory (default: the XDG cache)")
+    f.add_argument("--force", action="store_true")
+
+    s = sub.add_parser("score", help="score a Kaggle-format submission against the CERN file (public/private AMS)")
+    s.add_argument("--solution", required=True, type=Path, help="atlas-higgs-challenge-2014-v2.csv[.gz]")
+    s.add_argument("--submission", required=True, type=Path, help="CSV with EventId,RankOrder,Class")
+
+    pf = sub.add_parser("perf", help="print performance figures")
+    pf.add_argument("what", choices=["ams", "encode", "train"])
+    pf.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    pf.add_argument("--quick", action="store_true", help="smaller sizes (a quick look, not the targets)")
+    return p
+
+
+def cmd_list(args) -> int:
+    import encoders
+    from datasets import DATASETS
+    from models import MODELS, backend_available
+
+    from .suite import list_suites, load_suite
+
+    print("suites:")
+    for name in list_suites():
+        print(f"  {name:16s} {load_suite(name).description}")
+    print("datasets:")
+    for e in DATASETS:
+        print(f"  {e.name:16s} {e.description}")
+    print("models:")
+    for e in MODELS:
+        ok = "" if backend_available(e.tags["backend"]) else f"  [needs {e.tags['backend']}: not installed]"
+        print(f"  {e.name:28s} {e.tags['family']:8s} {e.description}{ok}")
+    print("encoders:")
+    for e in encoders.ENCODERS:
+        print(f"  {e.name:16s} {e.description}")
+    return 0
+
+
+def _suite_for_args(args):
+    from dataclasses import replace
+
+    from .suite import DatasetSpec, load_suite
+
+    suite = load_suite(args.suite)
+    if args.dataset:
+        options = {}
+        if args.target:
+            options["target"] = args.target
+        if args.weight:
+            options["weight"] = args.weight
+        if args.dataset.startswith("csv:") and not args.target:
+            raise ConfigError("--dataset csv:PATH needs --target COL (the label column)")
+        suite = replace(suite, datasets=(DatasetSpec(args.dataset, options),))
+    return suite
+
+
+def cmd_run(args) -> int:
+    from .runner import RunOptions, run_suite
+    from .summary import console_summary
+
+    suite = _suite_for_args(args)
+    out = args.out or Path("runs") / f"{suite.name}-{datetime.now():%Y%m%d-%H%M%S}"
+    if (out / "results.json").exists():
+        raise ConfigError(f"{out} already holds a run; choose another --out")
+    opts = RunOptions(data=args.data, models=args.models, seeds=args.seeds, device=args.device,
+                      max_events=args.max_events, control=args.control, progress=not args.quiet,
+                      tune=not args.no_tune, storage=args.storage, unblind=args.unblind)
+    log = (lambda m: None) if args.quiet else (lambda m: print(m, file=sys.stderr))
+    run_suite(suite, out, opts, log=log)
+    print(console_summary(out, unblind=args.unblind))
+    print(f"\nwrote {out / 'report.md'}")
+    return 0
+
+
+def cmd_report(args) -> int:
+    from reports.markdown import render_report
+
+    from . import store
+
+    results, manifest = store.load_run(args.run_dir)
+    store.write_text(args.run_dir / store.REPORT, render_report(results, manifest, args.run_dir, unblind=args.unblind))
+    print(f"wrote {args.run_dir / store.REPORT}")
+    return 0
+
+
+def cmd_fetch(args) -> int:
+    from datasets.higgsml import fetch
+
+    path = fetch(args.dest, force=args.force)
+    print(f"HiggsML data at {path}")
+    return 0
+
+
+def cmd_score(args) -> int:
+    from datasets.higgsml import read_higgsml
+
+    from .scoring import read_submission, score_submission
+
+    solution = read_higgsml(args.solution)
+    result = score_submission(solution, read_submission(args.submission))
+    for key, value in result.items():
+        print(f"{key}: {value:.5f}" if isinstance(value, float) else f"{key}: {value}")
+    return 0
+
+
+def cmd_perf(args) -> int:
+    if args.what == "ams":
+        from .perf_ams import run
+
+        run(sizes=(100_000, 1_000_000) if args.quick else (1_000_000, 10_000_000))
+    elif args.what == "encode":
+        from .perf_encode import run
+
+        run(device=args.device, quick=args.quick)
+    else:
+        from .perf_train import run
+
+        run(device=args.device, quick=args.quick)
+    return 0
+
+
+COMMANDS = {"list": cmd_list, "run": cmd_run, "report": cmd_report, "fetch": cmd_fetch,
+            "score": cmd_score, "perf": cmd_perf}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("default")
+            return COMMANDS[args.command](args)
+    except BenchmarkError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130

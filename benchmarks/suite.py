@@ -1,0 +1,126 @@
+"""Suites as data: a TOML file names datasets x models x seeds x settings.
+
+Shipped suites live in ``benchmarks/suites/*.toml``; a path to any TOML file works too.
+"""
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from datasets.preprocess import PreprocessConfig
+
+from .errors import ConfigError
+
+SUITES_DIR = Path(__file__).parent / "suites"
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    name: str
+    options: dict[str, Any] = field(default_factory=dict)
+    preprocess: PreprocessConfig = PreprocessConfig()
+    val_fraction: float = 0.2
+    test_fraction: float = 0.2
+    repeats: int | str = "auto"  # "auto": 5 when test splits are carved from a sample, else 1
+    max_events: int | None = None
+
+
+@dataclass(frozen=True)
+class SearchSpec:
+    """Optuna search for one model: the study's trial and/or time budget."""
+
+    trials: int | None = None
+    timeout_s: float | None = None
+    pruner: str = "median"
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    name: str  # registry name
+    label: str  # name in reports (unique within a suite)
+    params: dict[str, Any] = field(default_factory=dict)
+    search: SearchSpec | None = None
+
+
+@dataclass(frozen=True)
+class Suite:
+    name: str
+    description: str
+    datasets: tuple[DatasetSpec, ...]
+    models: tuple[ModelSpec, ...]
+    base_seed: int = 0
+    blind: bool = False
+    source: str = ""
+    raw: dict = field(default_factory=dict)
+
+    def model(self, label: str) -> ModelSpec:
+        for m in self.models:
+            if m.label == label:
+                return m
+        raise ConfigError(f"suite {self.name!r} has no model {label!r}; it has: {', '.join(m.label for m in self.models)}")
+
+
+def list_suites() -> list[str]:
+    return sorted(p.stem for p in SUITES_DIR.glob("*.toml"))
+
+
+def _check_keys(where: str, d: dict, allowed: set[str]) -> None:
+    unknown = set(d) - allowed
+    if unknown:
+        raise ConfigError(f"{where}: unknown key(s) {', '.join(sorted(unknown))}; allowed: {', '.join(sorted(allowed))}")
+
+
+def load_suite(name_or_path: str) -> Suite:
+    path = Path(name_or_path)
+    if not (path.suffix == ".toml" and path.is_file()):
+        path = SUITES_DIR / f"{name_or_path}.toml"
+    if not path.is_file():
+        raise ConfigError(f"unknown suite {name_or_path!r}; known: {', '.join(list_suites())} (or a path to a .toml file)")
+    try:
+        raw = tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+    return parse_suite(raw, source=str(path), default_name=path.stem)
+
+
+def parse_suite(raw: dict, source: str = "", default_name: str = "suite") -> Suite:
+    _check_keys(f"suite {default_name}", raw, {"name", "description", "base_seed", "blind", "datasets", "models"})
+    datasets = []
+    for i, d in enumerate(raw.get("datasets", [])):
+        where = f"suite {default_name}, datasets[{i}]"
+        _check_keys(where, d, {"name", "options", "preprocess", "val_fraction", "test_fraction", "repeats", "max_events"})
+        if "name" not in d:
+            raise ConfigError(f"{where}: needs a name")
+        repeats = d.get("repeats", "auto")
+        if repeats != "auto" and not (isinstance(repeats, int) and repeats >= 1):
+            raise ConfigError(f"{where}: repeats must be 'auto' or a positive integer")
+        datasets.append(DatasetSpec(
+            name=d["name"], options=dict(d.get("options", {})),
+            preprocess=PreprocessConfig.from_dict(d.get("preprocess")),
+            val_fraction=float(d.get("val_fraction", 0.2)), test_fraction=float(d.get("test_fraction", 0.2)),
+            repeats=repeats, max_events=d.get("max_events"),
+        ))
+    models = []
+    for i, m in enumerate(raw.get("models", [])):
+        where = f"suite {default_name}, models[{i}]"
+        _check_keys(where, m, {"name", "label", "params", "search"})
+        if "name" not in m:
+            raise ConfigError(f"{where}: needs a name")
+        search = None
+        if "search" in m:
+            _check_keys(f"{where}.search", m["search"], {"trials", "timeout_s", "pruner"})
+            search = SearchSpec(**m["search"])
+        models.append(ModelSpec(m["name"], m.get("label", m["name"]), dict(m.get("params", {})), search))
+    labels = [m.label for m in models]
+    dupes = {lab for lab in labels if labels.count(lab) > 1}
+    if dupes:
+        raise ConfigError(f"suite {default_name}: duplicate model labels {', '.join(sorted(dupes))}; give each a distinct label")
+    if not datasets or not models:
+        raise ConfigError(f"suite {default_name}: needs at least one dataset and one model")
+    return Suite(
+        name=raw.get("name", default_name), description=raw.get("description", ""),
+        datasets=tuple(datasets), models=tuple(models), base_seed=int(raw.get("base_seed", 0)),
+        blind=bool(raw.get("blind", False)), source=source, raw=raw,
+    )

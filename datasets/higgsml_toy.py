@@ -1,0 +1,328 @@
+"""Synthetic events with the exact schema of the CERN HiggsML file, for tests and offline demos.
+
+A crude but self-consistent event model: a resonance (H at 125 GeV as signal; Z->tautau and
+a "fake" W/ttbar-like continuum as background) recoils against the jets, decays to two
+taus, one leptonic and one hadronic, whose visible fractions are collinear with them; the
+neutrinos make up the missing momentum. Primitive (PRI_*) features come from that, and
+derived (DER_*) features are computed from the primitives with the challenge's
+definitions, so -999.0 appears exactly where the real data has it. The classes overlap
+(Z and fakes under the Higgs mass peak, MMC resolution), so classifiers land well short of
+AUC 1. Physics it is not; it only has to exercise the pipeline the way the real file does.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .base import Dataset
+from .higgsml import (
+    BACKGROUND_TOTAL, COLUMNS, FEATURES, KAGGLE_SETS, MISSING, SIGNAL_TOTAL, higgsml_dataset,
+)
+from .registry import register_dataset
+
+# Events per KaggleSet in the real file (t, b, v, u), out of 818,238.
+KAGGLE_SET_COUNTS = (250_000, 100_000, 450_000, 18_238)
+FIRST_EVENT_ID = 100_000
+
+H, Z, FAKE = 0, 1, 2
+# Per process: P(jet_num = 0, 1, 2, >=3), tuned near the real sample's per-class rates.
+_JET_PROBS = np.array([[0.30, 0.32, 0.30, 0.08], [0.56, 0.28, 0.10, 0.06], [0.36, 0.32, 0.20, 0.12]])
+_LEAD_PT_SCALE = np.array([55.0, 35.0, 45.0])
+_RAPIDITY_SIGMA = np.array([1.0, 1.2, 1.3])
+# P(DER_mass_MMC undefined) per process and jet_num.
+_MMC_MISSING = np.array(
+    [[0.05, 0.03, 0.02, 0.015], [0.06, 0.04, 0.03, 0.02], [0.50, 0.25, 0.20, 0.15]]
+)
+_SIGNAL_WEIGHTS = np.array([0.000461025356734, 0.00081448039868, 0.00572068250088])
+_BACKGROUND_WEIGHT_MEDIAN = np.array([1.35, 0.6, 0.25, 0.12])  # by jet_num
+_EMBEDDED_WEIGHTS = np.array([0.0195327618805, 0.0217574936722, 0.0225325724501, 0.0254337596084])
+
+_PT_TAU_MIN, _PT_LEP_MIN, _ETA_LEPTON_MAX, _ETA_JET_MAX = 20.0, 26.0, 2.5, 4.5
+
+
+def _wrap(phi: np.ndarray) -> np.ndarray:
+    return (phi + np.pi) % (2 * np.pi) - np.pi
+
+
+def _pt_eta_phi(p: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    pt = np.hypot(p[:, 0], p[:, 1])
+    return pt, np.arcsinh(p[:, 2] / pt), np.arctan2(p[:, 1], p[:, 0])
+
+
+def _mass(pt1, eta1, phi1, pt2, eta2, phi2) -> np.ndarray:
+    """Invariant mass of two massless objects."""
+    m2 = 2 * pt1 * pt2 * (np.cosh(eta1 - eta2) - np.cos(phi1 - phi2))
+    return np.sqrt(np.maximum(m2, 0.0))
+
+
+def _jet_eta(rng: np.random.Generator, m: int, sigma: float) -> np.ndarray:
+    eta = rng.normal(0.0, sigma, m)
+    # redraw outside the calorimeter instead of clipping, which would pile events at the edge
+    out = np.abs(eta) >= _ETA_JET_MAX
+    eta[out] = rng.uniform(-_ETA_JET_MAX + 0.01, _ETA_JET_MAX - 0.01, out.sum())
+    return eta
+
+
+def _candidates(rng: np.random.Generator, proc: np.ndarray) -> dict[str, np.ndarray]:
+    """Kinematics for a batch of candidate events of the given processes (before acceptance)."""
+    m = len(proc)
+    cum = np.cumsum(_JET_PROBS, axis=1)[proc]
+    jet_num = (rng.random(m)[:, None] > cum[:, :3]).sum(axis=1)
+
+    # Jets: pt above the 30 GeV threshold, leading >= subleading.
+    a = 30.0 + rng.exponential(_LEAD_PT_SCALE[proc])
+    b = 30.0 + rng.exponential(22.0, m)
+    j1_pt, j2_pt = np.maximum(a, b), np.minimum(a, b)
+    j3_pt = (30.0 + rng.exponential(15.0, m)) * np.where(rng.random(m) < 0.3, 2.0, 1.0)
+    j1_eta, j2_eta = _jet_eta(rng, m, 1.7), _jet_eta(rng, m, 1.8)
+    # VBF-like signal: forward jets in opposite hemispheres (large deta, negative prodeta)
+    vbf = (proc == H) & (jet_num >= 2) & (rng.random(m) < 0.5)
+    side = np.where(rng.random(m) < 0.5, 1.0, -1.0)
+    j1_eta = np.where(vbf, side * np.clip(rng.normal(2.2, 0.8, m), 0.1, 4.4), j1_eta)
+    j2_eta = np.where(vbf, -side * np.clip(rng.normal(2.2, 0.8, m), 0.1, 4.4), j2_eta)
+    j1_phi, j2_phi, j3_phi = (rng.uniform(-np.pi, np.pi, m) for _ in range(3))
+    has1, has2, has3 = jet_num >= 1, jet_num >= 2, jet_num >= 3
+
+    # The resonance recoils against the jets, plus soft radiation.
+    recoil = rng.normal(0.0, 10.0, (m, 2))
+    for pt, phi, has in ((j1_pt, j1_phi, has1), (j2_pt, j2_phi, has2), (j3_pt, j3_phi, has3)):
+        recoil[:, 0] -= np.where(has, pt * np.cos(phi), 0.0)
+        recoil[:, 1] -= np.where(has, pt * np.sin(phi), 0.0)
+
+    mass = np.select(
+        [proc == H, proc == Z],
+        [rng.normal(125.0, 1.0, m), rng.normal(91.2, 2.5, m)],
+        75.0 * np.exp(rng.normal(0.0, 0.45, m)),
+    )
+    pt_h2 = (recoil**2).sum(axis=1)
+    mt = np.sqrt(mass**2 + pt_h2)
+    rap = rng.normal(0.0, _RAPIDITY_SIGMA[proc])
+    energy = mt * np.cosh(rap)
+    beta = np.column_stack([recoil, mt * np.sinh(rap)]) / energy[:, None]
+    gamma = energy / mass
+
+    # Isotropic two-body decay in the rest frame, then boost both taus to the lab.
+    cos_t = rng.uniform(-1.0, 1.0, m)
+    sin_t = np.sqrt(1.0 - cos_t**2)
+    phi_s = rng.uniform(-np.pi, np.pi, m)
+    p_star = (mass / 2)[:, None] * np.column_stack([sin_t * np.cos(phi_s), sin_t * np.sin(phi_s), cos_t])
+
+    def boost(p: np.ndarray) -> np.ndarray:
+        bp = (beta * p).sum(axis=1)
+        k = gamma**2 / (gamma + 1) * bp + gamma * mass / 2
+        return p + beta * k[:, None]
+
+    tau_lep, tau_had = boost(p_star), boost(-p_star)
+    # Visible fractions: three-body leptonic decays keep less than hadronic ones.
+    x_lep = rng.beta(1.6, 2.4, m)
+    x_had = rng.beta(2.5, 2.0, m)
+    lep, had = tau_lep * x_lep[:, None], tau_had * x_had[:, None]
+    met = (tau_lep - lep + tau_had - had)[:, :2]
+    # Fakes: a W-like neutrino opposite the lepton gives them a large transverse mass.
+    lep_pt, lep_eta, lep_phi = _pt_eta_phi(lep)
+    nu_pt = np.where(proc == FAKE, np.clip(rng.normal(38.0, 14.0, m), 1.0, None), 0.0)
+    nu_phi = lep_phi + np.pi + rng.normal(0.0, 0.7, m)
+    met += np.column_stack([nu_pt * np.cos(nu_phi), nu_pt * np.sin(nu_phi)])
+    met += rng.normal(0.0, 8.0, (m, 2))  # resolution
+    tau_pt, tau_eta, tau_phi = _pt_eta_phi(had)
+
+    jet_all = np.where(has1, j1_pt, 0.0) + np.where(has2, j2_pt, 0.0) + np.where(has3, j3_pt, 0.0)
+    sumet = tau_pt + lep_pt + jet_all + rng.gamma(2.5, 25.0, m)
+    mmc_missing = rng.random(m) < _MMC_MISSING[proc, jet_num]
+    mass_vis = _mass(tau_pt, tau_eta, tau_phi, lep_pt, lep_eta, lep_phi)
+    mmc = np.where(
+        proc == FAKE,
+        mass_vis * np.exp(rng.normal(0.4, 0.3, m)),
+        mass * (1.0 + rng.normal(0.0, 0.16, m)),
+    )
+    accepted = (
+        (tau_pt > _PT_TAU_MIN) & (lep_pt > _PT_LEP_MIN)
+        & (np.abs(tau_eta) < _ETA_LEPTON_MAX) & (np.abs(lep_eta) < _ETA_LEPTON_MAX)
+        & (mmc > 5.0)
+    )
+    return dict(
+        accepted=accepted, proc=proc, jet_num=jet_num,
+        tau_pt=tau_pt, tau_eta=tau_eta, tau_phi=tau_phi,
+        lep_pt=lep_pt, lep_eta=lep_eta, lep_phi=lep_phi,
+        met_px=met[:, 0], met_py=met[:, 1], sumet=sumet,
+        j1_pt=j1_pt, j1_eta=j1_eta, j1_phi=j1_phi, j2_pt=j2_pt, j2_eta=j2_eta, j2_phi=j2_phi,
+        jet_all=jet_all, mmc=np.where(mmc_missing, MISSING, mmc), mass_vis=mass_vis,
+    )
+
+
+def _accepted_events(rng: np.random.Generator, counts: np.ndarray) -> dict[str, np.ndarray]:
+    """Rejection-sample until each process has its count of accepted events."""
+    got: list[dict[str, np.ndarray]] = []
+    have = np.zeros(len(counts), dtype=np.int64)
+    while (short := counts - have).any():
+        # acceptance is ~30-50%; draw 3x what is still missing, in one vectorised batch
+        proc = np.repeat(np.arange(len(counts)), 3 * short + 16 * (short > 0))
+        ev = _candidates(rng, proc)
+        keep = np.zeros(len(proc), dtype=bool)
+        for k in np.flatnonzero(short):
+            idx = np.flatnonzero(ev["accepted"] & (proc == k))[: short[k]]
+            keep[idx] = True
+            have[k] += len(idx)
+        got.append({key: val[keep] for key, val in ev.items()})
+    return {key: np.concatenate([g[key] for g in got]) for key in got[0]}
+
+
+def _derived(ev: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The DER_* features from the primitives, with the challenge's definitions."""
+    jn = ev["jet_num"]
+    tau = (ev["tau_pt"], ev["tau_eta"], ev["tau_phi"])
+    lep = (ev["lep_pt"], ev["lep_eta"], ev["lep_phi"])
+    met_px, met_py = ev["met_px"], ev["met_py"]
+    met, met_phi = np.hypot(met_px, met_py), np.arctan2(met_py, met_px)
+
+    def px(pt, phi):
+        return pt * np.cos(phi)
+
+    def py(pt, phi):
+        return pt * np.sin(phi)
+
+    hx = px(tau[0], tau[2]) + px(lep[0], lep[2]) + met_px
+    hy = py(tau[0], tau[2]) + py(lep[0], lep[2]) + met_py
+    has1, has2 = jn >= 1, jn >= 2
+    tx = hx + np.where(has1, px(ev["j1_pt"], ev["j1_phi"]), 0) + np.where(has2, px(ev["j2_pt"], ev["j2_phi"]), 0)
+    ty = hy + np.where(has1, py(ev["j1_pt"], ev["j1_phi"]), 0) + np.where(has2, py(ev["j2_pt"], ev["j2_phi"]), 0)
+
+    deta_jj = np.abs(ev["j1_eta"] - ev["j2_eta"])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        centre = (ev["j1_eta"] + ev["j2_eta"]) / 2
+        lep_cent = np.where(deta_jj > 0, np.exp(-4.0 / deta_jj**2 * (lep[1] - centre) ** 2), 0.0)
+        sign = np.sign(np.sin(tau[2] - lep[2]))
+        A = np.sin(met_phi - lep[2]) * sign
+        B = np.sin(tau[2] - met_phi) * sign
+        norm = np.sqrt(A**2 + B**2)
+        met_cent = np.where(norm > 0, (A + B) / norm, 0.0)
+    dphi_tl = _wrap(tau[2] - lep[2])
+    only2 = lambda v: np.where(has2, v, MISSING)  # noqa: E731
+    return {
+        "DER_mass_MMC": ev["mmc"],
+        "DER_mass_transverse_met_lep": np.sqrt(
+            np.maximum(2 * lep[0] * met * (1 - np.cos(met_phi - lep[2])), 0.0)
+        ),
+        "DER_mass_vis": ev["mass_vis"],
+        "DER_pt_h": np.hypot(hx, hy),
+        "DER_deltaeta_jet_jet": only2(deta_jj),
+        "DER_mass_jet_jet": only2(_mass(ev["j1_pt"], ev["j1_eta"], ev["j1_phi"], ev["j2_pt"], ev["j2_eta"], ev["j2_phi"])),
+        "DER_prodeta_jet_jet": only2(ev["j1_eta"] * ev["j2_eta"]),
+        "DER_deltar_tau_lep": np.hypot(tau[1] - lep[1], dphi_tl),
+        "DER_pt_tot": np.hypot(tx, ty),
+        "DER_sum_pt": tau[0] + lep[0] + ev["jet_all"],
+        "DER_pt_ratio_lep_tau": lep[0] / tau[0],
+        "DER_met_phi_centrality": met_cent,
+        "DER_lep_eta_centrality": only2(lep_cent),
+        "PRI_met": met,
+        "PRI_met_phi": met_phi,
+    }
+
+
+def _split_counts(n: int, shares) -> np.ndarray:
+    """Largest-remainder apportionment of n events to the given shares."""
+    exact = n * np.asarray(shares, dtype=np.float64) / np.sum(shares)
+    counts = np.floor(exact).astype(np.int64)
+    counts[np.argsort(counts - exact)[: n - counts.sum()]] += 1
+    return counts
+
+
+def _weights(rng: np.random.Generator, proc: np.ndarray, jet_num: np.ndarray) -> np.ndarray:
+    m = len(proc)
+    signal = rng.choice(_SIGNAL_WEIGHTS, size=m, p=[0.52, 0.10, 0.38])
+    embedded = rng.choice(_EMBEDDED_WEIGHTS, size=m)
+    continuum = np.clip(_BACKGROUND_WEIGHT_MEDIAN[jet_num] * np.exp(rng.normal(0.0, 0.35, m)), 0.01, 2.4)
+    w = np.where(proc == H, signal, np.where((proc == Z) & (rng.random(m) < 0.4), embedded, continuum))
+    return w
+
+
+def make_higgsml_toy(
+    n_events: int = 5000,
+    seed: int = 0,
+    with_test_sets: bool = True,
+    signal_fraction: float = 0.34,
+) -> pd.DataFrame:
+    """Synthetic events with the CERN file's 35 columns, dtypes and value conventions.
+
+    Deterministic for a seed. With `with_test_sets`, KaggleSet letters t/b/v/u are
+    apportioned as in the real file (else all 't'); KaggleWeight is Weight rescaled per
+    set and class to the full-data totals, as in the real file.
+    """
+    n_events = int(n_events)
+    if n_events < 1:
+        raise ValueError(f"n_events must be positive, got {n_events}")
+    if not 0.0 < signal_fraction < 1.0:
+        raise ValueError(f"signal_fraction must be in (0, 1), got {signal_fraction}")
+    rng = np.random.default_rng(seed)
+    n_sig = int(round(n_events * signal_fraction))
+    n_bkg = n_events - n_sig
+    n_z = int(round(n_bkg * 0.45))
+    ev = _accepted_events(rng, np.array([n_sig, n_z, n_bkg - n_z]))
+    order = rng.permutation(n_events)
+    ev = {k: v[order] for k, v in ev.items()}
+
+    jn = ev["jet_num"]
+    has1, has2 = jn >= 1, jn >= 2
+    cols: dict[str, np.ndarray] = {
+        "PRI_tau_pt": ev["tau_pt"], "PRI_tau_eta": ev["tau_eta"], "PRI_tau_phi": ev["tau_phi"],
+        "PRI_lep_pt": ev["lep_pt"], "PRI_lep_eta": ev["lep_eta"], "PRI_lep_phi": ev["lep_phi"],
+        "PRI_met_sumet": ev["sumet"],
+        "PRI_jet_leading_pt": np.where(has1, ev["j1_pt"], MISSING),
+        "PRI_jet_leading_eta": np.where(has1, ev["j1_eta"], MISSING),
+        "PRI_jet_leading_phi": np.where(has1, ev["j1_phi"], MISSING),
+        "PRI_jet_subleading_pt": np.where(has2, ev["j2_pt"], MISSING),
+        "PRI_jet_subleading_eta": np.where(has2, ev["j2_eta"], MISSING),
+        "PRI_jet_subleading_phi": np.where(has2, ev["j2_phi"], MISSING),
+        # the real file writes -0.0 for events without jets
+        "PRI_jet_all_pt": np.where(has1, ev["jet_all"], -0.0),
+        **_derived(ev),
+    }
+    # three decimals, as in the file
+    df = pd.DataFrame({name: np.round(cols[name], 3) for name in FEATURES if name != "PRI_jet_num"})
+    df.insert(FEATURES.index("PRI_jet_num"), "PRI_jet_num", jn.astype(np.int64))
+    df.insert(0, "EventId", FIRST_EVENT_ID + np.arange(n_events, dtype=np.int64))
+
+    is_sig = ev["proc"] == H
+    weight = _weights(rng, ev["proc"], jn)
+    if with_test_sets:
+        sets = np.repeat(np.array(KAGGLE_SETS), _split_counts(n_events, KAGGLE_SET_COUNTS))
+        sets = sets[rng.permutation(n_events)]
+    else:
+        sets = np.full(n_events, "t")
+    kaggle_weight = weight.copy()
+    for letter in KAGGLE_SETS:
+        for mask, total in ((is_sig, SIGNAL_TOTAL), (~is_sig, BACKGROUND_TOTAL)):
+            sel = mask & (sets == letter)
+            if sel.any():
+                kaggle_weight[sel] *= total / weight[sel].sum()
+    df["Weight"] = weight
+    df["Label"] = np.where(is_sig, "s", "b")
+    df["KaggleSet"] = sets
+    df["KaggleWeight"] = kaggle_weight
+    return df.loc[:, list(COLUMNS)]
+
+
+def write_higgsml_toy(path: str | os.PathLike, **kw) -> Path:
+    """Write toy events as a CSV in the CERN file's format (gzipped if `path` ends in .gz)."""
+    path = Path(path)
+    df = make_higgsml_toy(**kw)
+    out = df.astype({"Weight": object, "KaggleWeight": object})
+    # the file prints weights with 12 significant digits and features as shortest repr
+    for col in ("Weight", "KaggleWeight"):
+        out[col] = [f"{v:.12g}" for v in df[col].to_numpy()]
+    out.to_csv(path, index=False, compression="infer", lineterminator="\n")
+    return path
+
+
+@register_dataset("higgsml-toy")
+def higgsml_toy(n_events: int = 5000, seed: int = 0, with_test_sets: bool = True, **_) -> Dataset:
+    """Synthetic events with the HiggsML schema (offline stand-in for tests and demos)."""
+    df = make_higgsml_toy(n_events=n_events, seed=seed, with_test_sets=with_test_sets)
+    return higgsml_dataset(
+        df, "higgsml-toy",
+        source=f"synthetic HiggsML-schema generator (seed={seed}, n_events={n_events})",
+        synthetic=True,
+    )

@@ -1,0 +1,97 @@
+"""Ordinary tables: scikit-learn's bundled Iris and Wine, and any user CSV."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from benchmarks.errors import DataError
+
+from .base import Dataset
+from .registry import register_dataset
+
+
+def _from_sklearn(name: str, loader) -> Dataset:
+    bunch = loader()
+    return Dataset(
+        name=name,
+        X=np.asarray(bunch.data, dtype=np.float64),
+        y=np.asarray(bunch.target, dtype=np.int64),
+        feature_names=tuple(bunch.feature_names),
+        class_names=tuple(str(c) for c in bunch.target_names),
+        metric="accuracy",
+        source=f"scikit-learn bundled copy ({name}, {len(bunch.target)} rows, offline)",
+    )
+
+
+@register_dataset("iris")
+def iris(**_) -> Dataset:
+    """Fisher's Iris (150 rows, 4 features, 3 classes), bundled with scikit-learn."""
+    from sklearn.datasets import load_iris
+
+    return _from_sklearn("iris", load_iris)
+
+
+@register_dataset("wine")
+def wine(**_) -> Dataset:
+    """UCI Wine (178 rows, 13 features, 3 classes), bundled with scikit-learn."""
+    from sklearn.datasets import load_wine
+
+    return _from_sklearn("wine", load_wine)
+
+
+@register_dataset("csv")
+def csv(path: str | None = None, target: str | None = None, weight: str | None = None,
+        id_column: str | None = None, **_) -> Dataset:
+    """Any user table: ``--dataset csv:PATH --target COL [--weight COL]``."""
+    if not path:
+        raise DataError("csv dataset needs a path: --dataset csv:PATH")
+    if not target:
+        raise DataError("csv dataset needs the label column: --target COL")
+    p = Path(path)
+    if not p.is_file():
+        raise DataError(f"csv file not found: {p}")
+    try:
+        df = pd.read_csv(p)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, OSError) as exc:
+        raise DataError(f"cannot read {p} as CSV: {str(exc).splitlines()[0]}") from None
+    return table_dataset(df, target=target, weight=weight, id_column=id_column,
+                         name=f"csv:{p.name}", source=str(p))
+
+
+def table_dataset(df: pd.DataFrame, target: str, weight: str | None = None,
+                  id_column: str | None = None, name: str = "csv", source: str = "") -> Dataset:
+    """Validate a DataFrame and turn it into a Dataset (labels from any column type)."""
+    for role, col in (("target", target), ("weight", weight), ("id", id_column)):
+        if col is not None and col not in df.columns:
+            raise DataError(f"{name}: {role} column {col!r} not found; columns: {', '.join(map(str, df.columns))}")
+    feature_cols = [c for c in df.columns if c not in {target, weight, id_column}]
+    if not feature_cols:
+        raise DataError(f"{name}: no feature columns besides {target!r}")
+    bad = [c for c in feature_cols if not pd.api.types.is_numeric_dtype(df[c]) or pd.api.types.is_bool_dtype(df[c])]
+    if bad:
+        raise DataError(f"{name}: non-numeric feature columns: {', '.join(map(str, bad))} (encode them as numbers first)")
+    labels = df[target]
+    if labels.isna().any():
+        raise DataError(f"{name}: target column {target!r} has {int(labels.isna().sum())} missing values")
+    classes, y = np.unique(labels.astype(str).to_numpy(), return_inverse=True)
+    if len(classes) < 2:
+        raise DataError(f"{name}: target column {target!r} has a single class")
+    w = None
+    if weight is not None:
+        w = pd.to_numeric(df[weight], errors="coerce").to_numpy(dtype=np.float64)
+        if not np.isfinite(w).all() or (w < 0).any():
+            raise DataError(f"{name}: weight column {weight!r} must hold finite non-negative numbers")
+    ids = df[id_column].to_numpy() if id_column else None
+    return Dataset(
+        name=name,
+        X=df[feature_cols].to_numpy(dtype=np.float64),
+        y=y.astype(np.int64),
+        feature_names=tuple(map(str, feature_cols)),
+        class_names=tuple(classes),
+        weights=w,
+        ids=ids,
+        metric="accuracy",
+        source=source or name,
+    )

@@ -1,0 +1,52 @@
+"""Small Markdown building blocks: tables and mean +- std cells."""
+from __future__ import annotations
+
+import math
+from typing import Iterable, Sequence
+
+import numpy as np
+
+
+def table(headers: Sequence[str], rows: Iterable[Sequence[object]], align: Sequence[str] | None = None) -> str:
+    rows = [[str(c) for c in r] for r in rows]
+    align = align or ["l"] + ["r"] * (len(headers) - 1)
+    sep = ["---:" if a == "r" else ":---" for a in align]
+    lines = ["| " + " | ".join(headers) + " |", "| " + " | ".join(sep) + " |"]
+    lines += ["| " + " | ".join(r) + " |" for r in rows]
+    return "\n".join(lines)
+
+
+def finite(values: Iterable[object]) -> list[float]:
+    out = []
+    for v in values:
+        if v is None:
+            continue
+        f = float(v)
+        if math.isfinite(f):
+            out.append(f)
+    return out
+
+
+def mean_std(values: Iterable[object], digits: int = 3, pct: bool = False) -> str:
+    """``mean ± std (n)`` over seeds; std with ddof=1; a lone value prints alone."""
+    vals = finite(values)
+    if not vals:
+        return "–"
+    scale = 100.0 if pct else 1.0
+    arr = np.asarray(vals) * scale
+    unit = "%" if pct else ""
+    if len(arr) == 1:
+        return f"{arr[0]:.{digits}f}{unit}"
+    return f"{arr.mean():.{digits}f} ± {arr.std(ddof=1):.{digits}f}{unit}"
+
+
+def seconds(values: Iterable[object]) -> str:
+    vals = finite(values)
+    if not vals:
+        return "–"
+    m = float(np.mean(vals))
+    if m >= 100:
+        return f"{m:.0f}"
+    if m >= 1:
+        return f"{m:.2f}"
+    return f"{m:.3g}"
