@@ -1,0 +1,100 @@
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from benchmarks.cli import main
+from benchmarks.suite import list_suites, load_suite, parse_suite
+from benchmarks.errors import ConfigError
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _cli(*args, cwd=ROOT):
+    return subprocess.run([sys.executable, "-m", "benchmarks", *args], capture_output=True, text=True, cwd=cwd, timeout=300)
+
+
+def test_shipped_suites_parse():
+    names = list_suites()
+    assert {"default", "smoke", "higgsml", "higgsml-quick", "iris", "wine"} <= set(names)
+    for name in names:
+        suite = load_suite(name)
+        assert suite.datasets and suite.models
+
+
+def test_suite_errors():
+    with pytest.raises(ConfigError, match="unknown suite"):
+        load_suite("nope")
+    with pytest.raises(ConfigError, match="unknown key"):
+        parse_suite({"datasets": [{"name": "iris", "bogus": 1}], "models": [{"name": "random-forest"}]})
+    with pytest.raises(ConfigError, match="duplicate model labels"):
+        parse_suite({"datasets": [{"name": "iris"}], "models": [{"name": "xgboost"}, {"name": "xgboost"}]})
+
+
+def test_run_iris_writes_results_manifest_report(tmp_path, capsys):
+    out = tmp_path / "run"
+    rc = main(["run", "--suite", "iris", "--models", "random-forest,lightgbm", "--seeds", "2",
+               "--out", str(out), "--quiet"])
+    assert rc == 0
+    results = json.loads((out / "results.json").read_text())
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert len(results["records"]) == 4
+    rec = results["records"][0]
+    assert {"dataset", "model", "seed", "metrics", "timing", "device"} <= set(rec)
+    assert 0.5 < rec["metrics"]["accuracy"] <= 1.0
+    assert rec["timing"]["train_s"] > 0 and rec["timing"]["predict_s"] > 0
+    assert (out / rec["predictions"]).is_file()
+    assert manifest["seeds"] == [0, 1] and "numpy" in manifest["packages"] and manifest["cpu"]
+    report = (out / "report.md").read_text()
+    assert "## Dataset: iris" in report and "| random-forest | 2 |" in report
+    assert "NOT produced by this run" in report
+    assert "random-forest" in capsys.readouterr().out  # console summary
+
+    # report re-renders the same file from the stored results
+    (out / "report.md").unlink()
+    assert main(["report", str(out)]) == 0
+    assert (out / "report.md").read_text() == report
+    # a second run into the same directory is refused, not overwritten
+    assert main(["run", "--suite", "iris", "--out", str(out), "--quiet"]) == 2
+
+
+@pytest.mark.parametrize("args, message", [
+    (["run", "--suite", "nosuch"], "unknown suite 'nosuch'"),
+    (["run", "--suite", "iris", "--models", "xgbost"], "unknown model 'xgbost'"),
+    (["run", "--suite", "iris", "--dataset", "csv:/no/such.csv", "--target", "y"], "csv file not found"),
+    (["run", "--suite", "iris", "--dataset", "csv:/no/such.csv"], "needs --target"),
+    (["run", "--suite", "higgsml", "--data", "/no/such/file.csv.gz"], "/no/such/file.csv.gz"),
+    (["report", "/no/such/run"], "run directory not found"),
+])
+def test_bad_input_gives_one_line_and_nonzero_exit(tmp_path, args, message):
+    res = _cli(*args, "--out", str(tmp_path / "o")) if args[0] == "run" else _cli(*args)
+    assert res.returncode == 2
+    assert "Traceback" not in res.stderr
+    assert message in res.stderr
+    assert res.stderr.strip().count("\n") == 0, res.stderr
+    assert not (tmp_path / "o" / "results.json").exists()
+
+
+def test_csv_dataset_through_run(tmp_path):
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 2, 200)
+    df = pd.DataFrame({"f1": rng.normal(size=200) + 2 * y, "f2": rng.normal(size=200), "label": np.where(y, "sig", "bkg")})
+    path = tmp_path / "table.csv"
+    df.to_csv(path, index=False)
+    out = tmp_path / "run"
+    assert main(["run", "--suite", "iris", "--dataset", f"csv:{path}", "--target", "label",
+                 "--models", "random-forest", "--seeds", "1", "--out", str(out), "--quiet"]) == 0
+    rec = json.loads((out / "results.json").read_text())["records"][0]
+    assert rec["dataset"] == "csv:table.csv" and rec["metrics"]["accuracy"] > 0.7
+
+
+def test_list_shows_everything():
+    res = _cli("list")
+    assert res.returncode == 0
+    for word in ("suites:", "datasets:", "models:", "encoders:", "higgsml", "random-forest", "iris"):
+        assert word in res.stdout
