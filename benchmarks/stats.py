@@ -1,0 +1,337 @@
+"""Uncertainties and comparisons: mean/std over seeds, bootstrap intervals, paired tests.
+
+Bootstraps resample *test events* with replacement, each event keeping its weight. The
+AMS and accuracy versions are vectorised: a resample only matters through a handful of
+per-category weight sums (signal/background x selected or not, correct or not), which
+are computed for many resamples at once with one ``np.bincount``.
+"""
+from __future__ import annotations
+
+from typing import Callable, Sequence
+
+import numpy as np
+
+from .errors import ConfigError, DataError
+from .metrics import B_REG, ams, signal_scores, to_labels
+
+# Events drawn per bincount batch: large enough to amortise Python overhead, small enough
+# that the index/key temporaries stay in a few tens of MB.
+_BATCH_DRAWS = 1_000_000
+
+
+def mean_std(values) -> tuple[float, float]:
+    """Mean and sample standard deviation (ddof=1; 0 for one value; NaNs for none)."""
+    v = np.asarray(values, dtype=np.float64).ravel()
+    if v.size == 0:
+        return float("nan"), float("nan")
+    if v.size == 1:
+        return float(v[0]), 0.0
+    return float(v.mean()), float(v.std(ddof=1))
+
+
+def _check(n_boot: int, alpha: float) -> None:
+    if int(n_boot) < 1:
+        raise ConfigError(f"n_boot must be >= 1, got {n_boot}")
+    if not 0 < alpha < 1:
+        raise ConfigError(f"alpha must be in (0, 1), got {alpha}")
+
+
+def _interval(values: np.ndarray, alpha: float) -> tuple[float, float]:
+    low, high = np.quantile(values, [alpha / 2, 1 - alpha / 2])
+    return float(low), float(high)
+
+
+def bootstrap_ci(
+    metric_fn: Callable[..., float],
+    *arrays,
+    n_boot: int = 1000,
+    alpha: float = 0.05,
+    seed: int = 0,
+) -> tuple[float, float]:
+    """Percentile bootstrap interval of ``metric_fn(*arrays)`` over resampled events.
+
+    Every array is indexed with the same resample, so weights stay with their events.
+    Generic (one metric call per resample); prefer the vectorised AMS/accuracy versions.
+    """
+    _check(n_boot, alpha)
+    arrays = tuple(np.asarray(a) for a in arrays)
+    if not arrays:
+        raise ConfigError("bootstrap_ci needs at least one array")
+    n = arrays[0].shape[0]
+    if any(a.shape[0] != n for a in arrays) or n == 0:
+        raise DataError(f"bootstrap arrays must be non-empty and equally long, got {[a.shape[0] for a in arrays]}")
+    rng = np.random.default_rng(seed)
+    stats = np.empty(n_boot)
+    for i in range(n_boot):
+        idx = rng.integers(0, n, size=n)
+        stats[i] = metric_fn(*(a[idx] for a in arrays))
+    return _interval(stats, alpha)
+
+
+def bootstrap_category_sums(cat, w, n_cat: int, n_boot: int = 1000, seed: int = 0) -> np.ndarray:
+    """Weight sums per category for `n_boot` resamples (with replacement) of the events.
+
+    Returns an (n_boot, n_cat) array; row r holds, for resample r, the sum of ``w`` over
+    the drawn events of each category ``cat`` in 0..n_cat-1. Exact multinomial bootstrap.
+    """
+    cat = np.asarray(cat, dtype=np.intp).ravel()
+    w = np.asarray(w, dtype=np.float64).ravel()
+    n = cat.shape[0]
+    if n == 0 or w.shape[0] != n:
+        raise DataError(f"bootstrap needs equally long non-empty arrays, got {n} and {w.shape[0]}")
+    rng = np.random.default_rng(seed)
+    out = np.empty((n_boot, n_cat))
+    rows = max(1, _BATCH_DRAWS // n)
+    offsets = (n_cat * np.arange(rows, dtype=np.intp))[:, None]
+    for start in range(0, n_boot, rows):
+        r = min(rows, n_boot - start)
+        idx = rng.integers(0, n, size=(r, n))
+        key = np.take(cat, idx)
+        key += offsets[:r]  # one bincount for the whole batch: row r uses bins r*n_cat...
+        sums = np.bincount(key.ravel(), weights=np.take(w, idx).ravel(), minlength=r * n_cat)
+        out[start : start + r] = sums.reshape(r, n_cat)
+    return out
+
+
+def _rescaled_ams(s_sel, s_tot, b_sel, b_tot, s_target: float, b_target: float, b_reg: float):
+    """AMS with each class's weights rescaled to the split's original totals.
+
+    A resample changes the per-class weight sums; AMS is only comparable once they are
+    brought back to the luminosity the split was normalised to.
+    """
+    with np.errstate(divide="ignore", invalid="ignore"):
+        s = np.where(s_tot > 0, s_sel * (s_target / s_tot), 0.0)
+        b = np.where(b_tot > 0, b_sel * (b_target / b_tot), 0.0)
+    return ams(s, b, b_reg)
+
+
+def _ams_inputs(scores, y, w):
+    scores = signal_scores(scores)
+    y = np.asarray(y).ravel()
+    w = np.asarray(w, dtype=np.float64).ravel()
+    if not (scores.shape[0] == y.shape[0] == w.shape[0]) or y.shape[0] == 0:
+        raise DataError(f"AMS bootstrap needs equal non-empty lengths: {scores.shape[0]} scores, {y.shape[0]} labels, {w.shape[0]} weights")
+    return scores, (y == 1), w
+
+
+def bootstrap_ams_ci(
+    scores,
+    y,
+    w,
+    cut: float,
+    n_boot: int = 1000,
+    alpha: float = 0.05,
+    seed: int = 0,
+    b_reg: float = B_REG,
+) -> tuple[float, float]:
+    """Bootstrap interval of the AMS at a fixed cut, weights rescaled per class per resample."""
+    _check(n_boot, alpha)
+    scores, sig, w = _ams_inputs(scores, y, w)
+    cat = 2 * sig.astype(np.intp) + (scores >= cut)  # 0 b-out, 1 b-in, 2 s-out, 3 s-in
+    sums = bootstrap_category_sums(cat, w, 4, n_boot, seed)
+    values = _rescaled_ams(
+        sums[:, 3], sums[:, 2] + sums[:, 3], sums[:, 1], sums[:, 0] + sums[:, 1],
+        float(w[sig].sum()), float(w[~sig].sum()), b_reg,
+    )
+    return _interval(values, alpha)
+
+
+def bootstrap_accuracy_ci(
+    y, pred, w=None, n_boot: int = 1000, alpha: float = 0.05, seed: int = 0
+) -> tuple[float, float]:
+    """Bootstrap interval of the (weighted) accuracy; `pred` may be labels or probabilities."""
+    _check(n_boot, alpha)
+    y = np.asarray(y).ravel()
+    correct = to_labels(pred) == y
+    w = np.ones(y.shape[0]) if w is None else np.asarray(w, dtype=np.float64).ravel()
+    sums = bootstrap_category_sums(correct, w, 2, n_boot, seed)
+    return _interval(sums[:, 1] / sums.sum(axis=1), alpha)
+
+
+# ----------------------------------------------------------------- paired comparisons
+
+
+def _paired_summary(diff: float, diffs: np.ndarray, alpha: float) -> dict:
+    """Percentile interval and two-sided bootstrap p-value of a paired difference.
+
+    p = 2 * min(share of resampled differences <= 0, share >= 0), with the +1 correction
+    so that it is never reported as exactly 0.
+    """
+    n = diffs.shape[0]
+    tail = min(int((diffs <= 0).sum()), int((diffs >= 0).sum()))
+    p = min(1.0, (2 * tail + 1) / (n + 1))
+    low, high = _interval(diffs, alpha)
+    return {
+        "diff": float(diff),
+        "ci_low": low,
+        "ci_high": high,
+        "p_value": p,
+        "significant": bool(p < alpha),
+        "alpha": alpha,
+        "n_boot": n,
+    }
+
+
+def paired_comparison(
+    metric_a: Callable[[np.ndarray], float],
+    metric_b: Callable[[np.ndarray], float],
+    n_events: int,
+    n_boot: int = 1000,
+    alpha: float = 0.05,
+    seed: int = 0,
+) -> dict:
+    """Paired bootstrap of metric(A) - metric(B) on the same test events.
+
+    ``metric_a(idx)`` / ``metric_b(idx)`` evaluate each model on the events ``idx`` (an
+    index array, repeats allowed); both get the same resample. Returns dict(diff, ci_low,
+    ci_high, p_value, significant, alpha, n_boot, metric_a,
+    metric_b). Generic, one call per resample; see
+    `paired_ams_comparison` and `paired_accuracy_comparison` for the vectorised cases.
+    """
+    _check(n_boot, alpha)
+    if n_events < 1:
+        raise DataError("paired comparison needs at least one event")
+    everything = np.arange(n_events)
+    value_a, value_b = float(metric_a(everything)), float(metric_b(everything))
+    rng = np.random.default_rng(seed)
+    diffs = np.empty(n_boot)
+    for i in range(n_boot):
+        idx = rng.integers(0, n_events, size=n_events)
+        diffs[i] = metric_a(idx) - metric_b(idx)
+    out = _paired_summary(value_a - value_b, diffs, alpha)
+    out.update(metric_a=value_a, metric_b=value_b)
+    return out
+
+
+def paired_ams_comparison(
+    scores_a,
+    cut_a: float,
+    scores_b,
+    cut_b: float,
+    y,
+    w,
+    n_boot: int = 1000,
+    alpha: float = 0.05,
+    seed: int = 0,
+    b_reg: float = B_REG,
+) -> dict:
+    """Paired bootstrap of AMS(A at cut_a) - AMS(B at cut_b) on the same events and weights."""
+    _check(n_boot, alpha)
+    scores_a, sig, w = _ams_inputs(scores_a, y, w)
+    scores_b = signal_scores(scores_b)
+    if scores_b.shape[0] != scores_a.shape[0]:
+        raise DataError(f"models scored different events: {scores_a.shape[0]} vs {scores_b.shape[0]}")
+    sel_a, sel_b = scores_a >= cut_a, scores_b >= cut_b
+    # 8 categories: 4*signal + 2*selected_by_A + selected_by_B
+    cat = 4 * sig.astype(np.intp) + 2 * sel_a + sel_b
+    s_target, b_target = float(w[sig].sum()), float(w[~sig].sum())
+
+    def both(sums: np.ndarray):
+        s_tot, b_tot = sums[:, 4:].sum(axis=1), sums[:, :4].sum(axis=1)
+        ams_a = _rescaled_ams(sums[:, 6] + sums[:, 7], s_tot, sums[:, 2] + sums[:, 3], b_tot, s_target, b_target, b_reg)
+        ams_b = _rescaled_ams(sums[:, 5] + sums[:, 7], s_tot, sums[:, 1] + sums[:, 3], b_tot, s_target, b_target, b_reg)
+        return ams_a, ams_b
+
+    observed = np.bincount(cat, weights=w, minlength=8)[None, :]
+    obs_a, obs_b = both(observed)
+    boot_a, boot_b = both(bootstrap_category_sums(cat, w, 8, n_boot, seed))
+    out = _paired_summary(float(obs_a[0] - obs_b[0]), boot_a - boot_b, alpha)
+    out.update(metric_a=float(obs_a[0]), metric_b=float(obs_b[0]))
+    return out
+
+
+def paired_accuracy_comparison(
+    y, pred_a, pred_b, w=None, n_boot: int = 1000, alpha: float = 0.05, seed: int = 0
+) -> dict:
+    """Paired bootstrap of accuracy(A) - accuracy(B) on the same test events."""
+    _check(n_boot, alpha)
+    y = np.asarray(y).ravel()
+    ca, cb = to_labels(pred_a) == y, to_labels(pred_b) == y
+    w = np.ones(y.shape[0]) if w is None else np.asarray(w, dtype=np.float64).ravel()
+    # Only events where exactly one model is right move the difference.
+    cat = 2 * ca.astype(np.intp) + cb  # 0 neither, 1 only B, 2 only A, 3 both
+    sums = bootstrap_category_sums(cat, w, 4, n_boot, seed)
+    diffs = (sums[:, 2] - sums[:, 1]) / sums.sum(axis=1)
+    acc_a, acc_b = float(np.dot(ca, w) / w.sum()), float(np.dot(cb, w) / w.sum())
+    out = _paired_summary(acc_a - acc_b, diffs, alpha)
+    out.update(metric_a=acc_a, metric_b=acc_b)
+    return out
+
+
+def paired_seed_test(values_a: Sequence[float], values_b: Sequence[float]) -> float | None:
+    """Two-sided paired t-test p-value of A vs B over seeds (same seed, same splits).
+
+    None with fewer than 2 seeds (or without scipy). Identical per-seed differences give
+    1.0 when they are all zero and 0.0 otherwise (a zero-variance t statistic).
+    """
+    a = np.asarray(values_a, dtype=np.float64).ravel()
+    b = np.asarray(values_b, dtype=np.float64).ravel()
+    if a.shape != b.shape:
+        raise DataError(f"paired seed test needs one value per seed for both: {a.size} vs {b.size}")
+    if a.size < 2:
+        return None
+    d = a - b
+    if np.all(d == d[0]):
+        return 1.0 if d[0] == 0 else 0.0
+    try:
+        from scipy.stats import ttest_rel
+    except ImportError:  # pragma: no cover - scipy ships with scikit-learn
+        return None
+    return float(ttest_rel(a, b).pvalue)
+
+
+# ------------------------------------------------------------------ chance level
+
+
+def chance_interval_accuracy(
+    n_test: int, n_classes: int, alpha: float = 0.05, class_counts: Sequence[int] | None = None
+) -> tuple[float, float]:
+    """Central (1 - alpha) binomial interval of test accuracy under label-independent guessing.
+
+    Uniform random guessing is right with probability 1/n_classes. With `class_counts` (the
+    test labels' counts) any guess independent of the features is right with a probability
+    between the smallest and largest class share (constant majority guess = largest), so
+    the interval spans Binomial(n, min share) low to Binomial(n, max share) high.
+    """
+    if n_test < 1 or n_classes < 2:
+        raise ConfigError(f"chance interval needs n_test >= 1 and n_classes >= 2, got {n_test}, {n_classes}")
+    if not 0 < alpha < 1:
+        raise ConfigError(f"alpha must be in (0, 1), got {alpha}")
+    from scipy.stats import binom
+
+    if class_counts is None:
+        p_lo = p_hi = 1.0 / n_classes
+    else:
+        shares = np.asarray(class_counts, dtype=np.float64)
+        shares = shares / shares.sum()
+        p_lo, p_hi = float(shares.min()), float(shares.max())
+    low = binom.ppf(alpha / 2, n_test, p_lo) / n_test
+    high = binom.ppf(1 - alpha / 2, n_test, p_hi) / n_test
+    return float(low), float(high)
+
+
+def consistent_with_chance(
+    accuracy: float,
+    n_test: int,
+    n_classes: int,
+    alpha: float = 0.05,
+    class_counts: Sequence[int] | None = None,
+) -> bool:
+    """True when `accuracy` lies inside the chance interval (shuffled-label control)."""
+    low, high = chance_interval_accuracy(n_test, n_classes, alpha, class_counts)
+    return bool(low - 1e-12 <= accuracy <= high + 1e-12)
+
+
+__all__ = [
+    "mean_std",
+    "bootstrap_ci",
+    "bootstrap_category_sums",
+    "bootstrap_ams_ci",
+    "bootstrap_accuracy_ci",
+    "paired_comparison",
+    "paired_ams_comparison",
+    "paired_accuracy_comparison",
+    "paired_seed_test",
+    "chance_interval_accuracy",
+    "consistent_with_chance",
+]

@@ -1,0 +1,196 @@
+import math
+
+import numpy as np
+import pytest
+
+from benchmarks import audit, stats
+from benchmarks.errors import ConfigError, DataError
+from benchmarks.metrics import accuracy, ams, ams_at_cut, choose_cut
+
+S_TOTAL, B_TOTAL = 692.0, 410_999.0  # HiggsML-like full-luminosity totals
+
+
+def _higgs_like(n, seed, signal_shift=0.35):
+    """Scores/labels/weights with per-class weights renormalised to full luminosity."""
+    rng = np.random.default_rng(seed)
+    y = (rng.random(n) < 0.34).astype(int)
+    scores = np.clip(rng.normal(0.35 + signal_shift * y, 0.18), 0, 1)
+    w = np.where(y == 1, 1.0, 300.0) * rng.uniform(0.5, 1.5, n)
+    w[y == 1] *= S_TOTAL / w[y == 1].sum()
+    w[y == 0] *= B_TOTAL / w[y == 0].sum()
+    return scores, y, w
+
+
+# ------------------------------------------------------------------------- stats
+
+
+def test_mean_std():
+    assert stats.mean_std([1, 2, 3]) == pytest.approx((2.0, 1.0))
+    assert stats.mean_std([4.5]) == (4.5, 0.0)
+    m, s = stats.mean_std([])
+    assert math.isnan(m) and math.isnan(s)
+
+
+def test_bootstrap_ci_mean_matches_normal_theory():
+    rng = np.random.default_rng(0)
+    x = rng.normal(10, 2, 400)
+    low, high = stats.bootstrap_ci(np.mean, x, n_boot=500, seed=1)
+    assert low < x.mean() < high
+    assert (high - low) == pytest.approx(2 * 1.96 * x.std() / 20, rel=0.2)
+    with pytest.raises(ConfigError):
+        stats.bootstrap_ci(np.mean, x, n_boot=0)
+
+
+def test_bootstrap_category_sums_exact_totals():
+    cat = np.array([0, 1, 1, 2, 2, 2])
+    sums = stats.bootstrap_category_sums(cat, np.ones(6), 3, n_boot=50, seed=0)
+    assert sums.shape == (50, 3)
+    np.testing.assert_allclose(sums.sum(axis=1), 6)  # every resample draws n events
+    np.testing.assert_allclose(sums.mean(axis=0), [1, 2, 3], rtol=0.25)
+    assert len({tuple(r) for r in sums}) > 5  # resamples differ
+
+
+def test_bootstrap_ams_ci_agrees_with_generic_rescaled_loop():
+    scores, y, w = _higgs_like(4000, seed=1)
+    cut = 0.6
+    observed = ams_at_cut(scores, y, w, cut)
+    low, high = stats.bootstrap_ams_ci(scores, y, w, cut, n_boot=1000, seed=0)
+    assert low < observed < high
+
+    def rescaled_ams(sc, yy, ww):
+        ww = ww.copy()
+        ww[yy == 1] *= S_TOTAL / ww[yy == 1].sum()
+        ww[yy == 0] *= B_TOTAL / ww[yy == 0].sum()
+        return ams_at_cut(sc, yy, ww, cut)
+
+    g_low, g_high = stats.bootstrap_ci(rescaled_ams, scores, y, w, n_boot=1000, seed=7)
+    assert low == pytest.approx(g_low, rel=0.08)
+    assert high == pytest.approx(g_high, rel=0.08)
+
+
+def test_bootstrap_ams_rescales_weights_to_split_totals():
+    # Selecting every event: after per-class rescaling each resample has exactly the
+    # split's totals, so the interval collapses onto AMS(S_TOTAL, B_TOTAL).
+    scores, y, w = _higgs_like(3000, seed=2)
+    low, high = stats.bootstrap_ams_ci(scores, y, w, cut=-1.0, n_boot=200)
+    assert low == pytest.approx(ams(S_TOTAL, B_TOTAL), rel=1e-9)
+    assert high == pytest.approx(low, rel=1e-9)
+
+
+def test_bootstrap_accuracy_ci_binomial_width():
+    rng = np.random.default_rng(2)
+    y = rng.integers(0, 3, 2000)
+    pred = np.where(rng.random(2000) < 0.8, y, (y + 1) % 3)
+    acc = accuracy(y, pred)
+    low, high = stats.bootstrap_accuracy_ci(y, pred, n_boot=800, seed=0)
+    assert low < acc < high
+    assert high - low == pytest.approx(2 * 1.96 * math.sqrt(acc * (1 - acc) / 2000), rel=0.2)
+
+
+def test_paired_ams_comparison_identical_and_better_model():
+    scores, y, w = _higgs_like(20_000, seed=3)
+    same = stats.paired_ams_comparison(scores, 0.6, scores, 0.6, y, w, n_boot=300)
+    assert same["diff"] == 0 and same["p_value"] == 1.0 and not same["significant"]
+    rng = np.random.default_rng(4)
+    weak = np.clip(scores + rng.normal(0, 0.3, len(scores)), 0, 1)
+    res = stats.paired_ams_comparison(scores, 0.6, weak, 0.6, y, w, n_boot=300)
+    assert res["metric_a"] == pytest.approx(ams_at_cut(scores, y, w, 0.6))
+    assert res["metric_b"] == pytest.approx(ams_at_cut(weak, y, w, 0.6))
+    assert res["diff"] > 0 and res["ci_low"] > 0 and res["significant"]
+    assert res["p_value"] < 0.05
+
+
+def test_paired_accuracy_and_generic_comparison_agree():
+    rng = np.random.default_rng(5)
+    y = rng.integers(0, 2, 1500)
+    pa = np.where(rng.random(1500) < 0.85, y, 1 - y)
+    pb = np.where(rng.random(1500) < 0.80, y, 1 - y)
+    fast = stats.paired_accuracy_comparison(y, pa, pb, n_boot=600, seed=0)
+    assert fast["diff"] == pytest.approx(accuracy(y, pa) - accuracy(y, pb))
+    slow = stats.paired_comparison(
+        lambda i: accuracy(y[i], pa[i]), lambda i: accuracy(y[i], pb[i]), len(y), n_boot=600, seed=1
+    )
+    assert slow["diff"] == pytest.approx(fast["diff"])
+    assert slow["ci_low"] == pytest.approx(fast["ci_low"], abs=0.01)
+    assert slow["ci_high"] == pytest.approx(fast["ci_high"], abs=0.01)
+    assert fast["significant"] and fast["ci_low"] > 0
+    tie = stats.paired_accuracy_comparison(y, pa, pa, n_boot=100)
+    assert tie["p_value"] == 1.0 and not tie["significant"]
+
+
+def test_paired_seed_test():
+    assert stats.paired_seed_test([0.8], [0.7]) is None
+    # d = [1, 2, 3]: t = 2 / (1 / sqrt 3), df 2 -> p = 1 - t / sqrt(2 + t^2)
+    t = 2 * math.sqrt(3)
+    p = stats.paired_seed_test([2, 4, 6], [1, 2, 3])
+    assert p == pytest.approx(1 - t / math.sqrt(2 + t * t), rel=1e-6)
+    assert stats.paired_seed_test([1, 2], [1, 2]) == 1.0
+    with pytest.raises(DataError):
+        stats.paired_seed_test([1, 2], [1])
+
+
+def test_chance_interval_and_consistency():
+    low, high = stats.chance_interval_accuracy(30, 3)
+    assert low < 1 / 3 < high and 0 <= low and high < 0.6
+    assert stats.consistent_with_chance(0.33, 30, 3)
+    assert not stats.consistent_with_chance(0.95, 30, 3)
+    # a constant majority-class guesser on imbalanced labels is still chance
+    counts = [80, 10, 10]
+    assert not stats.consistent_with_chance(0.8, 100, 3)
+    assert stats.consistent_with_chance(0.8, 100, 3, class_counts=counts)
+
+
+# ------------------------------------------------------------------------- audit
+
+
+@pytest.fixture(scope="module")
+def audit_setup():
+    sv, yv, wv = _higgs_like(150_000, seed=10)
+    cut = choose_cut(sv, yv, wv)
+    tests = [audit.ScoredPart(name, *_higgs_like(150_000, seed=s)) for name, s in (("public", 11), ("private", 12))]
+    return tests, cut
+
+
+def test_audit_double_luminosity_is_sqrt2(audit_setup):
+    tests, cut = audit_setup
+    honest = audit.honest(tests, cut)
+    mean_honest = np.mean(list(honest.values()))
+    doubled = audit.combined_unscaled(tests, cut)
+    assert doubled / mean_honest == pytest.approx(math.sqrt(2), rel=0.04)
+    assert doubled / audit.combined_rescaled(tests, cut) == pytest.approx(math.sqrt(2), rel=0.02)
+
+
+def test_audit_max_per_split_and_subsamples(audit_setup):
+    tests, cut = audit_setup
+    honest = audit.honest(tests, cut)
+    best = audit.max_ams_per_split(tests)
+    for t in tests:
+        assert best[t.name]["ams"] >= honest[t.name]
+        assert best[t.name]["ams"] == pytest.approx(ams_at_cut(t.scores, t.y, t.w, best[t.name]["cut"]))
+    t = tests[0]
+    sub = audit.max_over_subsamples(t.scores, t.y, t.w, cut, n_subsamples=40, fraction=0.1, seed=0)
+    assert sub["max"] >= sub["mean"] and sub["std"] > 0
+    # rescaled subsamples are unbiased-ish estimates of the full-split AMS
+    assert sub["mean"] == pytest.approx(honest[t.name], rel=0.1)
+    assert audit.fixed_cut(t.scores, t.y, t.w, 0.5) == pytest.approx(ams_at_cut(t.scores, t.y, t.w, 0.5))
+
+
+def test_audit_table_rows(audit_setup):
+    tests, cut = audit_setup
+    rows = audit.audit_table(tests, cut, n_subsamples=10)
+    kinds = [r["kind"] for r in rows]
+    assert kinds == ["result", "optimistic", "inflated", "chance", "chance", "reference"]
+    assert all(r["label"] and r["explanation"] for r in rows)
+    assert rows[0]["values"]["public"] == pytest.approx(audit.honest(tests, cut)["public"])
+    assert rows[2]["values"]["unscaled"] > rows[2]["values"]["rescaled"]
+
+
+def test_scored_part_from_part():
+    from datasets.base import Part
+
+    part = Part("public", np.zeros((3, 1)), np.array([0, 1, 1]), np.ones(3), np.arange(3))
+    sp = audit.ScoredPart.from_part(part, np.array([[0.9, 0.1], [0.2, 0.8], [0.4, 0.6]]))
+    np.testing.assert_allclose(sp.scores, [0.1, 0.8, 0.6])
+    assert audit.honest([sp], 0.5)["public"] == pytest.approx(ams(2.0, 0.0))
+    with pytest.raises(DataError):
+        audit.ScoredPart.from_part(part, np.array([0.1, 0.2]))
