@@ -63,6 +63,34 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--solution", required=True, type=Path, help="atlas-higgs-challenge-2014-v2.csv[.gz]")
     s.add_argument("--submission", required=True, type=Path, help="CSV with EventId,RankOrder,Class")
 
+    t = sub.add_parser("tune", help="start or join an Optuna study for one model of a suite (many workers may share a storage)")
+    t.add_argument("--suite", required=True, help="suite name or path to a .toml")
+    t.add_argument("--model", required=True, help="model label in the suite")
+    t.add_argument("--storage", help="Optuna storage: sqlite:///FILE, postgresql://..., mysql://..., journal:FILE "
+                   "(default: sqlite:///optuna.db in the current directory)")
+    t.add_argument("--study", help="study name (default: SUITE-DATASET-MODEL)")
+    t.add_argument("--trials", type=int, help="the study's total of complete trials; every worker stops there "
+                   "(default: the suite's search.trials)")
+    t.add_argument("--timeout", type=float, help="stop this worker after this many seconds")
+    t.add_argument("--data", help="path to the HiggsML CSV for higgsml suites")
+    t.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    t.add_argument("--max-events", type=int)
+
+    c = sub.add_parser("compare", help="one Markdown report across run directories, with metric and timing deltas")
+    c.add_argument("run_dirs", type=Path, nargs="+")
+    c.add_argument("--out", type=Path, help="output file (default: comparison.md)")
+    c.add_argument("--unblind", action="store_true")
+
+    e = sub.add_parser("encode", help="write example SuperTML images (PNG) and a contact sheet")
+    e.add_argument("--dataset", required=True, help="dataset name (e.g. iris, higgsml-toy, higgsml, csv:PATH)")
+    e.add_argument("--encoder", required=True, help="encoder name (text, pixels)")
+    e.add_argument("--layout", help="encoder layout (text: equal|variable; pixels: blocks|bars)")
+    e.add_argument("--size", type=int, default=224, help="image size in pixels (default: %(default)s)")
+    e.add_argument("--n", type=int, default=16, help="number of example events (default: %(default)s)")
+    e.add_argument("--data", help="path to the HiggsML CSV for --dataset higgsml")
+    e.add_argument("--target", help="label column for --dataset csv:PATH")
+    e.add_argument("--out", type=Path, required=True, help="output directory")
+
     pf = sub.add_parser("perf", help="print performance figures")
     pf.add_argument("what", choices=["ams", "encode", "train"])
     pf.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
@@ -176,8 +204,37 @@ def cmd_perf(args) -> int:
     return 0
 
 
+def cmd_tune(args) -> int:
+    from .tuning import run_tune_worker
+
+    summary = run_tune_worker(args.suite, args.model, args.storage, args.study, args.trials, data=args.data,
+                              device=args.device, max_events=args.max_events, timeout_s=args.timeout,
+                              log=lambda m: print(m, file=sys.stderr))
+    print(f"study {summary['study']}: {summary['trials']} complete trials, best validation score "
+          f"{summary['best_value']:.4f} with {summary['best_params']}")
+    return 0
+
+
+def cmd_compare(args) -> int:
+    from reports.compare import write_comparison
+
+    path = write_comparison(args.run_dirs, args.out, unblind=args.unblind)
+    print(f"wrote {path}")
+    return 0
+
+
+def cmd_encode(args) -> int:
+    from .examples import encode_examples
+
+    paths = encode_examples(args.dataset, args.encoder, args.out, size=args.size, n=args.n, layout=args.layout,
+                            data=args.data, target=args.target)
+    print(f"wrote {len(paths)} files to {args.out}")
+    return 0
+
+
 COMMANDS = {"list": cmd_list, "run": cmd_run, "report": cmd_report, "fetch": cmd_fetch,
-            "score": cmd_score, "perf": cmd_perf}
+            "score": cmd_score, "perf": cmd_perf, "tune": cmd_tune, "compare": cmd_compare,
+            "encode": cmd_encode}
 
 
 def main(argv: list[str] | None = None) -> int:

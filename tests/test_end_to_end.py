@@ -1,0 +1,72 @@
+"""The CLI end to end on the `smoke` suite, and the `higgsml` suite's tabular models on the
+real 10k-event excerpt in ../shared/data when present."""
+import json
+
+import numpy as np
+import pytest
+
+from benchmarks.cli import main
+from benchmarks.suite import load_suite
+from models import backend_available, model_entry
+
+
+def _need_backends(suite):
+    for m in suite.models:
+        backend = model_entry(m.name).tags["backend"]
+        if not backend_available(backend):
+            pytest.skip(f"suite needs {backend}")
+
+
+@pytest.mark.slow
+def test_smoke_suite_end_to_end(tmp_path, capsys):
+    suite = load_suite("smoke")
+    _need_backends(suite)
+    out = tmp_path / "smoke"
+    assert main(["run", "--suite", "smoke", "--out", str(out), "--quiet", "--device", "cpu"]) == 0
+    results = json.loads((out / "results.json").read_text())
+    labels = {m.label for m in suite.models}
+    for ds in ("higgsml-toy", "iris"):
+        got = {r["model"] for r in results["records"] if r["dataset"] == ds}
+        assert got == labels, f"{ds}: missing {labels - got}"
+    toy = [r for r in results["records"] if r["dataset"] == "higgsml-toy"]
+    for r in toy:
+        for key in ("ams_public", "ams_private", "ams_val", "cut", "auc"):
+            assert np.isfinite(r["metrics"][key]), (r["model"], key)
+    # Tabular models learn the synthetic signal; so does at least one CNN.
+    assert max(r["metrics"]["auc"] for r in toy if r["family"] == "tabular") > 0.75
+    assert max(r["metrics"]["auc"] for r in toy if r["family"] == "supertml") > 0.6
+    assert "smoke/random-forest" not in results["tuning"]  # keys are dataset/model
+    assert results["tuning"]["higgsml-toy/random-forest"]["trials"] >= 3
+    report = (out / "report.md").read_text()
+    for heading in ("### Results", "### SuperTML models", "### AMS audit", "### Statistics", "### Timing",
+                    "### Hyper-parameter search (Optuna)", "Synthetic data", "NOT produced by this run"):
+        assert heading in report, heading
+    assert "supertml-text-VF" in capsys.readouterr().out
+
+
+def test_higgsml_suite_tabular_models_on_shared_sample(tmp_path, shared_higgs_path):
+    suite = load_suite("higgsml")
+    tabular = [m.label for m in suite.models if model_entry(m.name).tags["family"] == "tabular"
+               and backend_available(model_entry(m.name).tags["backend"])]
+    out = tmp_path / "higgs"
+    rc = main(["run", "--suite", "higgsml", "--data", str(shared_higgs_path), "--models", ",".join(tabular),
+               "--seeds", "2", "--no-tune", "--out", str(out), "--quiet", "--device", "cpu"])
+    assert rc == 0
+    results = json.loads((out / "results.json").read_text())
+    info = results["datasets"]["higgsml"]
+    assert info["n_events"] == 9998 and not info["synthetic"]
+    assert any("carved" in n for n in info["notes"])
+    # Every split is renormalised to the full-data totals.
+    for part in info["splits"].values():
+        assert part["weight_s"] == pytest.approx(691.988607711987)
+        assert part["weight_b"] == pytest.approx(410999.847321811)
+    recs = results["records"]
+    assert {r["model"] for r in recs} == set(tabular) and len(recs) == 2 * len(tabular)
+    for r in recs:
+        assert r["metrics"]["auc"] > 0.8, r["model"]
+        assert 0.5 < r["metrics"]["ams_public"] < 6 and 0.5 < r["metrics"]["ams_private"] < 6
+    report = (out / "report.md").read_text()
+    assert "blinded" in report and "Blind mode" in report
+    # The report hides private AMS in blind mode but the stored results keep it for --unblind.
+    assert main(["report", str(out), "--unblind"]) == 0
+    assert "blinded" not in (out / "report.md").read_text()
