@@ -66,12 +66,14 @@ def build_parser() -> argparse.ArgumentParser:
     t = sub.add_parser("tune", help="start or join an Optuna study for one model of a suite (many workers may share a storage)")
     t.add_argument("--suite", required=True, help="suite name or path to a .toml")
     t.add_argument("--model", required=True, help="model label in the suite")
-    t.add_argument("--storage", help="Optuna storage: sqlite:///FILE, postgresql://..., mysql://..., journal:FILE "
-                   "(default: sqlite:///optuna.db in the current directory)")
+    t.add_argument("--storage", required=True,
+                   help="Optuna storage shared by the workers: sqlite:///FILE, postgresql://..., mysql://..., journal:FILE")
     t.add_argument("--study", help="study name (default: SUITE-DATASET-MODEL)")
     t.add_argument("--trials", type=int, help="the study's total of complete trials; every worker stops there "
                    "(default: the suite's search.trials)")
-    t.add_argument("--timeout", type=float, help="stop this worker after this many seconds")
+    t.add_argument("--timeout", type=float, help="start no new trial after this many seconds")
+    t.add_argument("--dataset", help="which of the suite's datasets (default: its first)")
+    t.add_argument("--seed", type=int, help="this worker's sampler seed (default: mixed with the process id)")
     t.add_argument("--data", help="path to the HiggsML CSV for higgsml suites")
     t.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     t.add_argument("--max-events", type=int)
@@ -177,12 +179,9 @@ def cmd_fetch(args) -> int:
 
 
 def cmd_score(args) -> int:
-    from datasets.higgsml import read_higgsml
+    from .scoring import score_submission_files
 
-    from .scoring import read_submission, score_submission
-
-    solution = read_higgsml(args.solution)
-    result = score_submission(solution, read_submission(args.submission))
+    result = score_submission_files(args.solution, args.submission)
     for key, value in result.items():
         print(f"{key}: {value:.5f}" if isinstance(value, float) else f"{key}: {value}")
     return 0
@@ -209,6 +208,7 @@ def cmd_tune(args) -> int:
 
     summary = run_tune_worker(args.suite, args.model, args.storage, args.study, args.trials, data=args.data,
                               device=args.device, max_events=args.max_events, timeout_s=args.timeout,
+                              seed=args.seed, dataset=args.dataset,
                               log=lambda m: print(m, file=sys.stderr))
     print(f"study {summary['study']}: {summary['trials']} complete trials, best validation score "
           f"{summary['best_value']:.4f} with {summary['best_params']}")

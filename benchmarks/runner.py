@@ -54,10 +54,17 @@ def select_models(suite: Suite, names: tuple[str, ...] | None) -> tuple[ModelSpe
 
 
 def load_for_spec(spec: DatasetSpec, data: str | None) -> Dataset:
+    """Load a suite dataset; ``--data`` only reaches loaders of real files (higgsml)."""
     options = dict(spec.options)
-    if data is not None:
+    if data is not None and spec.name == "higgsml":
         options["data"] = data
     return load_dataset(spec.name, **options)
+
+
+def splits_for(ds: Dataset, spec: DatasetSpec, seed: int) -> Splits:
+    """The splits every model (and every tuning worker) sees for one seed."""
+    raw = make_splits(ds, seed, spec.val_fraction, spec.test_fraction, spec.max_events)
+    return preprocess_splits(spec.preprocess, raw, ds.missing_value)
 
 
 def resolve_seeds(suite: Suite, spec: DatasetSpec, ds: Dataset, override: int | None) -> list[int]:
@@ -114,8 +121,8 @@ def _timed_predict(model, X: np.ndarray) -> tuple[np.ndarray, float]:
 
 
 def train_and_evaluate(ds: Dataset, splits: Splits, spec: ModelSpec, params: dict, seed: int,
-                       device: str, control: str = "none",
-                       epoch_callback: Callable | None = None) -> tuple[dict, dict[str, np.ndarray]]:
+                       device: str, control: str = "none", epoch_callback: Callable | None = None,
+                       examples_path: Path | None = None) -> tuple[dict, dict[str, np.ndarray]]:
     """Fit one model on one set of splits; return its record and its predictions.
 
     With ``control="shuffled"`` the model is fitted (early stopping included) on
@@ -129,6 +136,10 @@ def train_and_evaluate(ds: Dataset, splits: Splits, spec: ModelSpec, params: dic
     model.fit(train.X, train.y, sample_weight=train.weights, X_val=fit_on.val.X,
               y_val=fit_on.val.y, w_val=fit_on.val.weights, epoch_callback=epoch_callback)
     train_s = time.perf_counter() - t0
+    if examples_path is not None and hasattr(model, "encoder_"):
+        from reports.plots import write_encoder_examples
+
+        write_encoder_examples(model.encoder_, splits.val.X, splits.val.y, ds.class_names, examples_path)
     model.predict_proba(splits.val.X[:256])  # warm-up, excluded from the timings
     proba_val, val_s = _timed_predict(model, splits.val.X)
     proba_tests, predict_s = {}, 0.0
@@ -220,7 +231,7 @@ def run_suite(suite: Suite, out_dir: Path, opts: RunOptions = RunOptions(),
     for dspec in suite.datasets:  # load and validate everything before any training
         if opts.max_events is not None:
             dspec = replace(dspec, max_events=opts.max_events)
-        ds = load_for_spec(dspec, opts.data if dspec.name.startswith("higgsml") and dspec.name != "higgsml-toy" else None)
+        ds = load_for_spec(dspec, opts.data)
         seeds = resolve_seeds(suite, dspec, ds, opts.seeds)
         loaded.append((dspec, ds, seeds))
         all_seeds.extend(s for s in seeds if s not in all_seeds)
@@ -231,29 +242,33 @@ def run_suite(suite: Suite, out_dir: Path, opts: RunOptions = RunOptions(),
     controls = ["none"] + (["shuffled"] if opts.control == "shuffled" else [])
     for dspec, ds, seeds in loaded:
         log(f"{ds.name}: {ds.n_events} events, {len(ds.feature_names)} features, seeds {seeds}")
-        first = preprocess_splits(dspec.preprocess, make_splits(ds, seeds[0], dspec.val_fraction,
-                                  dspec.test_fraction, dspec.max_events), ds.missing_value)
+        first = splits_for(ds, dspec, seeds[0])
         results["datasets"][ds.name] = describe_dataset(ds, first, dspec, seeds)
         tuned = {}
         for spec in model_specs:  # hyper-parameter search on the first seed's validation split
             if spec.search is not None and opts.tune:
                 from .tuning import tune_for_run
 
-                best, summary = tune_for_run(ds, first, spec, device, out_dir, opts.storage, seed=seeds[0])
+                best, summary = tune_for_run(ds, first, spec, device, out_dir, opts.storage, seed=seeds[0],
+                                             suite_name=suite.name, log=log)
                 tuned[spec.label] = best
                 results["tuning"][f"{ds.name}/{spec.label}"] = summary
                 store.write_json(out_dir / store.RESULTS, results)
         jobs = [(seed, spec, control) for seed in seeds for spec in model_specs for control in controls]
         bar = tqdm(total=len(jobs), desc=ds.name, unit="fit", disable=not opts.progress, leave=False)
         for seed in seeds:
-            splits = first if seed == seeds[0] else preprocess_splits(
-                dspec.preprocess, make_splits(ds, seed, dspec.val_fraction, dspec.test_fraction,
-                                              dspec.max_events), ds.missing_value)
+            splits = first if seed == seeds[0] else splits_for(ds, dspec, seed)
             for spec in model_specs:
                 params = {**spec.params, **tuned.get(spec.label, {})}
                 for control in controls:
                     bar.set_postfix_str(f"{spec.label} seed {seed}{' shuffled' if control != 'none' else ''}")
-                    record, preds = train_and_evaluate(ds, splits, spec, params, seed, device, control)
+                    examples = None
+                    if seed == seeds[0] and control == "none":
+                        from reports.plots import encoder_examples_path
+
+                        examples = encoder_examples_path(out_dir, ds.name, spec.label)
+                    record, preds = train_and_evaluate(ds, splits, spec, params, seed, device, control,
+                                                       examples_path=examples)
                     record["tuned"] = spec.label in tuned
                     key = record_key(record)
                     record["predictions"] = f"{store.PREDICTIONS}/{key}.npz"

@@ -17,11 +17,12 @@ def console_summary(run_dir: Path, unblind: bool = False) -> str:
         groups = group_records(results["records"], name)
         lines.append(f"\n{name} ({'synthetic, ' if info['synthetic'] else ''}{len(info['seeds'])} seed(s))")
         if info["metric"] == "ams":
-            lines.append(f"  {'model':28s} {'AMS public':>16s} {'AMS private':>16s} {'AUC':>16s} {'train s':>8s}")
+            auc_key = "auc_public" if blind else "auc"
+            lines.append(f"  {'model':28s} {'AMS public':>16s} {'AMS private':>16s} {auc_key.replace('auc', 'AUC'):>16s} {'train s':>8s}")
             for label, recs in groups.items():
                 m = lambda k: mean_std([r["metrics"].get(k) for r in recs])  # noqa: E731
                 private = "blinded" if blind else m("ams_private")
-                lines.append(f"  {label:28s} {m('ams_public'):>16s} {private:>16s} {m('auc'):>16s} "
+                lines.append(f"  {label:28s} {m('ams_public'):>16s} {private:>16s} {m(auc_key):>16s} "
                              f"{seconds([r['timing']['train_s'] for r in recs]):>8s}")
         else:
             lines.append(f"  {'model':28s} {'accuracy':>18s} {'train s':>8s}")

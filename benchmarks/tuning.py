@@ -1,0 +1,495 @@
+"""Optuna hyper-parameter search on the validation split, never on a test split.
+
+A model declares its space define-by-run (``search_space(trial) -> dict`` on its registry
+entry); a suite turns the search on per model (``[models.search] trials=, timeout_s=,
+pruner=``). The suite's params are the fixed base and a trial's suggestions override them.
+
+* The objective is ``runner.validation_score`` (validation AMS at the chosen cut for
+  HiggsML, validation accuracy otherwise). It is built from ``replace(splits, tests=())``
+  and the dataset's metric name only, so it cannot reach a test event.
+* Iterative models get ``epoch_callback``: each epoch's validation score goes to
+  ``trial.report`` and ``optuna.TrialPruned`` stops a hopeless trial.
+* Studies live in an Optuna storage (default ``sqlite:///RUN_DIR/optuna.db``), so several
+  ``tune`` workers and a later ``run`` share one study; a study is complete once it holds
+  ``trials`` COMPLETE trials (pruned and failed ones do not count).
+* Heartbeats: a worker killed mid-trial leaves a RUNNING trial whose heartbeat stops; after
+  the grace period any worker marks it FAIL and re-queues its parameters once.
+"""
+from __future__ import annotations
+
+import dataclasses
+import gc
+import hashlib
+import json
+import re
+import time
+import warnings
+from collections import namedtuple
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from datasets import Splits
+from models import create_model, model_entry
+
+from .errors import BenchmarkError, ConfigError
+from .suite import ModelSpec, SearchSpec
+
+PRUNERS = ("median", "successive-halving", "none")
+HEARTBEAT_INTERVAL_S = 30  # a live trial writes a heartbeat this often
+GRACE_PERIOD_S = 120  # ...and is declared dead (FAIL, re-queued) this long after its last one
+MAX_RETRY = 1  # a killed trial's parameters are re-run at most once
+MAX_CONSECUTIVE_FAILURES = 5
+SKIP_ATTR = "budget_skip"  # marks a trial abandoned because other workers filled the budget
+FAIL_ATTR = "fail_reason"
+
+_Metric = namedtuple("_Metric", "metric")  # all of the Dataset the objective may see
+
+
+class _Abandon(Exception):
+    """Ends a trial as FAIL without stopping the search (budget filled, diverged model)."""
+
+
+# --------------------------------------------------------------------------- storage
+
+
+def redact_url(url: str) -> str:
+    """The storage URL with any password replaced by ``***``."""
+    return re.sub(r"(://[^:/@]*:)[^@/]*@", r"\1***@", url)
+
+
+def default_storage(out_dir: Path) -> str:
+    return f"sqlite:///{Path(out_dir).resolve() / 'optuna.db'}"
+
+
+def _heartbeat_callback():
+    from optuna import storages
+
+    cls = getattr(storages, "RetryHeartbeatStaleTrialCallback", None) or storages.RetryFailedTrialCallback
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # "experimental" since optuna 2.8
+        return cls(max_retry=MAX_RETRY)
+
+
+def _journal_storage(path: str, heartbeat_interval: int, grace_period: int):
+    """JournalStorage with a heartbeat (Optuna's own JournalStorage has none).
+
+    Optuna's heartbeat machinery (a thread recording heartbeats during each trial, and
+    ``fail_stale_trials`` before each new one) works with any storage that implements
+    ``BaseHeartbeat``; here a heartbeat is a wall-clock time in the trial's system attrs.
+    Workers on several hosts sharing one journal file need roughly synchronised clocks.
+    """
+    from optuna.exceptions import UpdateFinishedTrialError
+    from optuna.storages import JournalStorage
+    from optuna.trial import TrialState
+
+    try:
+        from optuna.storages.journal import JournalFileBackend as Backend
+    except ImportError:  # optuna < 4
+        from optuna.storages import JournalFileStorage as Backend
+    try:
+        from optuna.storages._heartbeat import BaseHeartbeat
+    except ImportError:  # private API moved: fall back to no heartbeat rather than fail
+        return JournalStorage(Backend(path)), False
+
+    class HeartbeatJournalStorage(JournalStorage, BaseHeartbeat):
+        def record_heartbeat(self, trial_id: int) -> None:
+            try:
+                self.set_trial_system_attr(trial_id, "heartbeat", time.time())
+            except UpdateFinishedTrialError:  # declared dead by another worker: nothing to keep alive
+                pass
+
+        def _get_stale_trial_ids(self, study_id: int) -> list[int]:
+            # Like RDBStorage: a trial that never beat (another client's) is left alone. A
+            # re-queued trial inherits its predecessor's old heartbeat, so its own start counts too.
+            now, stale = time.time(), []
+            for t in self.get_all_trials(study_id, deepcopy=False, states=(TrialState.RUNNING,)):
+                beat = t.system_attrs.get("heartbeat")
+                if beat is None:
+                    continue
+                started = t.datetime_start.timestamp() if t.datetime_start else beat
+                if now - max(beat, started) > grace_period:
+                    stale.append(t._trial_id)
+            return stale
+
+        def get_heartbeat_interval(self) -> int:
+            return heartbeat_interval
+
+        def get_heartbeat_stale_trial_callback(self):
+            return callback
+
+        get_failed_trial_callback = get_heartbeat_stale_trial_callback  # optuna < 4.9
+
+    callback = _heartbeat_callback()
+    return HeartbeatJournalStorage(Backend(path)), True
+
+
+def open_storage(url: str, heartbeat_interval: int = HEARTBEAT_INTERVAL_S,
+                 grace_period: int = GRACE_PERIOD_S):
+    """An Optuna storage with heartbeats from a URL.
+
+    ``sqlite:///PATH``, ``postgresql://...``, ``mysql://...`` (any SQLAlchemy URL) give an
+    RDBStorage; ``journal:PATH`` a JournalStorage on a file. Returns ``(storage, heartbeat)``.
+    """
+    import inspect
+
+    import optuna
+
+    shown = redact_url(url)
+    if url.startswith("journal:"):
+        path = url[len("journal:"):]
+        path = path[2:] if path.startswith("//") else path  # journal:///abs/path
+        if not path:
+            raise BenchmarkError("--storage journal:PATH needs a file path")
+        if not Path(path).parent.is_dir():
+            raise BenchmarkError(f"--storage {shown}: directory {Path(path).parent} does not exist")
+        try:
+            return _journal_storage(path, heartbeat_interval, grace_period)
+        except OSError as exc:
+            raise BenchmarkError(f"cannot open Optuna journal {shown}: {exc}") from None
+    params = inspect.signature(optuna.storages.RDBStorage.__init__).parameters
+    cb_key = "heartbeat_stale_trial_callback" if "heartbeat_stale_trial_callback" in params else "failed_trial_callback"
+    # SQLite serialises writers; wait for the lock rather than fail when workers collide.
+    engine = {"connect_args": {"timeout": 60}} if url.startswith("sqlite") else {"pool_pre_ping": True}
+    last: Exception | None = None
+    for attempt in range(4):
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # heartbeat options are "experimental"
+                storage = optuna.storages.RDBStorage(
+                    url, engine_kwargs=engine, heartbeat_interval=heartbeat_interval,
+                    grace_period=grace_period, **{cb_key: _heartbeat_callback()})
+            return storage, True
+        except Exception as exc:  # noqa: BLE001 - parse, driver and connection errors alike
+            last = exc
+            # Workers creating the same fresh SQLite file at once can race on its tables.
+            if "locked" in str(exc) or "already exists" in str(exc) or "UNIQUE" in str(exc):
+                time.sleep(0.2 * (attempt + 1))
+                continue
+            break
+    msg = str(last).strip().splitlines()[0] if str(last).strip() else type(last).__name__
+    raise BenchmarkError(
+        f"cannot open Optuna storage {shown}: {redact_url(msg)} "
+        "(expected sqlite:///PATH, postgresql://USER:PASS@HOST/DB, mysql://... or journal:PATH)")
+
+
+# --------------------------------------------------------------------------- the study
+
+
+def default_study_name(suite_name: str | None, dataset: str, label: str) -> str:
+    return "-".join(p for p in (suite_name, dataset, label) if p)
+
+
+def _check_search(spec: ModelSpec, n_total: int | None = None, timeout_s: float | None = None) -> SearchSpec:
+    search = spec.search or SearchSpec()
+    trials = n_total if n_total is not None else search.trials
+    timeout = timeout_s if timeout_s is not None else search.timeout_s
+    where = f"model {spec.label!r}"
+    if model_entry(spec.name).tags.get("search_space") is None:
+        raise ConfigError(f"{where} ({spec.name}) declares no search space; drop its [search] or tune another model")
+    if trials is None and timeout is None:
+        raise ConfigError(f"{where}: the search needs a budget: trials = N and/or timeout_s = SECONDS")
+    if trials is not None and (not isinstance(trials, int) or isinstance(trials, bool) or trials < 1):
+        raise ConfigError(f"{where}: search trials must be a positive integer, got {trials!r}")
+    if timeout is not None and not (isinstance(timeout, (int, float)) and timeout > 0):
+        raise ConfigError(f"{where}: search timeout_s must be a positive number, got {timeout!r}")
+    if search.pruner not in PRUNERS:
+        raise ConfigError(f"{where}: unknown pruner {search.pruner!r}; choose one of {', '.join(PRUNERS)}")
+    return SearchSpec(trials, timeout, search.pruner)
+
+
+def make_pruner(name: str):
+    import optuna
+
+    if name == "median":
+        return optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=1)
+    if name == "successive-halving":
+        return optuna.pruners.SuccessiveHalvingPruner()
+    if name == "none":
+        return optuna.pruners.NopPruner()
+    raise ConfigError(f"unknown pruner {name!r}; choose one of {', '.join(PRUNERS)}")
+
+
+def data_fingerprint(ds_name: str, metric: str, splits: Splits, spec: ModelSpec) -> str:
+    """What a study's objective depends on: the train/validation rows, features, model, base params.
+
+    Event ids and labels (not float features, which may differ in the last bit between
+    hosts) identify the rows, so a ``run --max-events`` differing from the ``tune`` workers
+    is refused instead of silently mixing objectives in one study.
+    """
+    h = hashlib.sha256()
+    for part in (splits.train, splits.val):
+        h.update(np.ascontiguousarray(part.ids).tobytes())
+        h.update(np.ascontiguousarray(part.y).astype(np.int64).tobytes())
+        h.update(repr(part.X.shape).encode())
+    h.update(json.dumps([ds_name, metric, list(splits.feature_names), spec.name,
+                         spec.params], sort_keys=True, default=str).encode())
+    return h.hexdigest()[:16]
+
+
+def _open_study(storage, storage_shown: str, study_name: str, fingerprint: str, pruner: str, seed: int):
+    import optuna
+
+    sampler = optuna.samplers.TPESampler(seed=seed, constant_liar=True)  # constant liar: parallel workers spread out
+    study = optuna.create_study(storage=storage, study_name=study_name, sampler=sampler,
+                                pruner=make_pruner(pruner), direction="maximize", load_if_exists=True)
+    if study.direction != optuna.study.StudyDirection.MAXIMIZE:
+        raise ConfigError(f"study {study_name!r} in {storage_shown} minimises; it is not one of ours")
+    known = study.user_attrs.get("fingerprint")
+    if known is None:
+        study.set_user_attr("fingerprint", fingerprint)
+    elif known != fingerprint:
+        raise ConfigError(
+            f"study {study_name!r} in {storage_shown} was tuned on other data or base parameters "
+            "(different dataset, --max-events, seed, features or params); use another --study or --storage")
+    return study
+
+
+def _counts(study) -> dict[str, int]:
+    from optuna.trial import TrialState
+
+    out = {"complete": 0, "running": 0, "waiting": 0, "pruned": 0, "failed": 0, "skipped": 0}
+    for t in study.get_trials(deepcopy=False):
+        if t.state == TrialState.FAIL:
+            out["skipped" if t.user_attrs.get(SKIP_ATTR) else "failed"] += 1
+        else:
+            out[{TrialState.COMPLETE: "complete", TrialState.RUNNING: "running",
+                 TrialState.WAITING: "waiting", TrialState.PRUNED: "pruned"}[t.state]] += 1
+    return out
+
+
+def _make_objective(study, space: Callable, spec: ModelSpec, hpo: Splits, metric: str, device: str,
+                    seed: int, n_total: int | None):
+    """The objective sees train + validation parts and the metric name: nothing else."""
+    import optuna
+    from optuna.trial import TrialState
+
+    from .runner import validation_score
+
+    task = _Metric(metric)
+    train, val = hpo.train, hpo.val
+
+    def objective(trial) -> float:
+        if n_total is not None:
+            # Trial numbers order the trials of all workers: if COMPLETE trials and RUNNING
+            # ones started before this one already fill the budget, this one must not run.
+            ahead = sum(1 for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.RUNNING))
+                        if t.state == TrialState.COMPLETE or t.number < trial.number)
+            if ahead >= n_total:
+                trial.set_user_attr(SKIP_ATTR, True)
+                raise _Abandon("the study already holds enough trials")
+        params = {**spec.params, **space(trial)}
+        model = create_model(spec.name, random_state=seed, device=device, **params)
+
+        def on_epoch(epoch: int, proba_val) -> None:
+            proba_val = np.asarray(proba_val)
+            if not np.isfinite(proba_val).all():
+                trial.set_user_attr(FAIL_ATTR, f"non-finite validation probabilities at epoch {epoch}")
+                raise _Abandon(trial.user_attrs[FAIL_ATTR])
+            trial.report(validation_score(task, val, proba_val), int(epoch))
+            if trial.should_prune():
+                raise optuna.TrialPruned(f"pruned at epoch {epoch}")
+
+        model.fit(train.X, train.y, sample_weight=train.weights, X_val=val.X, y_val=val.y,
+                  w_val=val.weights, epoch_callback=on_epoch)
+        proba = np.asarray(model.predict_proba(val.X))
+        if not np.isfinite(proba).all():
+            trial.set_user_attr(FAIL_ATTR, "non-finite validation probabilities")
+            raise _Abandon(trial.user_attrs[FAIL_ATTR])
+        return float(validation_score(task, val, proba))
+
+    return objective
+
+
+def _optimize(study, objective, n_total: int | None, timeout_s: float | None, heartbeat: bool,
+              poll_s: float, log: Callable[[str], None]) -> int:
+    """Run trials until the study holds ``n_total`` COMPLETE ones or ``timeout_s`` passes.
+
+    One trial per ``study.optimize`` call, with a check of the whole study before each: a
+    worker starts a trial only while COMPLETE + RUNNING trials (all workers) fall short of
+    the budget, and otherwise waits to see whether those running trials complete. With the
+    trial-number check inside the objective no study ever holds more than ``n_total``
+    COMPLETE trials. ``timeout_s`` stops starting trials; one in progress finishes.
+    Returns the number of trials this process completed.
+    """
+    import optuna
+    from optuna.study import MaxTrialsCallback
+    from optuna.trial import TrialState
+
+    t0 = time.monotonic()
+    mine: list = []
+    callbacks = [lambda s, t: mine.append(t)]
+    if n_total is not None:
+        callbacks.append(MaxTrialsCallback(n_total, states=(TrialState.COMPLETE,)))
+    failures, waiting_logged = 0, False
+    while True:
+        if heartbeat:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                optuna.storages.fail_stale_trials(study)  # dead workers' trials -> FAIL, re-queued
+        c = _counts(study)
+        if n_total is not None and c["complete"] >= n_total:
+            break
+        if timeout_s is not None and time.monotonic() - t0 >= timeout_s:
+            break
+        if n_total is not None and c["complete"] + c["running"] >= n_total:
+            if not waiting_logged:
+                log(f"{study.study_name}: waiting for {c['running']} running trial(s) of other workers")
+                waiting_logged = True
+            time.sleep(poll_s)
+            continue
+        waiting_logged = False
+        n_before, t_trial = len(mine), time.monotonic()
+        study.optimize(objective, n_trials=1, catch=(_Abandon,), callbacks=callbacks)
+        if time.monotonic() - t_trial > 2.0:
+            gc.collect()  # free a big model's cycles (GPU memory); ~0.1 s, too dear after tiny trials
+        for t in mine[n_before:]:
+            if t.user_attrs.get(SKIP_ATTR):
+                continue
+            value = "" if t.value is None else f" {t.value:.5g}"
+            reason = f" ({t.user_attrs[FAIL_ATTR]})" if FAIL_ATTR in t.user_attrs else ""
+            log(f"{study.study_name}: trial {t.number} {t.state.name.lower()}{value}{reason}")
+            failures = failures + 1 if t.state == TrialState.FAIL else 0
+        if failures >= MAX_CONSECUTIVE_FAILURES:
+            raise BenchmarkError(f"{study.study_name}: {failures} trials in a row failed; see the log above")
+    return sum(1 for t in mine if t.state == TrialState.COMPLETE)
+
+
+def _best_params(study, space: Callable) -> dict:
+    """The model parameters of the best trial: the space replayed on its suggestions.
+
+    A space may map suggestions to constructor arguments (e.g. one width to a layer list),
+    so its returned dict, not ``trial.params``, is what the model takes.
+    """
+    import optuna
+
+    best = study.best_trial
+    try:
+        return dict(space(optuna.trial.FixedTrial(best.params, number=best.number)))
+    except Exception:  # noqa: BLE001 - the space changed since the study ran
+        return dict(best.params)
+
+
+def _summary(study, space: Callable, storage_shown: str, search: SearchSpec, t0: float, new: int,
+             heartbeat: bool) -> dict:
+    from optuna.trial import TrialState
+
+    c = _counts(study)
+    complete = sorted(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)), key=lambda t: t.number)
+    best_params = _best_params(study, space) if complete else {}
+    return {
+        "trials": c["complete"], "pruned": c["pruned"], "failed": c["failed"], "skipped": c["skipped"],
+        "new_trials": new,
+        "best_value": study.best_value if complete else None,
+        "best_params": best_params,
+        "best_trial": study.best_trial.number if complete else None,
+        "search_s": time.perf_counter() - t0,
+        "study": study.study_name,
+        "storage": storage_shown,
+        "budget": {"trials": search.trials, "timeout_s": search.timeout_s},
+        "pruner": search.pruner,
+        "heartbeat": heartbeat,
+        "history": [[t.number, float(t.value)] for t in complete],
+    }
+
+
+def tune(ds_name: str, metric: str, splits: Splits, spec: ModelSpec, device: str, storage_url: str,
+         study_name: str, seed: int, *, sampler_seed: int | None = None, n_total: int | None = None,
+         timeout_s: float | None = None,
+         heartbeat_interval: int = HEARTBEAT_INTERVAL_S, grace_period: int = GRACE_PERIOD_S,
+         log: Callable[[str], None] = lambda m: None) -> dict:
+    """Start or join ``study_name`` and run trials until its budget is met; returns the summary.
+
+    ``seed`` seeds the model (as in the run) and, unless ``sampler_seed`` is given, the
+    TPE sampler. ``n_total``/``timeout_s`` override the suite's budget.
+    """
+    import optuna
+
+    search = _check_search(spec, n_total, timeout_s)
+    space = model_entry(spec.name).tags["search_space"]
+    hpo = dataclasses.replace(splits, tests=())  # the structural guarantee: no test part past here
+    storage, heartbeat = open_storage(storage_url, heartbeat_interval, grace_period)
+    shown = redact_url(storage_url)
+    verbosity = optuna.logging.get_verbosity()
+    optuna.logging.set_verbosity(optuna.logging.ERROR)  # one line per trial comes from `log`
+    try:
+        t0 = time.perf_counter()
+        study = _open_study(storage, shown, study_name, data_fingerprint(ds_name, metric, hpo, spec),
+                            search.pruner, seed if sampler_seed is None else sampler_seed)
+        objective = _make_objective(study, space, spec, hpo, metric, device, seed, search.trials)
+        poll_s = min(5.0, max(0.2, heartbeat_interval / 2))
+        new = _optimize(study, objective, search.trials, search.timeout_s, heartbeat, poll_s, log)
+        return _summary(study, space, shown, search, t0, new, heartbeat)
+    finally:
+        optuna.logging.set_verbosity(verbosity)
+
+
+def tune_for_run(ds, splits: Splits, spec: ModelSpec, device: str, out_dir: Path, storage: str | None,
+                 seed: int, *, suite_name: str | None = None, study_name: str | None = None,
+                 log: Callable[[str], None] = lambda m: None) -> tuple[dict, dict]:
+    """The search ``run`` does before fitting: returns ``(best_params, summary)``.
+
+    Joins the study if the storage already holds it (e.g. filled by ``tune`` workers) and
+    runs only the missing trials. Only ``ds.name`` and ``ds.metric`` are read from ``ds``.
+    """
+    if storage is None:
+        Path(out_dir).mkdir(parents=True, exist_ok=True)
+    url = storage or default_storage(out_dir)
+    name = study_name or default_study_name(suite_name, ds.name, spec.label)
+    summary = tune(ds.name, ds.metric, splits, spec, device, url, name, seed, log=log)
+    if summary["trials"] == 0:
+        raise BenchmarkError(f"search for {spec.label!r} on {ds.name} completed no trial within "
+                             f"timeout_s={summary['budget']['timeout_s']}; raise the budget")
+    return summary["best_params"], summary
+
+
+def run_tune_worker(suite_name_or_path: str, model_label: str, storage: str | None, study_name: str | None,
+                    n_trials_total: int | None, data: str | None = None, device: str = "auto",
+                    max_events: int | None = None, seed: int | None = None,
+                    log: Callable[[str], None] = print, *, timeout_s: float | None = None,
+                    heartbeat_interval: int = HEARTBEAT_INTERVAL_S,
+                    grace_period: int = GRACE_PERIOD_S, dataset: str | None = None) -> dict:
+    """One ``tune`` worker: start or join a study and work until it holds N COMPLETE trials.
+
+    Tunes the suite's model ``model_label`` on the first seed's splits of the suite's first
+    dataset (or the suite's dataset named ``dataset``), exactly as ``run`` would (same splits, preprocessing and default study name),
+    so a later ``run --storage URL`` reuses the trials. ``n_trials_total`` is the study's
+    total over all workers (default: the suite's ``trials``). ``seed`` seeds this worker's
+    sampler (default: the suite's base seed mixed with the process id, so that concurrent
+    workers do not propose the same first trials); models always get the run's seed.
+    """
+    import os
+    from dataclasses import replace
+
+    from .manifest import resolve_device
+    from .runner import load_for_spec, resolve_seeds, splits_for
+    from .suite import load_suite
+
+    if not storage:
+        raise ConfigError("tune needs --storage URL (e.g. sqlite:///runs/optuna.db or journal:runs/optuna.journal) "
+                          "so that workers and a later run share the study")
+    suite = load_suite(suite_name_or_path)
+    spec = suite.model(model_label)
+    _check_search(spec, n_trials_total, timeout_s)  # fail before loading any data
+    dspecs = [d for d in suite.datasets if dataset is None or d.name == dataset]
+    if not dspecs:
+        raise ConfigError(f"suite {suite.name!r} has no dataset {dataset!r}; "
+                          f"it has: {', '.join(d.name for d in suite.datasets)}")
+    dspec = dspecs[0]
+    if max_events is not None:
+        dspec = replace(dspec, max_events=max_events)
+    ds = load_for_spec(dspec, data)
+    split_seed = resolve_seeds(suite, dspec, ds, None)[0]
+    splits = splits_for(ds, dspec, split_seed)
+    name = study_name or default_study_name(suite.name, ds.name, spec.label)
+    sampler_seed = seed if seed is not None else (suite.base_seed * 1_000_003 + os.getpid()) % 2**31
+    log(f"tune {name}: {spec.label} on {ds.name} ({len(splits.train)} train / {len(splits.val)} validation events), "
+        f"storage {redact_url(storage)}")
+    # The model seed is the run's first seed, as in tune_for_run; only the sampler differs.
+    summary = tune(ds.name, ds.metric, splits, spec, resolve_device(device), storage, name, split_seed,
+                   sampler_seed=sampler_seed, n_total=n_trials_total, timeout_s=timeout_s,
+                   heartbeat_interval=heartbeat_interval, grace_period=grace_period, log=log)
+    log(f"tune {name}: {summary['trials']} complete, {summary['pruned']} pruned, {summary['failed']} failed; "
+        f"best {summary['best_value']} with {summary['best_params']}")
+    return summary

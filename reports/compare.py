@@ -1,0 +1,192 @@
+"""One Markdown report across runs (CPU vs GPU machine, two code versions, ...).
+
+Rows align on (dataset, model label, control, params): records whose params differ are
+different rows, so a comparison never mixes settings. The first run holding a row is its
+reference; deltas (metrics) and ratios (timings) are against it.
+"""
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from benchmarks import store
+from benchmarks.errors import ConfigError
+
+from .tables import finite, mean_std, seconds, table
+
+Key = tuple[str, str, str, str]  # dataset, model label, control, params as canonical JSON
+
+# (metric key, column title, shown in percent)
+AMS_METRICS = (("ams_public", "AMS public", False), ("ams_private", "AMS private", False), ("auc", "AUC", False))
+AMS_METRICS_BLIND = (("ams_public", "AMS public", False), ("auc_public", "AUC public", False))
+ACC_METRICS = (("accuracy", "accuracy", True),)
+TIMINGS = (("train_s", "train s"), ("predict_per_1k_s", "predict s / 1k"))
+DATASET_FACTS = ("source", "n_events", "n_features", "preprocess", "seeds")
+
+
+def params_key(params: dict | None) -> str:
+    return json.dumps(params or {}, sort_keys=True, default=str)
+
+
+def record_row_key(rec: dict) -> Key:
+    return rec["dataset"], rec["model"], rec.get("control", "none"), params_key(rec.get("params"))
+
+
+def run_labels(run_dirs: Sequence[Path]) -> list[str]:
+    """Directory names, lengthened with parent folders until they are unique."""
+    paths = [Path(p).resolve() for p in run_dirs]
+    for depth in range(1, max(len(p.parts) for p in paths) + 1):
+        labels = ["/".join(p.parts[-depth:]) for p in paths]
+        if len(set(labels)) == len(labels):
+            return labels
+    # the same directory given twice: number the repeats
+    labels = [str(p) for p in paths]
+    return [lab if labels[:i].count(lab) == 0 else f"{lab} ({labels[:i].count(lab) + 1})"
+            for i, lab in enumerate(labels)]
+
+
+def _mean(values) -> float | None:
+    vals = finite(values)
+    return float(np.mean(vals)) if vals else None
+
+
+def _delta(value: float | None, ref: float | None, pct: bool) -> str:
+    if value is None or ref is None:
+        return "–"
+    d = (value - ref) * (100.0 if pct else 1.0)
+    text = f"{d:+.{2 if pct else 3}f}"
+    if float(text) == 0:  # "+0.000" and "-0.000" both mean no visible change
+        text = text[1:]
+    return text + (" pp" if pct else "")
+
+
+def _ratio(value: float | None, ref: float | None) -> str:
+    if value is None or ref is None or ref <= 0:
+        return "–"
+    return f"×{value / ref:.2f}"
+
+
+def _run_header(labels: list[str], runs: list[tuple[dict, dict]], run_dirs: Sequence[Path]) -> str:
+    rows = []
+    for label, (results, manifest), path in zip(labels, runs, run_dirs):
+        rows.append([label, f"`{path}`", results.get("suite", "?"), manifest.get("device", "?"),
+                     manifest.get("gpu") or "none", f"{manifest.get('cpu', '?')} ({manifest.get('cpu_count', '?')} cores)",
+                     manifest.get("git_commit") or "unknown", manifest.get("started", "?"),
+                     "yes" if results.get("blind") else "no"])
+    return "## Runs\n\n" + table(["run", "path", "suite", "device", "GPU", "CPU", "git commit", "started", "blind"],
+                                 rows, ["l"] * 9)
+
+
+def _dataset_notes(name: str, labels: list[str], runs: list[tuple[dict, dict]]) -> list[str]:
+    """Warn when the 'same' dataset differs between runs: deltas would mix data and code changes."""
+    notes = []
+    infos = [(lab, res.get("datasets", {}).get(name)) for lab, (res, _) in zip(labels, runs)]
+    infos = [(lab, info) for lab, info in infos if info]
+    for fact in DATASET_FACTS:
+        values = [(lab, info.get(fact)) for lab, info in infos]
+        if len({json.dumps(v, sort_keys=True, default=str) for _, v in values}) > 1:
+            detail = "; ".join(f"{lab}: {v}" for lab, v in values)
+            notes.append(f"> **Note:** `{fact}` of `{name}` differs between runs ({detail}); "
+                         "differences below mix data and code/machine effects.")
+    return notes
+
+
+def _row_table(key: Key, labels: list[str], groups: list[list[dict]], metric_cols,
+               has_dataset: list[bool]) -> str:
+    ref_i = next(i for i, g in enumerate(groups) if g)
+    ref = groups[ref_i]
+    headers = ["run", "seeds", "device"]
+    for _, title, _ in metric_cols:
+        headers += [title, f"Δ {title}"]
+    for _, title in TIMINGS:
+        headers += [title, "ratio"]
+    rows = []
+    for label, recs, has in zip(labels, groups, has_dataset):
+        if not recs:
+            if has:  # the run has the dataset but not this model/settings: say so
+                rows.append([label, "absent"] + [""] * (len(headers) - 2))
+            continue
+        row = [label, ",".join(str(r["seed"]) for r in recs),
+               ", ".join(sorted({str(r.get("device", "?")) for r in recs}))]
+        for mkey, _, pct in metric_cols:
+            vals = [r["metrics"].get(mkey) for r in recs]
+            row.append(mean_std(vals, 2 if pct else 3, pct=pct))
+            row.append("ref" if recs is ref else _delta(_mean(vals), _mean(r["metrics"].get(mkey) for r in ref), pct))
+        for tkey, _ in TIMINGS:
+            vals = [(r.get("timing") or {}).get(tkey) for r in recs]
+            row.append(seconds(vals))
+            row.append("ref" if recs is ref else _ratio(_mean(vals), _mean((r.get("timing") or {}).get(tkey) for r in ref)))
+        rows.append(row)
+    dataset, model, control, params = key
+    title = f"### {dataset} / {model} (control {control})"
+    return f"{title}\n\nparams: `{params}`; reference: {labels[ref_i]}\n\n{table(headers, rows)}"
+
+
+def compare_runs(run_dirs: Sequence[Path], unblind: bool = False) -> str:
+    """Markdown comparing the records of several run directories (see module docstring)."""
+    run_dirs = [Path(p) for p in run_dirs]
+    if len(run_dirs) < 2:
+        raise ConfigError("compare needs at least two run directories")
+    runs = [store.load_run(p) for p in run_dirs]  # BenchmarkError for anything not a run
+    labels = run_labels(run_dirs)
+    hide_private = not unblind and any(res.get("blind") for res, _ in runs)
+
+    # key -> per-run record lists, in first-seen order (suite order of the first run holding it)
+    by_key: dict[Key, list[list[dict]]] = {}
+    for i, (res, _) in enumerate(runs):
+        for rec in res.get("records", []):
+            by_key.setdefault(record_row_key(rec), [[] for _ in runs])[i].append(rec)
+    metric_of: dict[str, str] = {}
+    for res, _ in runs:
+        for name, info in res.get("datasets", {}).items():
+            metric_of.setdefault(name, info.get("metric", "accuracy"))
+
+    parts = [f"# Comparison of {len(runs)} runs", "",
+             "Rows align on dataset, model label, control and parameters; the reference of each "
+             "row is the first run holding it. Metrics: mean ± std over seeds, Δ = difference of "
+             "means vs the reference; timings: mean over seeds, ratio vs the reference.",
+             "", _run_header(labels, runs, run_dirs)]
+    if hide_private:
+        parts += ["", "> **Blind**: at least one run is blind, so private-test AMS and the AUC that "
+                      "includes the private part are hidden for all runs (AUC on the public part "
+                      "shown). Use `--unblind` once every choice is final."]
+    by_dataset: dict[str, list[Key]] = defaultdict(list)
+    lonely: list[tuple[Key, str]] = []
+    for key, groups in by_key.items():
+        present = [lab for lab, g in zip(labels, groups) if g]
+        if len(present) > 1:
+            by_dataset[key[0]].append(key)
+        else:
+            lonely.append((key, present[0]))
+    for dataset, keys in by_dataset.items():
+        is_ams = metric_of.get(dataset) == "ams" or any(
+            "ams_public" in r["metrics"] for g in by_key[keys[0]] for r in g)
+        cols = (AMS_METRICS_BLIND if hide_private else AMS_METRICS) if is_ams else ACC_METRICS
+        parts += ["", f"## Dataset: {dataset}"]
+        notes = _dataset_notes(dataset, labels, runs)
+        if notes:
+            parts += [""] + notes
+        has_dataset = [dataset in (res.get("datasets") or {}) for res, _ in runs]
+        for key in keys:
+            parts += ["", _row_table(key, labels, by_key[key], cols, has_dataset)]
+    if not by_dataset:
+        parts += ["", "_No dataset/model/settings row is present in more than one run._"]
+    if lonely:
+        rows = [[d, m, c, f"`{p}`", run] for (d, m, c, p), run in lonely]
+        parts += ["", "## Not comparable", "",
+                  "Present in one run only (a different model label, control or parameters, "
+                  "e.g. tuned parameters that differ between runs):", "",
+                  table(["dataset", "model", "control", "params", "run"], rows, ["l"] * 5)]
+    return "\n".join(parts) + "\n"
+
+
+def write_comparison(run_dirs: Sequence[Path], out: Path | None = None, unblind: bool = False) -> Path:
+    """Write compare_runs' Markdown atomically to `out` (default ./comparison.md); returns the path."""
+    text = compare_runs(run_dirs, unblind=unblind)
+    path = Path(out) if out is not None else Path.cwd() / "comparison.md"
+    store.write_text(path, text)
+    return path

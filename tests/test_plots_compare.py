@@ -1,0 +1,242 @@
+"""Run-report plots (reports/plots.py) and the cross-run comparison (reports/compare.py).
+
+Small real run directories are made once per module with the harness itself.
+"""
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from benchmarks import metrics, store
+from benchmarks.errors import BenchmarkError, ConfigError
+from benchmarks.runner import RunOptions, run_suite
+from benchmarks.suite import parse_suite
+from reports import plots
+from reports.compare import compare_runs, write_comparison
+
+
+def _iris_run(out: Path, n_estimators: int) -> Path:
+    raw = {"name": "iris-mini",
+           "datasets": [{"name": "iris", "repeats": 1, "preprocess": {"standardise": True}}],
+           "models": [{"name": "random-forest", "params": {"n_estimators": n_estimators}}]}
+    return run_suite(parse_suite(raw), out, RunOptions(progress=False, tune=False), log=lambda s: None)
+
+
+@pytest.fixture(scope="module")
+def iris_runs(tmp_path_factory) -> tuple[Path, Path, Path]:
+    """Runs a and b are the same settings (same seeds); run c has different params."""
+    base = tmp_path_factory.mktemp("iris")
+    return (_iris_run(base / "run_a", 10), _iris_run(base / "run_b", 10), _iris_run(base / "run_c", 20))
+
+
+@pytest.fixture(scope="module")
+def toy_run(tmp_path_factory) -> Path:
+    """A blind HiggsML-like run (public + private test parts), two models, one seed."""
+    try:
+        import datasets.higgsml_toy  # noqa: F401  (registers "higgsml-toy")
+    except ImportError:
+        pytest.skip("datasets.higgsml_toy not available")
+    raw = {"name": "toy-mini", "blind": True,
+           "datasets": [{"name": "higgsml-toy", "options": {"n_events": 2000, "seed": 0}, "repeats": 1,
+                         "preprocess": {"missing": "impute", "standardise": True}}],
+           "models": [{"name": "random-forest", "params": {"n_estimators": 20}},
+                      {"name": "random-forest", "label": "rf-shallow", "params": {"n_estimators": 20, "max_depth": 3}}]}
+    out = tmp_path_factory.mktemp("toy") / "run"
+    return run_suite(parse_suite(raw), out, RunOptions(progress=False, tune=False), log=lambda s: None)
+
+
+def _copy(run: Path, dest: Path, **results_changes) -> Path:
+    shutil.copytree(run, dest)
+    results = store.read_json(dest / store.RESULTS)
+    results.update(results_changes)
+    store.write_json(dest / store.RESULTS, results)
+    return dest
+
+
+def _assert_pngs(run_dir: Path, plot_list) -> None:
+    for caption, rel in plot_list:
+        assert caption and rel.startswith("plots/") and rel.endswith(".png")
+        path = run_dir / rel
+        assert path.stat().st_size > 0
+        with Image.open(path) as img:
+            img.verify()
+            assert img.format == "PNG"
+
+
+# ------------------------------------------------------------------------------------ plots
+
+
+def test_make_plots_iris_writes_roc_timing_tuning(iris_runs, tmp_path):
+    run = _copy(iris_runs[0], tmp_path / "run")
+    results, _ = store.load_run(run)
+    results["tuning"]["iris/random-forest"] = {"history": [[0, 0.8], [1, 0.9], [2, None], [3, 0.85]],
+                                               "best_value": 0.9}
+    out = plots.make_plots(results, run, blind=False)
+    assert list(out) == ["iris"]
+    names = [Path(rel).name for _, rel in out["iris"]]
+    assert names == ["iris_roc.png", "iris_timing.png", "iris_tuning.png"]  # no AMS plot for accuracy
+    _assert_pngs(run, out["iris"])
+    md = plots.plots_section(out["iris"])
+    for caption, rel in out["iris"]:
+        assert f"![{caption}]({rel})" in md
+    assert plots.plots_section([]) == ""
+
+
+def test_roc_auc_is_event_weighted():
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 2, 400)
+    s = np.clip(0.3 * y + rng.normal(0.35, 0.25, 400), 0, 1)
+    w = rng.uniform(0.1, 5.0, 400)
+    _, _, auc = plots.roc_curve_data(y, np.column_stack([1 - s, s]), w)
+    assert auc == pytest.approx(metrics.weighted_auc(y, s, w), abs=1e-9)
+    assert auc != pytest.approx(metrics.weighted_auc(y, s), abs=1e-4)  # the weights matter
+    # multiclass: a perfect one-hot score gives AUC 1 on the micro-average
+    yk = np.arange(30) % 3
+    _, _, auc_k = plots.roc_curve_data(yk, np.eye(3)[yk], np.ones(30))
+    assert auc_k == pytest.approx(1.0)
+
+
+def test_blind_roc_never_reads_private(toy_run, tmp_path, monkeypatch):
+    run = _copy(toy_run, tmp_path / "run")
+    results, _ = store.load_run(run)
+    firsts = plots.first_seed_records(results, "higgsml-toy")
+    assert set(firsts) == {"random-forest", "rf-shallow"}
+
+    read: list[str] = []
+    original = np.lib.npyio.NpzFile.__getitem__
+
+    def spy(self, key):
+        read.append(key)
+        return original(self, key)
+
+    monkeypatch.setattr(np.lib.npyio.NpzFile, "__getitem__", spy)
+    curves, parts, skipped, _ = plots.roc_curves(run, firsts, blind=True)
+    assert parts == ["public"] and not skipped and set(curves) == set(firsts)
+    assert read and not any(k.startswith("private") for k in read)
+    read.clear()
+    curves_all, parts_all, _, _ = plots.roc_curves(run, firsts, blind=False)
+    assert parts_all == ["public", "private"]
+    assert any(k.startswith("private") for k in read)  # the spy does see private reads
+    monkeypatch.undo()
+
+    # Strip the private arrays from every prediction file: blind plots must still work.
+    for path in (run / store.PREDICTIONS).glob("*.npz"):
+        with np.load(path) as npz:
+            kept = {k: npz[k] for k in npz.files if not k.startswith("private")}
+        store.write_npz(path, **kept)
+    out = plots.make_plots(results, run, blind=True)
+    names = [Path(rel).name for _, rel in out["higgsml-toy"]]
+    assert names[:3] == ["higgsml-toy_roc.png", "higgsml-toy_ams_cut.png", "higgsml-toy_timing.png"]
+    assert "private part not used" in out["higgsml-toy"][0][0]
+    _assert_pngs(run, out["higgsml-toy"])
+    # the blind AUC is the public part's alone (close to the stored metric, made before float32 storage)
+    for label, (_, _, auc) in curves.items():
+        pub = plots.load_arrays(run, firsts[label], ["public_proba", "public_y", "public_w"])
+        assert auc == pytest.approx(metrics.weighted_auc(pub["public_y"], pub["public_proba"], pub["public_w"]))
+        assert auc == pytest.approx(firsts[label]["metrics"]["auc_public"], abs=2e-3)
+
+
+def test_encoder_examples_grid_and_link(iris_runs, tmp_path):
+    class Fake:  # an already fitted encoder: rows -> (n, 1, 8, 8) uint8
+        def __init__(self):
+            self.rows = None
+
+        def transform(self, X):
+            self.rows = np.asarray(X)
+            return np.broadcast_to((np.arange(len(X)) * 30 % 256).astype(np.uint8)[:, None, None, None],
+                                   (len(X), 1, 8, 8)).copy()
+
+    run = _copy(iris_runs[0], tmp_path / "run")
+    results, _ = store.load_run(run)
+    rec = results["records"][0]
+    rec["info"] = {"encoder": "text", "encoder_options": {"layout": "equal", "size": 32}, "image_size": "32x32"}
+    X = np.arange(60, dtype=float).reshape(30, 2)
+    y = np.repeat([0, 1, 2], 10)
+    enc = Fake()
+    dest = plots.encoder_examples_path(run, "iris", rec["model"])
+    written = plots.write_encoder_examples(enc, X, y, ["a", "b", "c"], dest, n=8)
+    assert Path(written) == dest and dest.stat().st_size > 0
+    assert len(enc.rows) == 8
+    picked = plots.pick_examples(y, 8)
+    assert np.bincount(y[picked]).tolist() == [3, 3, 2]  # classes taken in turn
+    out = plots.make_plots(results, run, blind=False)
+    caption, rel = out["iris"][-1]
+    assert rel == dest.relative_to(run).as_posix()
+    assert "`text`" in caption and "layout=equal" in caption
+    _assert_pngs(run, out["iris"])
+    with pytest.raises(BenchmarkError):
+        plots.write_encoder_examples(enc, X[:0], y[:0], ["a"], tmp_path / "x.png")
+
+
+def test_encoder_examples_with_real_text_encoder(tmp_path):
+    pytest.importorskip("encoders.text")
+    import encoders
+
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(40, 3))
+    y = (X[:, 0] > 0).astype(int)
+    enc = encoders.create_encoder("text", size=32).fit(X[:30], y[:30])
+    path = plots.write_encoder_examples(enc, X[30:], y[30:], ["b", "s"], tmp_path / "ex.png", n=4)
+    with Image.open(path) as img:
+        assert img.format == "PNG" and img.size[0] > 32
+
+
+# ------------------------------------------------------------------------------------ compare
+
+
+def _table_after(md: str, heading: str) -> list[str]:
+    block = md.split(heading, 1)[1].split("\n## ", 1)[0].split("\n### ", 1)[0]
+    return [line for line in block.splitlines() if line.startswith("| ")]
+
+
+def test_compare_aligns_rows_and_lists_different_params(iris_runs):
+    a, b, c = iris_runs
+    md = compare_runs([a, b, c])
+    assert md.count("### iris / random-forest") == 1
+    rows = _table_after(md, "### iris / random-forest")
+    run_a = next(r for r in rows if r.startswith("| run_a |"))
+    run_b = next(r for r in rows if r.startswith("| run_b |"))
+    assert "| ref |" in run_a
+    assert "| 0.00 pp |" in run_b and "×" in run_b  # same seeds, same metrics; timing ratio shown
+    assert '"n_estimators": 10' in md.split("## Not comparable")[0]
+    lonely = md.split("## Not comparable", 1)[1]
+    assert '"n_estimators": 20' in lonely and "run_c" in lonely
+    absent = next(r for r in rows if r.startswith("| run_c |"))
+    assert "absent" in absent  # run c has iris, but not this params row
+
+
+def test_compare_hides_private_for_blind_runs(toy_run, tmp_path):
+    blind = toy_run
+    open_run = _copy(toy_run, tmp_path / "open", blind=False)
+    md = compare_runs([blind, open_run])
+    assert "AMS private" not in md and "AUC public" in md and "**Blind**" in md
+    rows = _table_after(md, "### higgsml-toy / random-forest")
+    second = next(r for r in rows if r.startswith("| open |"))
+    assert second.count("| 0.000 |") == 2  # Δ AMS public and Δ AUC public
+    md_unblind = compare_runs([blind, open_run], unblind=True)
+    assert "AMS private" in md_unblind and "**Blind**" not in md_unblind
+    private = np.mean([r["metrics"]["ams_private"] for r in store.load_run(blind)[0]["records"]
+                       if r["model"] == "random-forest"])
+    assert f"{private:.3f}" in md_unblind
+
+
+def test_compare_bad_inputs_and_write(iris_runs, tmp_path, monkeypatch):
+    a, b, _ = iris_runs
+    with pytest.raises(BenchmarkError, match="not a run directory"):
+        compare_runs([a, tmp_path])
+    with pytest.raises(BenchmarkError, match="not found"):
+        compare_runs([a, tmp_path / "missing"])
+    with pytest.raises(ConfigError):
+        compare_runs([a])
+    out = write_comparison([a, b], tmp_path / "sub" / "cmp.md")
+    assert out == tmp_path / "sub" / "cmp.md" and out.read_text().startswith("# Comparison of 2 runs")
+    monkeypatch.chdir(tmp_path)
+    default = write_comparison([a, b])
+    assert default == tmp_path / "comparison.md" and default.is_file()
+    # the same directory twice still gets distinct labels
+    assert json.dumps(compare_runs([a, a])).count("(2)") >= 1
