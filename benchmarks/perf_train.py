@@ -43,6 +43,7 @@ def run(
     warmup: int | None = None,
     amp: bool = True,
     num_threads: int | None = None,
+    quick: bool = False,
     out: Callable[[str], None] = print,
 ) -> list[dict]:
     """Time encoding, a training step (encode + forward + backward + AdamW) and inference
@@ -50,6 +51,7 @@ def run(
 
     The text encoder defaults to ``decimals="auto"`` so 30 features fit small images (56 px
     holds them only without decimals); pixel content does not change the timings.
+    ``quick`` keeps only the first backbone and size (a smoke run of the pipeline).
     """
     try:
         import timm
@@ -59,6 +61,8 @@ def run(
     from models import torch_utils as tu
     from models.supertml import ImageBatches, make_encoder
 
+    if quick:
+        backbones, sizes = tuple(backbones)[:1], tuple(sizes)[:1]
     dev = tu.resolve_device(device)
     cuda = tu.is_cuda(dev)
     d = _defaults(cuda)
@@ -147,9 +151,10 @@ def main(argv: Sequence[str] | None = None) -> list[dict]:
     p.add_argument("--encoder", default="text")
     p.add_argument("--batch-size", type=int)
     p.add_argument("--steps", type=int)
+    p.add_argument("--quick", action="store_true")
     a = p.parse_args(argv)
     return run(backbones=a.backbones.split(","), sizes=[int(s) for s in a.sizes.split(",")],
-               device=a.device, encoder=a.encoder, batch_size=a.batch_size, steps=a.steps)
+               device=a.device, encoder=a.encoder, batch_size=a.batch_size, steps=a.steps, quick=a.quick)
 
 
 if __name__ == "__main__":

@@ -129,7 +129,10 @@ def train_and_evaluate(ds: Dataset, splits: Splits, spec: ModelSpec, params: dic
     label-shuffled train/validation parts, then scored exactly like the real model:
     cut on the true validation labels, AMS/accuracy on the true test labels.
     """
-    model = create_model(spec.name, random_state=seed, device=device, **params)
+    extra = {}
+    if model_entry(spec.name).tags.get("family") == "supertml" and "feature_names" not in params:
+        extra["feature_names"] = list(splits.feature_names)  # for feature orders given by name
+    model = create_model(spec.name, random_state=seed, device=device, **extra, **params)
     fit_on = shuffle_labels(splits, seed) if control == "shuffled" else splits
     train = fit_on.train
     t0 = time.perf_counter()

@@ -4,4 +4,4 @@ from .registry import MODELS, backend_available, create_model, list_models, mode
 __all__ = ["MODELS", "backend_available", "create_model", "list_models", "model_entry", "register_model"]
 
 # Importing the model modules registers them (torch and the BDT libraries load lazily).
-from . import tabular  # noqa: E402,F401
+from . import fcnn, supertml, tabular  # noqa: E402,F401

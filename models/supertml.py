@@ -1,0 +1,605 @@
+"""SuperTML: table rows drawn as images (text or pixels) and classified by a timm CNN.
+
+Images are made on the fly per batch by an encoder fitted on the training split only; on
+CUDA the float batch is encoded on the GPU (``transform_torch``), so no image is ever
+stored. Any timm backbone works by name (``supertml-<encoder>-<backbone>``).
+
+torch and timm are imported inside functions only, so registering these models needs neither.
+"""
+from __future__ import annotations
+
+import importlib
+import os
+import socket
+import warnings
+from pathlib import Path
+from typing import Any, Callable
+from urllib.parse import urlparse
+
+import numpy as np
+
+from benchmarks.errors import ConfigError, MissingBackendError
+from benchmarks.registry import Entry
+
+from .registry import MODELS, register_model
+
+TRAINING_MODES = ("single", "two-stage")
+DEFAULT_ENCODERS = ("text", "pixels")
+
+
+def _torch_timm():
+    try:
+        import timm
+        import torch
+    except ImportError as exc:  # pragma: no cover - depends on the install
+        raise MissingBackendError("SuperTML models need torch and timm; install them with: pip install '.[torch]'") from exc
+    return torch, timm
+
+
+# ----------------------------------------------------------------------------- encoders
+
+def make_encoder(name: str, **options: Any):
+    """``encoders.create_encoder`` with a fallback import of ``encoders.<name>`` (in case the
+    package does not import its encoder modules eagerly)."""
+    import encoders
+
+    if name not in encoders.ENCODERS:
+        try:
+            importlib.import_module(f"encoders.{name}")
+        except ImportError:
+            pass
+    return encoders.create_encoder(name, **options)
+
+
+# ----------------------------------------------------------------------------- pretrained weights
+
+def hub_reachable(timeout: float = 1.5) -> bool:
+    """Quick check that the Hugging Face hub (or the proxy to it) answers a TCP connect,
+    so an offline machine falls back at once instead of waiting on download timeouts."""
+    if os.environ.get("HF_HUB_OFFLINE", "0").strip().lower() in ("1", "true", "yes", "on"):
+        return False
+    proxy = os.environ.get("HTTPS_PROXY") or os.environ.get("https_proxy")
+    url = urlparse(proxy or os.environ.get("HF_ENDPOINT", "https://huggingface.co"))
+    host, port = url.hostname, url.port or (443 if url.scheme == "https" else 80)
+    if not host:
+        return False
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def cached_hub_file(net) -> str | None:
+    """Path of this backbone's default timm weights in the local Hugging Face cache, if any."""
+    repo = (getattr(net, "pretrained_cfg", None) or {}).get("hf_hub_id")
+    if not repo:
+        return None
+    try:
+        from huggingface_hub import try_to_load_from_cache
+    except ImportError:
+        return None
+    for fname in ("model.safetensors", "pytorch_model.bin"):
+        try:
+            hit = try_to_load_from_cache(repo, fname)
+        except Exception:
+            hit = None
+        if isinstance(hit, str) and os.path.exists(hit):
+            return hit
+    return None
+
+
+def _read_state_dict(path: Path) -> dict:
+    torch, _ = _torch_timm()
+    if path.suffix == ".safetensors":
+        from safetensors.torch import load_file
+
+        sd = load_file(str(path))
+    else:
+        sd = torch.load(str(path), map_location="cpu", weights_only=True)
+    for key in ("state_dict", "model", "model_state_dict"):  # common training-checkpoint wrappers
+        if isinstance(sd, dict) and isinstance(sd.get(key), dict):
+            sd = sd[key]
+    if not isinstance(sd, dict):
+        raise ConfigError(f"pretrained_path {path}: not a state_dict (got {type(sd).__name__})")
+    return {k.removeprefix("module."): v for k, v in sd.items() if hasattr(v, "shape")}
+
+
+def load_pretrained(net, path: str | os.PathLike) -> dict:
+    """Load a state_dict into a timm backbone, non-strictly.
+
+    The first conv is adapted when the channel count differs (timm's ``adapt_input_conv``),
+    and tensors whose shape does not fit (the old classifier head) are dropped. Returns
+    counts of what was loaded; a file that fits none of the backbone is an error.
+    """
+    from timm.models import adapt_input_conv
+
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"pretrained_path {str(path)!r} does not exist")
+    try:
+        sd = _read_state_dict(path)
+    except ConfigError:
+        raise
+    except Exception as exc:
+        raise ConfigError(f"pretrained_path {path}: cannot read it as a torch state_dict ({exc})") from exc
+    own = net.state_dict()
+    first_conv = (getattr(net, "pretrained_cfg", None) or {}).get("first_conv")
+    if first_conv and f"{first_conv}.weight" in sd and f"{first_conv}.weight" in own:
+        key = f"{first_conv}.weight"
+        want = own[key].shape[1]
+        if sd[key].ndim == 4 and sd[key].shape[1] != want:
+            sd[key] = adapt_input_conv(want, sd[key])
+    fits = {k: v for k, v in sd.items() if k in own and tuple(own[k].shape) == tuple(v.shape)}
+    dropped = sorted(k for k in sd if k in own and k not in fits)
+    if not fits:
+        raise ConfigError(f"pretrained_path {path}: none of its tensors fit the backbone; is it the right architecture?")
+    missing, _ = net.load_state_dict(fits, strict=False)
+    return {"loaded": len(fits), "dropped_shape_mismatch": dropped, "missing": len(missing),
+            "unused": len(sd) - len(fits) - len(dropped)}
+
+
+def build_backbone(backbone: str, n_classes: int, in_chans: int, pretrained: Any = "auto",
+                   pretrained_path: str | None = None):
+    """A timm model with a fresh ``n_classes`` head, and where its weights came from:
+    ``file:PATH``, ``timm-hub`` or ``random-init`` (with a warning when weights were asked
+    for and could not be had)."""
+    _, timm = _torch_timm()
+    if not timm.is_model(backbone):
+        raise ConfigError(f"unknown timm backbone {backbone!r}; see timm.list_models()")
+    net = timm.create_model(backbone, pretrained=False, num_classes=n_classes, in_chans=in_chans)
+    if pretrained_path:
+        detail = load_pretrained(net, pretrained_path)
+        return net, f"file:{pretrained_path}", detail
+    if pretrained is False:
+        return net, "random-init", {}
+    cached = cached_hub_file(net)
+    if cached:
+        try:
+            return net, "timm-hub", {"cache": cached, **load_pretrained(net, cached)}
+        except Exception as exc:
+            warnings.warn(f"could not load cached timm weights {cached}: {exc}; trying the hub", RuntimeWarning)
+    if pretrained is True or hub_reachable():
+        try:
+            hub_net = timm.create_model(backbone, pretrained=True, num_classes=n_classes, in_chans=in_chans)
+            return hub_net, "timm-hub", {}
+        except Exception as exc:
+            reason = f"download failed ({type(exc).__name__}: {exc})"
+    else:
+        reason = "the hub is unreachable (offline)"
+    warnings.warn(
+        f"SuperTML: no pretrained weights for {backbone!r}: {reason} and no pretrained_path; "
+        "training from random initialisation", RuntimeWarning, stacklevel=3)
+    return net, "random-init", {"reason": reason}
+
+
+# ----------------------------------------------------------------------------- parameter groups
+
+def layer_groups(net) -> list[list]:
+    """Backbone parameters in input-to-output order (stem, stages, ...), head excluded.
+
+    Uses timm's ``group_matcher`` where the model has one, else its top-level children.
+    """
+    from timm.models import group_parameters
+
+    head_ids = {id(p) for p in net.get_classifier().parameters()}
+    named = dict(net.named_parameters())
+    groups: list[list] = []
+    try:
+        for names in group_parameters(net, net.group_matcher(coarse=True)).values():
+            ps = [named[n] for n in names if id(named[n]) not in head_ids]
+            if ps:
+                groups.append(ps)
+    except Exception:
+        groups = []
+        for _, child in net.named_children():
+            ps = [p for p in child.parameters() if id(p) not in head_ids]
+            if ps:
+                groups.append(ps)
+    return groups
+
+
+# ----------------------------------------------------------------------------- image batches
+
+class ImageBatches:
+    """Turns index batches of a table into normalised float image tensors on the device.
+
+    On CUDA the table lives on the GPU (HiggsML: 60 MB, kept in float64 so GPU and CPU
+    encoders see the same numbers) and each batch is encoded there (``transform_torch``);
+    on CPU each batch is encoded in numpy. Pixels in [0, 1] are normalised with the
+    ImageNet mean/std for 3 channels, 0.5/0.5 otherwise.
+    """
+
+    def __init__(self, encoder, device: str, channels: int, channels_last: bool = True):
+        torch, _ = _torch_timm()
+        from . import torch_utils as tu
+
+        self.encoder = encoder
+        self.device = device
+        self.cuda = tu.is_cuda(device)
+        self.channels_last = bool(channels_last and self.cuda)
+        mean, std = (tu.IMAGENET_MEAN, tu.IMAGENET_STD) if channels == 3 else ((0.5,) * channels, (0.5,) * channels)
+        self.mean = torch.tensor(mean, device=device).view(1, -1, 1, 1)
+        self.std = torch.tensor(std, device=device).view(1, -1, 1, 1)
+
+    def source(self, X: np.ndarray):
+        from . import torch_utils as tu
+
+        X = np.ascontiguousarray(X, dtype=np.float64)
+        return tu.to_device(X, self.device) if self.cuda else X
+
+    def raw(self, src, idx):
+        """Encoder output for one batch (uint8 or float32 images), on the device."""
+        torch, _ = _torch_timm()
+        if self.cuda:
+            return self.encoder.transform_torch(src[idx.to(self.device, non_blocking=True)])
+        return torch.from_numpy(np.ascontiguousarray(self.encoder.transform(src[idx.numpy()])))
+
+    def __call__(self, src, idx, augment: bool = False):
+        torch, _ = _torch_timm()
+        img = self.raw(src, idx)
+        x = img.to(self.device, non_blocking=True).float()
+        if img.dtype == torch.uint8:  # encoders may also give float32 in 0..1 (dtype option)
+            x = x.div_(255.0)
+        if augment:
+            x = jitter(x)
+        x = (x - self.mean) / self.std
+        if self.channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
+        return x
+
+
+def jitter(x):
+    """Random brightness (+-0.1) and contrast (x0.8-1.2) per image, on [0, 1] pixels."""
+    torch, _ = _torch_timm()
+    shape = (x.shape[0], 1, 1, 1)
+    contrast = torch.empty(shape, device=x.device).uniform_(0.8, 1.2)
+    brightness = torch.empty(shape, device=x.device).uniform_(-0.1, 0.1)
+    mean = x.mean(dim=(1, 2, 3), keepdim=True)
+    return ((x - mean) * contrast + mean + brightness).clamp_(0.0, 1.0)
+
+
+# ----------------------------------------------------------------------------- the model
+
+class SuperTML:
+    """SuperTML classifier: encoder (text or pixels) + timm CNN.
+
+    ``training="single"`` trains the whole network with one AdamW + one-cycle schedule for
+    ``epochs``. ``"two-stage"`` (fastai-style fine-tuning) first trains only the new head for
+    ``head_epochs`` at ``head_lr`` (batch-norm statistics still adapt to the new images),
+    then unfreezes everything for ``epochs`` with discriminative learning rates spread
+    geometrically from ``lr / lr_mult`` (stem) to ``lr`` (last stage and head).
+    Both stages stop early on the validation loss, and the best weights are restored.
+    ``encoder_options`` go to the encoder and override ``image_size``/``channels``; the
+    backbone's input channels follow what the encoder actually produces.
+    """
+
+    def __init__(
+        self,
+        encoder: str = "text",
+        encoder_options: dict | None = None,
+        backbone: str = "resnet34",
+        image_size: int = 224,
+        channels: int = 3,
+        pretrained: Any = "auto",
+        pretrained_path: str | None = None,
+        training: str = "single",
+        lr: float = 1e-3,
+        head_lr: float | None = None,
+        lr_mult: float = 100.0,
+        epochs: int = 10,
+        head_epochs: int = 2,
+        batch_size: int = 64,
+        eval_batch_size: int | None = None,
+        weight_decay: float = 1e-2,
+        patience: int = 3,
+        augment: bool = False,
+        tta: int = 0,
+        class_balance: bool = True,
+        feature_names: list[str] | tuple[str, ...] | None = None,
+        amp: bool = True,
+        channels_last: bool = True,
+        n_classes: int | None = None,
+        device: str = "auto",
+        random_state: int | None = 0,
+        progress: bool = True,
+        num_threads: int | None = None,
+    ):
+        self.encoder = encoder
+        self.encoder_options = dict(encoder_options or {})
+        self.backbone = backbone
+        self.image_size = image_size
+        self.channels = channels
+        self.pretrained = pretrained
+        self.pretrained_path = pretrained_path
+        self.training = training
+        self.lr = lr
+        self.head_lr = head_lr
+        self.lr_mult = lr_mult
+        self.epochs = epochs
+        self.head_epochs = head_epochs
+        self.batch_size = batch_size
+        self.eval_batch_size = eval_batch_size
+        self.weight_decay = weight_decay
+        self.patience = patience
+        self.augment = augment
+        self.tta = tta
+        self.class_balance = class_balance
+        self.feature_names = feature_names
+        self.amp = amp
+        self.channels_last = channels_last
+        self.n_classes = n_classes
+        self.device = device
+        self.random_state = random_state
+        self.progress = progress
+        self.num_threads = num_threads
+        if training not in TRAINING_MODES:
+            raise ConfigError(f"supertml: training must be one of {', '.join(TRAINING_MODES)}, got {training!r}")
+        if pretrained not in ("auto", True, False):
+            raise ConfigError(f"supertml: pretrained must be 'auto', true or false, got {pretrained!r}")
+        if int(tta) < 0:
+            raise ConfigError(f"supertml: tta must be >= 0, got {tta}")
+        if int(batch_size) < 2:
+            raise ConfigError(f"supertml: batch_size must be >= 2 (batch norm), got {batch_size}")
+        min_epochs = 0 if training == "two-stage" else 1
+        if int(epochs) < min_epochs or (training == "two-stage" and int(head_epochs) + int(epochs) < 1):
+            raise ConfigError(f"supertml: epochs={epochs}, head_epochs={head_epochs} trains nothing")
+
+    def _logits(self, src, n: int, augment: bool = False):
+        torch, _ = _torch_timm()
+        from . import torch_utils as tu
+
+        self.net_.eval()
+        out = []
+        with torch.inference_mode():
+            for idx in tu.batch_indices(n, self._eval_bs, shuffle=False):
+                x = self.images_(src, idx, augment)
+                with tu.autocast(self.device_, self.amp):
+                    out.append(self.net_(x).float())
+        return torch.cat(out)
+
+    # ------------------------------------------------------------------ fit
+
+    def fit(
+        self,
+        X: np.ndarray,
+        y: np.ndarray,
+        sample_weight: np.ndarray | None = None,
+        X_val: np.ndarray | None = None,
+        y_val: np.ndarray | None = None,
+        w_val: np.ndarray | None = None,
+        epoch_callback: Callable[[int, np.ndarray], Any] | None = None,
+    ) -> "SuperTML":
+        torch, _ = _torch_timm()
+        from . import torch_utils as tu
+
+        X = np.asarray(X, dtype=np.float64)
+        y = np.asarray(y, dtype=np.int64)
+        if X.ndim != 2 or len(X) != len(y):
+            raise ConfigError(f"supertml: X must be 2-D with one row per label, got {X.shape} and {y.shape}")
+        has_val = X_val is not None and y_val is not None
+        if has_val:
+            X_val = np.asarray(X_val, dtype=np.float64)
+            y_val = np.asarray(y_val, dtype=np.int64)
+        top = max(int(y.max()), int(y_val.max()) if has_val else 0)
+        self.n_classes_ = int(self.n_classes or top + 1)
+        self.classes_ = np.arange(self.n_classes_)
+        self.n_features_ = X.shape[1]
+
+        self.device_ = tu.resolve_device(self.device)
+        self._cuda = tu.is_cuda(self.device_)
+        self.threads_ = tu.choose_threads(self.num_threads)
+        self._eval_bs = int(self.eval_batch_size or 2 * int(self.batch_size))
+        with tu.torch_threads(self.threads_):
+            gen = tu.seed_everything(self.random_state)
+            if self._cuda:
+                # Fixed image sizes: let cuDNN pick the fastest convolution algorithms.
+                torch.backends.cudnn.benchmark = True
+
+            w_train = tu.loss_weights(y, sample_weight, self.n_classes_, self.class_balance)
+            options = {"size": int(self.image_size), "channels": int(self.channels), **self.encoder_options}
+            self.encoder_ = make_encoder(self.encoder, **options)
+            # The encoder sees the weights the network trains on: with raw HiggsML weights an
+            # importance-ordered layout would rank features by how well they describe background.
+            self.encoder_.fit(X, y, sample_weight=w_train if sample_weight is not None else None,
+                              feature_names=list(self.feature_names) if self.feature_names is not None else None)
+            probe = np.asarray(self.encoder_.transform(X[:2]))
+            if probe.ndim != 4 or probe.dtype not in (np.uint8, np.float32):
+                raise ConfigError(f"encoder {self.encoder!r} gave {probe.dtype} images of shape {probe.shape}; "
+                                  "expected uint8 or float32 (n, C, H, W)")
+            self.image_shape_ = tuple(int(s) for s in probe.shape[1:])
+            in_chans = self.image_shape_[0]
+
+            net, source, detail = build_backbone(self.backbone, self.n_classes_, in_chans,
+                                                 self.pretrained, self.pretrained_path)
+            net = net.to(self.device_)
+            if self._cuda and self.channels_last:
+                net = net.to(memory_format=torch.channels_last)
+            self.net_ = net
+            self.images_ = ImageBatches(self.encoder_, self.device_, in_chans, self.channels_last)
+            src = self.images_.source(X)
+            yt = tu.to_device(y, self.device_)
+            wt = tu.to_device(w_train, self.device_, torch.float32)
+            if has_val:
+                src_v = self.images_.source(X_val)
+                yv = tu.to_device(y_val, self.device_)
+                wv = tu.to_device(tu.loss_weights(y_val, w_val, self.n_classes_, self.class_balance),
+                                  self.device_, torch.float32)
+            bs = int(self.batch_size)
+            steps = tu.n_train_batches(len(y), bs)
+
+            def make_epoch(opt, sched):
+                def train_one_epoch() -> float:
+                    net.train()
+                    total = torch.zeros((), device=self.device_)
+                    count = 0
+                    for idx in tu.batch_indices(len(y), bs, True, gen):
+                        x = self.images_(src, idx, self.augment)
+                        idx_d = idx.to(self.device_, non_blocking=True)
+                        with tu.autocast(self.device_, self.amp):
+                            logits = net(x)
+                        loss = tu.weighted_ce(logits, yt[idx_d], wt[idx_d])
+                        opt.zero_grad(set_to_none=True)
+                        loss.backward()
+                        opt.step()
+                        sched.step()
+                        total += loss.detach() * len(idx)
+                        count += len(idx)
+                    return float(total) / max(count, 1)
+                return train_one_epoch
+
+            def evaluate() -> tuple[float, np.ndarray]:
+                logits = self._logits(src_v, len(y_val))
+                ce = torch.nn.functional.cross_entropy(logits, yv, reduction="none")
+                return float((ce * wv).sum() / wv.sum()), torch.softmax(logits, 1).double().cpu().numpy()
+
+            self.history_: list[dict] = []
+            stopper = tu.EarlyStopping(patience=int(self.patience))
+            lr_info: dict[str, Any] = {}
+            common = dict(evaluate=evaluate if has_val else None, stopper=stopper, history=self.history_,
+                          epoch_callback=epoch_callback if has_val else None, progress=self.progress)
+            head = list(net.get_classifier().parameters())
+            wd = float(self.weight_decay)
+            lr = float(self.lr)
+            if self.training == "two-stage" and int(self.head_epochs) > 0:
+                head_ids = {id(p) for p in head}
+                for p in net.parameters():
+                    p.requires_grad_(id(p) in head_ids)
+                head_lr = float(self.head_lr or lr)
+                lr_info["head_stage_lr"] = head_lr
+                opt, sched = tu.adamw_onecycle([{"params": head, "lr": head_lr}], weight_decay=wd,
+                                               total_steps=steps * int(self.head_epochs))
+                tu.run_epochs(net, n_epochs=int(self.head_epochs), train_one_epoch=make_epoch(opt, sched),
+                              desc=f"{self.backbone} head", extra={"stage": "head"}, **common)
+                for p in net.parameters():
+                    p.requires_grad_(True)
+                stopper.bad_epochs = 0
+            if int(self.epochs) > 0:
+                if self.training == "two-stage":
+                    body = layer_groups(net)
+                    k = len(body)
+                    # Geometric spread: the stem gets lr / lr_mult, the last stage lr.
+                    lrs = [lr / float(self.lr_mult) ** ((k - 1 - i) / max(k - 1, 1)) for i in range(k)]
+                    groups = [{"params": ps, "lr": g_lr} for ps, g_lr in zip(body, lrs)]
+                    groups.append({"params": head, "lr": lr})
+                    stage = "full"
+                else:
+                    groups = [{"params": list(net.parameters()), "lr": lr}]
+                    stage = "single"
+                lr_info["peak_lr_per_group"] = [float(f"{g['lr']:.3g}") for g in groups]
+                opt, sched = tu.adamw_onecycle(groups, weight_decay=wd, total_steps=steps * int(self.epochs))
+                tu.run_epochs(net, n_epochs=int(self.epochs), train_one_epoch=make_epoch(opt, sched),
+                              desc=self.backbone, extra={"stage": stage}, **common)
+            stopper.restore(net)
+        net.eval()
+        self.best_epoch_ = stopper.best_epoch
+        self.info_ = {
+            "encoder": self.encoder,
+            "encoder_options": {k: v for k, v in options.items()},
+            "image_size": f"{self.image_shape_[1]}x{self.image_shape_[2]}",
+            "image_channels": in_chans,
+            "backbone": self.backbone,
+            "parameters": int(sum(p.numel() for p in net.parameters())),
+            "pretrained": source,
+            "pretrained_detail": detail,
+            "training": self.training,
+            **lr_info,
+            "device": self.device_,
+            "precision": tu.precision_name(self.device_, self.amp),
+            "channels_last": bool(self._cuda and self.channels_last),
+            "image_pipeline": "GPU encoding per batch" if self._cuda else "CPU encoding per batch",
+            "batch_size": bs,
+            "threads": self.threads_,
+            "augment": bool(self.augment),
+            "tta": int(self.tta),
+            "epochs_run": len(self.history_),
+            "best_epoch": self.best_epoch_,
+            "class_balance": bool(self.class_balance),
+        }
+        return self
+
+    # ------------------------------------------------------------------ predict
+
+    def predict_proba(self, X: np.ndarray) -> np.ndarray:
+        """Softmax probabilities; with ``tta=k`` averaged over the clean images and k jittered copies."""
+        if not hasattr(self, "net_"):
+            raise ConfigError("supertml: call fit before predict_proba")
+        torch, _ = _torch_timm()
+        from . import torch_utils as tu
+
+        X = np.asarray(X, dtype=np.float64)
+        if X.ndim != 2 or X.shape[1] != self.n_features_:
+            raise ConfigError(f"supertml: fitted on {self.n_features_} features, got shape {X.shape}")
+        with tu.torch_threads(self.threads_):
+            src = self.images_.source(X)
+            proba = torch.softmax(self._logits(src, len(X)), 1)
+            for _ in range(int(self.tta)):
+                proba += torch.softmax(self._logits(src, len(X), augment=True), 1)
+            proba /= 1 + int(self.tta)
+            return proba.double().cpu().numpy()
+
+
+# ----------------------------------------------------------------------------- registration
+
+def search_space(trial) -> dict:
+    """Optuna space: optimiser settings and augmentation (architecture fixed by the name)."""
+    return {
+        "lr": trial.suggest_float("lr", 1e-4, 3e-3, log=True),
+        "weight_decay": trial.suggest_float("weight_decay", 1e-5, 1e-1, log=True),
+        "batch_size": trial.suggest_categorical("batch_size", [32, 64, 128]),
+        "augment": trial.suggest_categorical("augment", [False, True]),
+    }
+
+
+def _factory(encoder: str, backbone: str) -> Callable[..., SuperTML]:
+    def factory(**kw: Any) -> SuperTML:
+        for key, fixed in (("encoder", encoder), ("backbone", backbone)):
+            if key in kw and kw.pop(key) != fixed:
+                raise ConfigError(f"model supertml-{encoder}-{backbone} fixes {key}={fixed!r}; "
+                                  f"use the model name supertml-<encoder>-<backbone> to change it")
+        return SuperTML(encoder=encoder, backbone=backbone, **kw)
+
+    factory.__doc__ = f"SuperTML, {encoder} images, timm {backbone}."
+    return factory
+
+
+_TAGS = dict(backend="torch", family="supertml", accepts_device=True, search_space=search_space)
+
+for _enc, _bb in (("text", "resnet18"), ("text", "resnet34"), ("pixels", "resnet18"), ("pixels", "resnet34"),
+                  ("text", "seresnet50"), ("text", "legacy_senet154")):
+    register_model(f"supertml-{_enc}-{_bb}", **_TAGS,
+                   description=f"SuperTML, {_enc} images, timm {_bb}")(_factory(_enc, _bb))
+
+
+def _known_encoder(name: str) -> bool:
+    if name in DEFAULT_ENCODERS:
+        return True
+    try:
+        import encoders
+
+        return name in encoders.ENCODERS
+    except Exception:
+        return False
+
+
+def resolve(name: str) -> Entry | None:
+    """``supertml-<encoder>-<timm backbone>`` for any encoder and timm model name; None otherwise.
+
+    Without timm installed the name is accepted as-is, so ``create_model`` reports the
+    missing backend rather than an unknown name.
+    """
+    if not name.startswith("supertml-"):
+        return None
+    encoder, sep, backbone = name[len("supertml-"):].partition("-")
+    if not sep or not backbone or not _known_encoder(encoder):
+        return None
+    try:
+        import timm
+    except ImportError:
+        timm = None
+    if timm is not None and backbone not in timm.list_models(backbone) and not timm.is_model(backbone):
+        return None
+    return Entry(name, _factory(encoder, backbone), f"SuperTML, {encoder} images, timm {backbone}", dict(_TAGS))
+
+
+MODELS.add_resolver(resolve)
