@@ -13,6 +13,8 @@ from typing import Callable
 
 import numpy as np
 
+from benchmarks.errors import ConfigError
+
 # (name, options) for each configuration timed. Text uses decimals="auto": at 56x56, 30
 # features of 8 characters (3 decimals) do not fit the equal grid at a legible font.
 CONFIGS: tuple[tuple[str, dict], ...] = (
@@ -70,19 +72,27 @@ def run(
     repeats: int = 3,
     n_reference: int = 100,
     configs: tuple[tuple[str, dict], ...] = CONFIGS,
+    threads: tuple[int, ...] = (1, 2),
+    quick: bool = False,
 ) -> list[dict]:
     """Time every encoder configuration at every size; print a table, return its rows.
 
     n_events: events per transform call (default 50,000 at 56 px, scaled down with the
     image area to keep the output near 160 MB). device: "cpu" (numpy only), "cuda" (also
-    transform_torch on the GPU) or "auto" (CUDA when available). Each row: encoder,
-    layout, size, decimals (text), backend, events_per_s (fresh output array),
+    transform_torch on the GPU) or "auto" (CUDA when available). threads: the encoders'
+    n_jobs values timed on the CPU. quick: a fifth of the events, two repeats, 30 reference
+    events (a quick look, noisier). Each row: encoder, layout, size, decimals (text),
+    backend, threads, events_per_s (fresh output array),
     events_per_s_out (into a reused `out=` buffer), peak_mb (numpy: tracemalloc; CUDA:
     max_memory_allocated), and for the fast text path reference_events_per_s (the Pillow
     reference on `n_reference` events) and speedup.
     """
     from encoders import create_encoder
 
+    if device not in ("cpu", "cuda", "auto"):
+        raise ConfigError(f"perf encode: device must be cpu, cuda or auto, got {device!r}")
+    if quick:
+        repeats, n_reference = 2, min(n_reference, 30)
     X_train, y_train = higgs_like(5_000, seed=1)
     use_cuda = False
     if device in ("cuda", "auto"):
@@ -96,35 +106,38 @@ def run(
             out("CUDA requested but not available: timing the CPU only")
     rows: list[dict] = []
     for size in sizes:
-        n = n_events or max(1_000, int(50_000 * (56 / size) ** 2))
+        n = n_events or max(1_000, int((10_000 if quick else 50_000) * (56 / size) ** 2))
         X, _ = higgs_like(n, seed=2)
         for name, options in configs:
             enc = create_encoder(name, size=size, **options).fit(X_train, y_train)
             enc.transform(X[:64])  # warm caches (glyph atlases)
             buf = np.empty((n, *enc.image_shape), dtype=np.uint8 if enc.dtype == "uint8" else np.float32)
-            t_fresh = _best_time(lambda: enc.transform(X), repeats)
-            t_out = _best_time(lambda: enc.transform(X, out=buf), repeats)
-            row = {
-                "encoder": name, "layout": options.get("layout", ""), "size": size,
-                "decimals": getattr(enc, "decimals_", None), "backend": "numpy",
-                "n_events": n, "events_per_s": n / t_fresh, "events_per_s_out": n / t_out,
-                "peak_mb": _peak_numpy_mb(lambda: enc.transform(X[: min(n, 10_000)])),
-            }
-            if name == "text":
-                from encoders.text import render_reference
+            base = {"encoder": name, "layout": options.get("layout", ""), "size": size,
+                    "decimals": getattr(enc, "decimals_", None), "n_events": n}
+            for jobs in threads:
+                enc.n_jobs = jobs
+                t_fresh = _best_time(lambda: enc.transform(X), repeats)
+                t_out = _best_time(lambda: enc.transform(X, out=buf), repeats)
+                row = dict(base, backend="numpy", threads=jobs, events_per_s=n / t_fresh,
+                           events_per_s_out=n / t_out)
+                if jobs == threads[0]:
+                    row["peak_mb"] = _peak_numpy_mb(lambda: enc.transform(X[: min(n, 10_000)]))
+                    if name == "text":
+                        from encoders.text import render_reference
 
-                m = min(n_reference, n)
-                t_ref = _best_time(lambda: render_reference(enc, X[:m]), 1)
-                row["reference_events_per_s"] = m / t_ref
-                row["speedup"] = row["events_per_s"] / row["reference_events_per_s"]
-            rows.append(row)
+                        m = min(n_reference, n)
+                        t_ref = _best_time(lambda: render_reference(enc, X[:m]), 1)
+                        row["reference_events_per_s"] = m / t_ref
+                        row["speedup"] = row["events_per_s"] / row["reference_events_per_s"]
+                rows.append(row)
+            enc.n_jobs = 1
             if use_cuda:
-                rows.append(_cuda_row(enc, name, options, size, X, repeats))
+                rows.append(dict(base, **_cuda_row(enc, X, repeats)))
     _print_table(rows, out)
     return rows
 
 
-def _cuda_row(enc, name, options, size, X, repeats) -> dict:
+def _cuda_row(enc, X, repeats) -> dict:
     import torch
 
     batch = min(len(X), 16_384)
@@ -138,28 +151,24 @@ def _cuda_row(enc, name, options, size, X, repeats) -> dict:
         torch.cuda.synchronize()
 
     t = _best_time(step, repeats)
-    return {
-        "encoder": name, "layout": options.get("layout", ""), "size": size,
-        "decimals": getattr(enc, "decimals_", None), "backend": "torch-cuda",
-        "n_events": batch, "events_per_s": batch / t, "events_per_s_out": None,
-        "peak_mb": torch.cuda.max_memory_allocated() / 2**20,
-    }
+    return {"backend": "torch-cuda", "threads": None, "n_events": batch, "events_per_s": batch / t,
+            "events_per_s_out": None, "peak_mb": torch.cuda.max_memory_allocated() / 2**20}
 
 
 def _print_table(rows: list[dict], out: Callable[[str], None]) -> None:
-    head = (f"{'encoder':8} {'layout':9} {'size':>4} {'dec':>3} {'backend':10} {'events/s':>12} "
-            f"{'(out=)':>12} {'peak MB':>8} {'Pillow ev/s':>11} {'speed-up':>8}")
+    def num(v, fmt=",.0f", suffix=""):
+        return "" if v is None else format(v, fmt) + suffix
+
+    head = (f"{'encoder':8} {'layout':9} {'size':>4} {'dec':>3} {'backend':10} {'thr':>3} "
+            f"{'events/s':>11} {'(out=)':>11} {'peak MB':>8} {'Pillow ev/s':>11} {'speed-up':>8}")
     out(head)
     out("-" * len(head))
     for r in rows:
-        ref = r.get("reference_events_per_s")
         out(
-            f"{r['encoder']:8} {r['layout']:9} {r['size']:>4} "
-            f"{'' if r['decimals'] is None else r['decimals']:>3} {r['backend']:10} "
-            f"{r['events_per_s']:>12,.0f} "
-            f"{'' if r['events_per_s_out'] is None else format(r['events_per_s_out'], ',.0f'):>12} "
-            f"{r['peak_mb']:>8.1f} {'' if ref is None else format(ref, ',.0f'):>11} "
-            f"{'' if ref is None else format(r['speedup'], ',.0f') + 'x':>8}"
+            f"{r['encoder']:8} {r['layout']:9} {r['size']:>4} {num(r['decimals'], 'd'):>3} "
+            f"{r['backend']:10} {num(r.get('threads'), 'd'):>3} {num(r['events_per_s']):>11} "
+            f"{num(r['events_per_s_out']):>11} {num(r.get('peak_mb'), '.1f'):>8} "
+            f"{num(r.get('reference_events_per_s')):>11} {num(r.get('speedup'), ',.0f', 'x'):>8}"
         )
 
 

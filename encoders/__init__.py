@@ -1,4 +1,14 @@
 """Encoders: table rows -> images for SuperTML (fitted on train, pure after fitting)."""
 from .registry import ENCODERS, create_encoder, list_encoders, register_encoder
 
-__all__ = ["ENCODERS", "create_encoder", "list_encoders", "register_encoder"]
+# Importing the encoder modules registers them.
+from . import pixels, text  # noqa: E402,F401
+from .base import ImageEncoder, NotFittedError  # noqa: E402
+from .examples import write_examples  # noqa: E402
+from .pixels import PixelEncoder  # noqa: E402
+from .text import TextEncoder, render_reference  # noqa: E402
+
+__all__ = [
+    "ENCODERS", "ImageEncoder", "NotFittedError", "PixelEncoder", "TextEncoder",
+    "create_encoder", "list_encoders", "register_encoder", "render_reference", "write_examples",
+]

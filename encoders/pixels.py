@@ -1,0 +1,226 @@
+"""Pixel images (Strong's third SuperTML attempt): each feature a region of one intensity.
+
+Intensity = round(255 * sigmoid((x - mean) / std)), mean and std fitted on the training
+split ignoring missing values, computed with IEEE-exact operations and a lookup table so
+numpy and torch on any device give identical pixels (see the lookup table below).
+Layouts: ``blocks`` (square cells on a near-square grid) and ``bars`` (one full-length bar
+per feature, vertical or horizontal). Missing values: ``marker`` (alternating
+0/255 one-pixel stripes, unlike any real value), ``blank`` (0) or an intensity 0..255.
+
+Speed: a pixel -> table-column index map is built at fit; transform computes the
+(n, features) intensity table and gathers it into images, in two steps that exploit the
+map's repeated rows (gather each distinct row once, then copy whole rows).
+"""
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import numpy as np
+
+from benchmarks.errors import ConfigError
+
+from .base import ImageEncoder, missing_mask
+from .layout import bar_map, block_map
+from .registry import register_encoder
+
+LAYOUTS = ("blocks", "bars")
+ORIENTATIONS = ("vertical", "horizontal")
+
+# Intensity lookup. t = (z - Z_LO) * BINS_PER_Z, z the standardised value, indexes a table
+# of LUT_BINS bins over [Z_LO, -Z_LO) (sigmoid * 255 is within 0.09 of 0 or 255 outside);
+# a bin is narrower than the gap between two rounding points (min 4/255 at z = 0), so it
+# holds at most one; _LEVEL[b] is the intensity at the bin's left edge and the level goes up
+# by one where t passes _STEP[b] (the rounding point, +inf if none). Only IEEE-exact
+# operations (multiply, add, clamp, truncate, compare, gather) follow, so numpy and torch on
+# any device give identical pixels, equal to round(255 * sigmoid(z)) up to float rounding.
+Z_LO = -8.0
+LUT_BINS = 4096
+BINS_PER_Z = LUT_BINS / (-2 * Z_LO)
+_edges = Z_LO + np.arange(LUT_BINS) / BINS_PER_Z
+_points = np.log((np.arange(255) + 0.5) / (255 - np.arange(255) - 0.5))  # 255*sigmoid = i+0.5
+_LEVEL = np.searchsorted(_points, _edges, side="right").astype(np.uint8)
+_next = np.searchsorted(_points, _edges, side="right")
+_STEP = np.full(LUT_BINS + 1, np.inf)  # entry LUT_BINS: the missing-value bin, never steps
+_inside = (_next < 255) & (np.append(_edges[1:], np.inf) > _points[np.minimum(_next, 254)])
+_STEP[:LUT_BINS][_inside] = (_points[_next[_inside]] - Z_LO) * BINS_PER_Z
+del _edges, _next, _inside
+
+
+def level_lut(missing_level: int) -> np.ndarray:
+    """(LUT_BINS + 1,) uint8: intensity at each bin's left edge, then the missing level."""
+    return np.append(_LEVEL, np.uint8(missing_level))
+
+
+def bin_coordinate(V: np.ndarray, scale: np.ndarray, shift: np.ndarray, miss: np.ndarray) -> np.ndarray:
+    """t = V * scale + shift clipped to the table (missing: LUT_BINS), float64, in place."""
+    t = V * scale
+    t += shift
+    np.clip(t, 0.0, LUT_BINS - 1.0, out=t)
+    np.copyto(t, float(LUT_BINS), where=miss)
+    return t
+
+
+def intensity(z: np.ndarray) -> np.ndarray:
+    """round(255 * sigmoid(z)) as uint8 via the lookup table (z: standardised values)."""
+    z = np.asarray(z, dtype=np.float64)
+    t = bin_coordinate(z, np.float64(BINS_PER_Z), np.float64(-Z_LO * BINS_PER_Z), np.isnan(z))
+    b = t.astype(np.intp)
+    return _LEVEL.take(np.minimum(b, LUT_BINS - 1)) + (t >= _STEP.take(b))
+
+
+class PixelEncoder(ImageEncoder):
+    """Each feature a block or bar of intensity sigmoid(standardised value) * 255.
+
+    Extra parameters:
+      layout: "blocks" or "bars".
+      gap: background pixels between regions (None: 1 if a region is at least 4 px wide).
+      orientation: bars' direction, "vertical" or "horizontal".
+      missing: "marker" (0/255 stripes), "blank" (0) or an intensity 0..255.
+    """
+
+    MISSING = ("marker", "blank")
+
+    def __init__(
+        self,
+        *,
+        layout: str = "blocks",
+        size: int = 224,
+        channels: int = 1,
+        order: str | Sequence[int | str] | None = "as-is",
+        missing: Any = "marker",
+        missing_value: float | None = -999.0,
+        dtype: str = "uint8",
+        gap: int | None = None,
+        orientation: str = "vertical",
+        importances: Sequence[float] | None = None,
+        random_state: int = 0,
+        n_jobs: int = 1,
+    ):
+        self.layout = layout
+        self.gap = gap
+        self.orientation = orientation
+        super().__init__(size=size, channels=channels, order=order, missing=missing,
+                         missing_value=missing_value, dtype=dtype, importances=importances,
+                         random_state=random_state, n_jobs=n_jobs)
+
+    def _check_options(self) -> None:
+        super()._check_options()
+        if self.layout not in LAYOUTS:
+            raise ConfigError(f"pixels: unknown layout {self.layout!r}; use {', '.join(LAYOUTS)}")
+        if self.orientation not in ORIENTATIONS:
+            raise ConfigError(
+                f"pixels: unknown orientation {self.orientation!r}; use {', '.join(ORIENTATIONS)}"
+            )
+        if self.gap is not None and not (isinstance(self.gap, (int, np.integer)) and self.gap >= 0):
+            raise ConfigError(f"pixels: gap must be a non-negative integer or None, got {self.gap!r}")
+
+    def _check_missing_other(self) -> None:
+        m = self.missing
+        if isinstance(m, (int, np.integer)) and not isinstance(m, bool) and 0 <= m <= 255:
+            return
+        raise ConfigError(
+            f"pixels: unknown missing={m!r}; use 'marker', 'blank' or an intensity 0..255"
+        )
+
+    # ----------------------------------------------------------------- fitting
+    def _fit(self, X: np.ndarray, missing: np.ndarray) -> None:
+        ok = ~missing & np.isfinite(X)
+        count = ok.sum(axis=0)
+        vals = np.where(ok, X, 0.0)
+        mean = vals.sum(axis=0) / np.maximum(count, 1)
+        var = (np.where(ok, X - mean, 0.0) ** 2).sum(axis=0) / np.maximum(count, 1)
+        std = np.sqrt(var)
+        self.mean_ = mean
+        self.std_ = np.where(std > 0, std, 1.0)  # constant (or all-missing) feature: z = x - mean
+        k = len(self.order_)
+        if self.layout == "blocks":
+            fmap = block_map(k, self.size, self.gap)
+        else:
+            fmap = bar_map(k, self.size, self.gap, self.orientation)
+        self.feature_map_ = fmap  # (H, W): drawn-feature position, -1 for background
+        col = np.where(fmap < 0, k, fmap)  # table column k is the background (always 0)
+        if self.missing == "marker":
+            # two copies of the table: column k + parity * (k + 1); missing values read 255
+            # in the even copy and 0 in the odd one, so they show as 1-px stripes. Stripes
+            # run along a bar (a 1-px bar still shows them) and down a block (so a block row
+            # stays one distinct image row: half the gather work of a checkerboard)
+            yy, xx = np.indices(fmap.shape)
+            vertical_bars = self.layout == "bars" and self.orientation == "vertical"
+            col = col + ((yy if vertical_bars else xx) % 2) * (k + 1)
+            self._width = 2 * (k + 1)
+        else:
+            self._width = k + 1
+        self.index_map_ = col.astype(np.intp)
+        rows, row_id = np.unique(self.index_map_, axis=0, return_inverse=True)
+        self._rows = np.ascontiguousarray(rows.ravel())
+        self._row_id = np.asarray(row_id, dtype=np.intp).ravel()
+        self._n_rows = rows.shape[0]
+        self._identity = np.array_equal(self.order_, np.arange(self.n_features_in_))
+        self._tables()
+
+    # ----------------------------------------------------------------- transform
+    def _tables(self) -> None:
+        """Per drawn feature: t = V * scale + shift; level tables for the table columns."""
+        order = self.order_
+        self._scale = BINS_PER_Z / self.std_[order]
+        self._shift = (-Z_LO - self.mean_[order] / self.std_[order]) * BINS_PER_Z
+        if self.missing == "marker":
+            self._luts = (level_lut(255), level_lut(0))  # even / odd stripes
+        else:
+            self._luts = (level_lut(0 if self.missing == "blank" else int(self.missing)),)
+
+    def table(self, X: np.ndarray) -> np.ndarray:
+        """(n, table width) uint8: each drawn feature's intensity, background, marker copy."""
+        V = X if self._identity else X[:, self.order_]
+        miss = missing_mask(V, self.missing_value)
+        t = bin_coordinate(V, self._scale, self._shift, miss)
+        b = t.astype(np.intp)
+        step = t >= _STEP.take(b)
+        n, k = V.shape
+        table = np.zeros((n, self._width), dtype=np.uint8)
+        for copy, lut in enumerate(self._luts):
+            cols = table[:, copy * (k + 1) : copy * (k + 1) + k]
+            np.add(lut.take(b), step, out=cols, casting="unsafe")
+        return table
+
+    def _prepare(self, X: np.ndarray) -> np.ndarray:
+        return self.table(X)
+
+    def _render(self, table: np.ndarray, lo: int, hi: int, out: np.ndarray) -> None:
+        table = table[lo:hi]
+        n = hi - lo
+        # the distinct rows once (n, r * W), then whole rows copied into place; mode="clip"
+        # lets numpy write straight into `out` (indices are valid by construction)
+        rows = np.take(table, self._rows, axis=1, mode="clip").reshape(n, self._n_rows, self.size)
+        np.take(rows, self._row_id, axis=1, out=out, mode="clip")
+
+    def _encode_torch(self, X, torch):
+        c = self._device_cache(X.device, lambda dev: {
+            "order": torch.as_tensor(self.order_, device=dev),
+            "scale": torch.as_tensor(self._scale, device=dev),
+            "shift": torch.as_tensor(self._shift, device=dev),
+            "step": torch.as_tensor(_STEP, device=dev),
+            "luts": [torch.as_tensor(lut, device=dev) for lut in self._luts],
+            "index": torch.as_tensor(self.index_map_.ravel(), device=dev),
+        })
+        V = X[:, c["order"]]
+        miss = torch.isnan(V)
+        if self.missing_value is not None:
+            miss |= V == self.missing_value
+        t = V * c["scale"]  # the same IEEE operations as bin_coordinate, in the same order
+        t = t + c["shift"]
+        t = t.clamp(0.0, LUT_BINS - 1.0)
+        t = torch.where(miss, torch.full_like(t, float(LUT_BINS)), t)
+        b = t.long()
+        step = (t >= c["step"][b]).to(torch.uint8)
+        n, k = V.shape
+        table = torch.zeros((n, self._width), dtype=torch.uint8, device=X.device)
+        for copy, lut in enumerate(c["luts"]):
+            table[:, copy * (k + 1) : copy * (k + 1) + k] = lut[b] + step
+        return table[:, c["index"]].reshape(n, self.size, self.size)
+
+
+@register_encoder("pixels", description="Pixel blocks/bars of intensity sigmoid(standardised value)")
+def pixel_encoder(**options: Any) -> PixelEncoder:
+    """Strong-style pixel images; options as PixelEncoder (layout="blocks"|"bars", size, ...)."""
+    return PixelEncoder(**options)
