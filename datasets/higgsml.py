@@ -6,6 +6,7 @@ file; downloading is the separate, explicit :func:`fetch`.
 from __future__ import annotations
 
 import gzip
+import http.client
 import os
 import sys
 import tempfile
@@ -105,12 +106,16 @@ def _target_name(url: str) -> str:
     return FILENAME if name.endswith(".gz") else FILENAME.removesuffix(".gz")
 
 
-def _check_header(path: Path, url: str) -> None:
-    """Reject a download that is not a HiggsML CSV (an HTML error page, a wrong file)."""
-    opener = gzip.open if path.name.endswith(".gz") else open
+def _check_download(path: Path, url: str, gzipped: bool) -> None:
+    """Reject a download that is not a HiggsML CSV (an HTML error page, a wrong file), or a
+    gzip stream that is cut short (read through to its end, which checks its CRC)."""
+    opener = gzip.open if gzipped else open
     try:
         with opener(path, "rt", encoding="utf-8", newline="") as fh:
             header = fh.readline().strip()
+            if gzipped:
+                while fh.read(_CHUNK):
+                    pass
     except (OSError, EOFError, UnicodeDecodeError, zlib.error) as exc:
         raise DataError(f"download from {url} is not a readable HiggsML file: {exc}") from None
     if tuple(header.split(",")) != COLUMNS:
@@ -132,9 +137,9 @@ def fetch(dest_dir: str | os.PathLike | None = None, url: str = URL, force: bool
         return target
     try:
         dest.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=dest)
     except OSError as exc:
-        raise DataError(f"cannot create {dest}: {exc}") from None
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=dest)
+        raise DataError(f"cannot write to {dest}: {exc}") from None
     tmp = Path(tmp_name)
     try:
         try:
@@ -151,12 +156,12 @@ def fetch(dest_dir: str | os.PathLike | None = None, url: str = URL, force: bool
                         bar.update(len(chunk))
         except urllib.error.HTTPError as exc:
             raise DataError(f"download of {url} failed: HTTP {exc.code} {exc.reason}") from None
-        except (urllib.error.URLError, OSError, ValueError) as exc:
+        except (urllib.error.URLError, http.client.HTTPException, OSError, ValueError) as exc:
             reason = getattr(exc, "reason", None) or exc
             raise DataError(f"download of {url} failed: {reason}") from None
         if total is not None and done != total:
             raise DataError(f"download of {url} was cut short: {done} of {total} bytes")
-        _check_header(tmp, url)
+        _check_download(tmp, url, gzipped=target.name.endswith(".gz"))
         os.replace(tmp, target)
     finally:
         tmp.unlink(missing_ok=True)
