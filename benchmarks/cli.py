@@ -88,6 +88,7 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--encoder", required=True, help="encoder name (text, pixels)")
     e.add_argument("--layout", help="encoder layout (text: equal|variable; pixels: blocks|bars)")
     e.add_argument("--size", type=int, default=224, help="image size in pixels (default: %(default)s)")
+    e.add_argument("--decimals", help="text encoder: decimals printed (default 3; 'auto' = most that fit)")
     e.add_argument("--n", type=int, default=16, help="number of example events (default: %(default)s)")
     e.add_argument("--data", help="path to the HiggsML CSV for --dataset higgsml")
     e.add_argument("--target", help="label column for --dataset csv:PATH")
@@ -226,8 +227,13 @@ def cmd_compare(args) -> int:
 def cmd_encode(args) -> int:
     from .examples import encode_examples
 
-    paths = encode_examples(args.dataset, args.encoder, args.out, size=args.size, n=args.n, layout=args.layout,
-                            data=args.data, target=args.target)
+    options = {}
+    if args.layout:
+        options["layout"] = args.layout
+    if args.decimals is not None:
+        options["decimals"] = args.decimals if args.decimals == "auto" else int(args.decimals)
+    paths = encode_examples(args.dataset, args.encoder, args.out, size=args.size, n=args.n,
+                            data=args.data, target=args.target, **options)
     print(f"wrote {len(paths)} files to {args.out}")
     return 0
 

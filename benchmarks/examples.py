@@ -9,8 +9,8 @@ from datasets import load_dataset, make_splits
 
 
 def encode_examples(dataset: str, encoder: str, out: Path, size: int = 224, n: int = 16,
-                    layout: str | None = None, data: str | None = None, target: str | None = None,
-                    seed: int = 0) -> list[Path]:
+                    data: str | None = None, target: str | None = None, seed: int = 0,
+                    **encoder_options) -> list[Path]:
     """Fit the encoder on the training split, draw `n` validation events (classes interleaved)."""
     from encoders import create_encoder
     from encoders.examples import write_examples
@@ -22,8 +22,7 @@ def encode_examples(dataset: str, encoder: str, out: Path, size: int = 224, n: i
         options["target"] = target
     ds = load_dataset(dataset, **options)
     splits = make_splits(ds, seed)
-    kwargs = {"size": size, **({"layout": layout} if layout else {})}
-    enc = create_encoder(encoder, **kwargs)
+    enc = create_encoder(encoder, size=size, **encoder_options)
     enc.fit(splits.train.X, splits.train.y, sample_weight=splits.train.weights, feature_names=splits.feature_names)
     val = splits.val
     # Round-robin over classes so every class shows up among the examples.

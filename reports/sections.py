@@ -272,7 +272,8 @@ def timing_section(results: dict, info: dict, groups: dict) -> str:
         images = "–"
         if r0.get("family") == "supertml":
             pred_s = np.mean([r["timing"]["predict_s"] for r in recs])
-            train_imgs = i.get("train_images")
+            # Every epoch (both stages of two-stage training) encodes each training event once.
+            train_imgs = t.get("n_train", 0) * i.get("epochs_run", 0)
             images = f"infer {n_test / pred_s:,.0f}" if pred_s > 0 else "–"
             if train_imgs:
                 images += f"; train {train_imgs / np.mean([r['timing']['train_s'] for r in recs]):,.0f}"
