@@ -50,12 +50,15 @@ class Preprocessor:
     means: np.ndarray | None = None
     stds: np.ndarray | None = None
     physics: tuple = field(default=())
+    keep: np.ndarray | None = None
 
     def transform(self, X: np.ndarray) -> np.ndarray:
         X = np.array(X, dtype=np.float64, copy=True)
         names = self.feature_names
         for fn in self.physics:
             X, names = fn(X, names)
+        if self.keep is not None:
+            X = X[:, self.keep]
         miss = _missing_mask(X, self.missing_value)
         if self.config.missing == "impute":
             X = np.where(miss, self.medians, X)
@@ -88,6 +91,14 @@ def fit_preprocessor(config: PreprocessConfig, X_train: np.ndarray, feature_name
             physics.append(phys.to_cartesian)
         for fn in physics:
             X, names = fn(X, names)
+    keep = None
+    if physics:
+        # The orientation fix makes PRI_lep_phi identically 0 (and Cartesian PRI_lep_py):
+        # features constant on the training split carry nothing and would waste image cells.
+        varying = np.ptp(X, axis=0) > 0
+        if not varying.all():
+            keep = np.flatnonzero(varying)
+            X, names = X[:, keep], tuple(n for n, v in zip(names, varying) if v)
     miss = _missing_mask(X, missing_value)
     masked = np.ma.masked_array(X, mask=miss)
     medians = means = stds = None
@@ -99,7 +110,7 @@ def fit_preprocessor(config: PreprocessConfig, X_train: np.ndarray, feature_name
         means = masked.mean(axis=0).filled(0.0)
         stds = masked.std(axis=0).filled(1.0)
         stds = np.where(stds > 0, stds, 1.0)
-    pre = Preprocessor(config, missing_value, tuple(feature_names), medians, means, stds, tuple(physics))
+    pre = Preprocessor(config, missing_value, tuple(feature_names), medians, means, stds, tuple(physics), keep)
     return pre, names
 
 

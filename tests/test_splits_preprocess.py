@@ -102,3 +102,15 @@ def test_dataset_validation_messages():
         Dataset("x", np.ones((2, 1)), np.array([0]), ("f",), ("a", "b"))
     with pytest.raises(DataError, match="stratified"):
         make_splits(Dataset("x", np.ones((3, 1)), np.array([0, 1, 1]), ("f",), ("a", "b")), 0)
+
+
+def test_orientation_drops_features_it_makes_constant():
+    from datasets import load_dataset
+
+    ds = load_dataset("higgsml-toy", n_events=2000)
+    s = make_splits(ds, 0)
+    out = preprocess_splits(PreprocessConfig(orientation=True, cartesian=True, standardise=True), s, ds.missing_value)
+    assert "PRI_lep_phi" not in out.feature_names and "PRI_lep_py" not in out.feature_names
+    assert "PRI_tau_px" in out.feature_names
+    assert all(p.X.shape[1] == len(out.feature_names) for p in out.parts)
+    assert (np.ptp(out.train.X, axis=0) > 0).all()
