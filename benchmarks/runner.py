@@ -16,6 +16,7 @@ from datasets.preprocess import preprocess_splits
 from models import create_model, model_entry
 
 from . import metrics, store
+from .controls import shuffle_labels
 from .errors import ConfigError
 from .manifest import make_manifest, resolve_device
 from .suite import DatasetSpec, ModelSpec, Suite
@@ -79,19 +80,6 @@ def resolve_seeds(suite: Suite, spec: DatasetSpec, ds: Dataset, override: int | 
     else:
         n = int(spec.repeats)
     return [suite.base_seed + k for k in range(n)]
-
-
-def shuffle_labels(splits: Splits, seed: int) -> Splits:
-    """The shuffled-label control: permute labels within train and within validation.
-
-    Weights stay with their events. Validation labels are permuted too, so that neither
-    early stopping nor the cut choice sees a real label: the control is a clean null.
-    Test parts keep their true labels.
-    """
-    rng = np.random.default_rng(seed + 7919)
-    train = replace(splits.train, y=rng.permutation(splits.train.y))
-    val = replace(splits.val, y=rng.permutation(splits.val.y))
-    return replace(splits, train=train, val=val)
 
 
 def score(ds: Dataset, splits: Splits, proba_val: np.ndarray, proba_tests: dict[str, np.ndarray]) -> dict:
@@ -209,6 +197,24 @@ def describe_dataset(ds: Dataset, splits: Splits, spec: DatasetSpec, seeds: list
     }
 
 
+def warm_up(device: str) -> None:
+    """Pay CUDA's one-off costs (context, cuDNN/cuBLAS loading) before any timed fit.
+
+    Without this the first torch model of a run carries several seconds that belong to
+    no model at all.
+    """
+    if device != "cuda":
+        return
+    import torch
+
+    net = torch.nn.Sequential(torch.nn.Conv2d(3, 8, 3), torch.nn.ReLU(), torch.nn.Flatten(), torch.nn.LazyLinear(2)).cuda()
+    x = torch.randn(4, 3, 16, 16, device="cuda")
+    with torch.autocast("cuda", dtype=torch.bfloat16):
+        net(x).float().sum().backward()
+    (torch.randn(64, 64, device="cuda") @ torch.randn(64, 64, device="cuda")).sum().item()
+    torch.cuda.synchronize()
+
+
 def record_key(rec: dict) -> str:
     safe = lambda s: "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in str(s))  # noqa: E731
     return f"{safe(rec['dataset'])}__{safe(rec['model'])}__{rec['control']}__seed{rec['seed']}"
@@ -241,6 +247,7 @@ def run_suite(suite: Suite, out_dir: Path, opts: RunOptions = RunOptions(),
     config = {"suite": suite.raw, "suite_source": suite.source, "options": opts.__dict__ | {"models": list(opts.models or [])},
               "models": [m.label for m in model_specs]}
     store.write_json(out_dir / store.MANIFEST, make_manifest(config, all_seeds, device))
+    warm_up(device)
 
     controls = ["none"] + (["shuffled"] if opts.control == "shuffled" else [])
     for dspec, ds, seeds in loaded:
