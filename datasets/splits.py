@@ -27,6 +27,22 @@ def renormalise(y: np.ndarray, w: np.ndarray, totals) -> np.ndarray:
     return out
 
 
+def balance_classes(y: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """Event weights rescaled so every class present carries the same total, n / n_classes.
+
+    HiggsML signal weights are ~1000x lighter than background ones: a model (or a feature
+    ranking) trained on the raw weights learns to call everything background. Balancing
+    keeps the shape of the weights within each class and gives the classes equal say.
+    """
+    y = np.asarray(y)
+    w = np.asarray(w, dtype=np.float64)
+    classes, inverse = np.unique(y, return_inverse=True)
+    sums = np.bincount(inverse, weights=w, minlength=len(classes))
+    if (sums <= 0).any():
+        raise DataError("a class has zero total weight; cannot balance the classes")
+    return w * ((len(y) / len(classes)) / sums)[inverse]
+
+
 def _stratified(idx: np.ndarray, y: np.ndarray, fraction: float, seed: int):
     """Split `idx` into (rest, taken) with `fraction` taken, stratified on y[idx]."""
     if not 0 < fraction < 1:

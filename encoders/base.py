@@ -73,13 +73,12 @@ def fit_importances(
     if sample_weight is not None:
         # every class gets the same total weight: raw HiggsML weights (signal ~1000x lighter)
         # would make the forest, and so the layout, ignore signal
-        w = np.asarray(sample_weight, dtype=np.float64).copy()
+        from datasets.splits import balance_classes
+
+        w = np.asarray(sample_weight, dtype=np.float64)
         if w.shape != y.shape:
             raise DataError(f"{w.shape[0] if w.ndim else 0} sample weights for {y.shape[0]} events")
-        for c in np.unique(y):
-            total = w[y == c].sum()
-            if total > 0:
-                w[y == c] *= len(y) / (total * len(np.unique(y)))
+        w = balance_classes(y, w)
     if X.shape[0] > max_events:
         idx = np.sort(np.random.default_rng(random_state).choice(X.shape[0], max_events, replace=False))
         Xf, y = Xf[idx], y[idx]

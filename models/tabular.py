@@ -10,6 +10,8 @@ from typing import Any
 
 import numpy as np
 
+from datasets.splits import balance_classes
+
 from .registry import register_model
 
 
@@ -115,23 +117,7 @@ class LightGBM(_Base):
 
 
 def _balanced(y: np.ndarray, w: np.ndarray | None) -> np.ndarray | None:
-    """Event weights rescaled so every class carries the same total weight.
-
-    HiggsML signal weights are ~1000x smaller than background ones; trained on raw weights
-    a classifier learns to call everything background. Balancing keeps the physics shape
-    of the weights within a class while giving the classes equal say.
-    """
-    if w is None:
-        return None
-    w = np.asarray(w, dtype=np.float64)
-    out = w.copy()
-    classes = np.unique(y)
-    for c in classes:
-        m = y == c
-        s = w[m].sum()
-        if s > 0:
-            out[m] *= (len(y) / len(classes)) / s
-    return out
+    return None if w is None else balance_classes(y, w)
 
 
 def _rf_space(trial) -> dict:

@@ -171,13 +171,9 @@ def loss_weights(y: np.ndarray, w: np.ndarray | None, n_classes: int, class_bala
     if not class_balance:
         s = w.sum()
         return w * (n / s) if s > 0 else np.ones(n)
-    sums = np.bincount(y, weights=w, minlength=n_classes)
-    present = np.bincount(y, minlength=n_classes) > 0
-    if (sums[present] <= 0).any():
-        raise ConfigError("a class has zero total weight; cannot balance the classes")
-    scale = np.zeros(n_classes)
-    scale[present] = (n / present.sum()) / sums[present]
-    return w * scale[y]
+    from datasets.splits import balance_classes
+
+    return balance_classes(y, w)
 
 
 def weighted_ce(logits: torch.Tensor, target: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:

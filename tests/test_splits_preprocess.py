@@ -114,3 +114,15 @@ def test_orientation_drops_features_it_makes_constant():
     assert "PRI_tau_px" in out.feature_names
     assert all(p.X.shape[1] == len(out.feature_names) for p in out.parts)
     assert (np.ptp(out.train.X, axis=0) > 0).all()
+
+
+def test_balance_classes_equal_totals_shape_kept():
+    from datasets.splits import balance_classes
+
+    y = np.array([0, 0, 0, 1])
+    w = np.array([1.0, 2.0, 3.0, 0.001])
+    out = balance_classes(y, w)
+    assert out[y == 0].sum() == pytest.approx(2.0) and out[y == 1].sum() == pytest.approx(2.0)
+    assert out[1] / out[0] == pytest.approx(2.0)
+    with pytest.raises(DataError, match="zero total weight"):
+        balance_classes(y, np.array([1.0, 1.0, 1.0, 0.0]))
