@@ -232,7 +232,6 @@ def run_suite(suite: Suite, out_dir: Path, opts: RunOptions = RunOptions(),
     device = resolve_device(opts.device)
     model_specs = select_models(suite, opts.models)
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
     results: dict[str, Any] = {"schema": 1, "suite": suite.name, "blind": suite.blind,
                                "datasets": {}, "tuning": {}, "records": []}
     all_seeds: list[int] = []
@@ -244,8 +243,11 @@ def run_suite(suite: Suite, out_dir: Path, opts: RunOptions = RunOptions(),
         seeds = resolve_seeds(suite, dspec, ds, opts.seeds)
         loaded.append((dspec, ds, seeds))
         all_seeds.extend(s for s in seeds if s not in all_seeds)
+    for spec in model_specs:  # unknown parameters fail here, before hours of training
+        create_model(spec.name, random_state=0, device=device, **spec.params)
     config = {"suite": suite.raw, "suite_source": suite.source, "options": opts.__dict__ | {"models": list(opts.models or [])},
               "models": [m.label for m in model_specs]}
+    out_dir.mkdir(parents=True, exist_ok=True)  # only once every dataset has loaded and validated
     store.write_json(out_dir / store.MANIFEST, make_manifest(config, all_seeds, device))
     warm_up(device)
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import importlib.util
 from typing import Any, Callable
 
-from benchmarks.errors import MissingBackendError
+from benchmarks.errors import ConfigError, MissingBackendError
 from benchmarks.registry import Entry, Registry
 
 MODELS = Registry("model")
@@ -61,7 +61,10 @@ def create_model(name: str, **kwargs: Any):
         )
     if not entry.tags.get("accepts_device"):
         kwargs.pop("device", None)
-    return entry.factory(**kwargs)
+    try:
+        return entry.factory(**kwargs)
+    except TypeError as exc:  # an unknown keyword in a suite's params
+        raise ConfigError(f"model {name!r}: {exc}") from None
 
 
 def list_models(backend: str | None = None, family: str | None = None) -> list[str]:

@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from benchmarks.errors import ConfigError
 from datasets.splits import balance_classes
 
 from .registry import register_model
@@ -24,6 +25,14 @@ class _Base:
 
     def __init__(self, **params: Any):
         self.params = params
+
+    @staticmethod
+    def _check_extra(name: str, extra: dict, estimator_cls) -> None:
+        """Reject parameters the library does not know now, not deep inside a run."""
+        known = set(estimator_cls().get_params())
+        unknown = sorted(set(extra) - known)
+        if unknown:
+            raise ConfigError(f"{name}: unknown parameter(s) {', '.join(unknown)}")
 
     def get_params(self) -> dict:
         return dict(self.params)
@@ -43,6 +52,9 @@ class RandomForest(_Base):
         super().__init__(n_estimators=n_estimators, max_depth=max_depth,
                          min_samples_leaf=min_samples_leaf, max_features=max_features,
                          n_jobs=n_jobs, random_state=random_state, **extra)
+        from sklearn.ensemble import RandomForestClassifier
+
+        self._check_extra("random-forest", extra, RandomForestClassifier)
 
     def fit(self, X, y, sample_weight=None, X_val=None, y_val=None, w_val=None, epoch_callback=None):
         from sklearn.ensemble import RandomForestClassifier
@@ -65,6 +77,9 @@ class XGBoost(_Base):
                          reg_lambda=reg_lambda, early_stopping_rounds=early_stopping_rounds,
                          n_jobs=n_jobs, random_state=random_state, **extra)
         self.device = "cuda" if device == "cuda" else "cpu"
+        import xgboost as xgb
+
+        self._check_extra("xgboost", extra, xgb.XGBClassifier)
 
     def fit(self, X, y, sample_weight=None, X_val=None, y_val=None, w_val=None, epoch_callback=None):
         import xgboost as xgb
@@ -93,6 +108,9 @@ class LightGBM(_Base):
                          colsample_bytree=colsample_bytree, min_child_samples=min_child_samples,
                          reg_lambda=reg_lambda, n_jobs=n_jobs, random_state=random_state, **extra)
         self.early_stopping_rounds = early_stopping_rounds
+        import lightgbm as lgb
+
+        self._check_extra("lightgbm", extra, lgb.LGBMClassifier)
 
     def fit(self, X, y, sample_weight=None, X_val=None, y_val=None, w_val=None, epoch_callback=None):
         import lightgbm as lgb

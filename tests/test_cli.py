@@ -74,7 +74,7 @@ def test_bad_input_gives_one_line_and_nonzero_exit(tmp_path, args, message):
     assert "Traceback" not in res.stderr
     assert message in res.stderr
     assert res.stderr.strip().count("\n") == 0, res.stderr
-    assert not (tmp_path / "o" / "results.json").exists()
+    assert not (tmp_path / "o").exists()  # nothing written, not even an empty run directory
 
 
 def test_csv_dataset_through_run(tmp_path):

@@ -71,3 +71,12 @@ def test_missing_backend_is_a_clear_error():
 
     with pytest.raises(MissingBackendError, match="needs not_a_real_backend_pkg"):
         create_model("test-needs-nothing-real")
+
+
+@pytest.mark.parametrize("name", sorted(FAST))
+def test_unknown_parameter_is_a_config_error(name):
+    backend = model_entry(name).tags["backend"]
+    if backend != "sklearn":
+        pytest.importorskip(backend)
+    with pytest.raises(ConfigError, match="n_estimatorz"):
+        create_model(name, n_estimatorz=5)
