@@ -35,12 +35,13 @@ def test_suite_errors():
 
 def test_run_iris_writes_results_manifest_report(tmp_path, capsys):
     out = tmp_path / "run"
-    rc = main(["run", "--suite", "iris", "--models", "random-forest,lightgbm", "--seeds", "2",
-               "--out", str(out), "--quiet"])
+    rc = main(["run", "--suite", "iris", "--models", "random-forest", "--seeds", "2",
+               "--out", str(out), "--quiet", "--control", "shuffled"])
     assert rc == 0
     results = json.loads((out / "results.json").read_text())
     manifest = json.loads((out / "manifest.json").read_text())
-    assert len(results["records"]) == 4
+    assert len(results["records"]) == 4  # 2 seeds x (real + shuffled control)
+    assert {r["control"] for r in results["records"]} == {"none", "shuffled"}
     rec = results["records"][0]
     assert {"dataset", "model", "seed", "metrics", "timing", "device"} <= set(rec)
     assert 0.5 < rec["metrics"]["accuracy"] <= 1.0
@@ -49,7 +50,7 @@ def test_run_iris_writes_results_manifest_report(tmp_path, capsys):
     assert manifest["seeds"] == [0, 1] and "numpy" in manifest["packages"] and manifest["cpu"]
     report = (out / "report.md").read_text()
     assert "## Dataset: iris" in report and "| random-forest | 2 |" in report
-    assert "NOT produced by this run" in report
+    assert "NOT produced by this run" in report and "### Shuffled-label control" in report
     assert "random-forest" in capsys.readouterr().out  # console summary
 
     # report re-renders the same file from the stored results
