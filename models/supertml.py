@@ -299,6 +299,7 @@ class SuperTML:
         feature_names: list[str] | tuple[str, ...] | None = None,
         amp: bool = True,
         channels_last: bool = True,
+        cudnn_benchmark: bool | str = "auto",
         n_classes: int | None = None,
         device: str = "auto",
         random_state: int | None = 0,
@@ -328,6 +329,7 @@ class SuperTML:
         self.feature_names = feature_names
         self.amp = amp
         self.channels_last = channels_last
+        self.cudnn_benchmark = cudnn_benchmark
         self.n_classes = n_classes
         self.device = device
         self.random_state = random_state
@@ -393,8 +395,12 @@ class SuperTML:
         with tu.torch_threads(self.threads_):
             gen = tu.seed_everything(self.random_state)
             if self._cuda:
-                # Fixed image sizes: let cuDNN pick the fastest convolution algorithms.
-                torch.backends.cudnn.benchmark = True
+                # cuDNN's autotuning costs seconds for every new input shape; it pays off only
+                # when training is long ("auto": from 200k training images on).
+                bench = self.cudnn_benchmark
+                if bench == "auto":
+                    bench = len(X) * int(self.epochs) >= 200_000
+                torch.backends.cudnn.benchmark = bool(bench)
 
             w_train = tu.loss_weights(y, sample_weight, self.n_classes_, self.class_balance)
             options = {"size": int(self.image_size), "channels": int(self.channels), **self.encoder_options}
