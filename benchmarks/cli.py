@@ -243,18 +243,26 @@ COMMANDS = {"list": cmd_list, "run": cmd_run, "report": cmd_report, "fetch": cmd
             "encode": cmd_encode}
 
 
-def _one_line_warning(message, category, filename, lineno, line=None) -> str:
-    return f"warning: {message}\n"
+class _OneLineWarnings:
+    """Each distinct warning once, as one line: a user needs what, not our source lines."""
+
+    def __init__(self) -> None:
+        self.seen: set[str] = set()
+
+    def __call__(self, message, category, filename, lineno, file=None, line=None) -> None:
+        text = str(message)
+        if text not in self.seen:
+            self.seen.add(text)
+            print(f"warning: {text}", file=file or sys.stderr)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    formatwarning = warnings.formatwarning
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("default")
-            warnings.formatwarning = _one_line_warning  # a user sees what, not our source lines
+            warnings.showwarning = _OneLineWarnings()
             return COMMANDS[args.command](args)
     except BenchmarkError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -265,5 +273,3 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # output piped into `head` and the like
         sys.stderr.close()
         return 0
-    finally:
-        warnings.formatwarning = formatwarning
