@@ -99,3 +99,61 @@ def test_list_shows_everything():
     assert res.returncode == 0
     for word in ("suites:", "datasets:", "models:", "encoders:", "higgsml", "random-forest", "iris"):
         assert word in res.stdout
+
+
+def test_encode_writes_examples_and_contact_sheet(tmp_path):
+    from PIL import Image
+
+    out = tmp_path / "enc"
+    assert main(["encode", "--dataset", "iris", "--encoder", "text", "--size", "56", "--n", "6", "--out", str(out)]) == 0
+    pngs = sorted(out.glob("*.png"))
+    assert (out / "contact_sheet.png") in pngs and len(pngs) == 7
+    with Image.open(pngs[0]) as im:
+        assert im.size[0] >= 56
+    # An encoder option that cannot work is one clear line, not a traceback.
+    res = _cli("encode", "--dataset", "higgsml-toy", "--encoder", "text", "--size", "24", "--out", str(tmp_path / "bad"))
+    assert res.returncode == 2 and "Traceback" not in res.stderr and "error:" in res.stderr
+
+
+def test_compare_two_runs(tmp_path):
+    runs = []
+    for name in ("a", "b"):
+        out = tmp_path / name
+        assert main(["run", "--suite", "iris", "--models", "random-forest", "--seeds", "1", "--out", str(out), "--quiet"]) == 0
+        runs.append(str(out))
+    target = tmp_path / "cmp.md"
+    assert main(["compare", *runs, "--out", str(target)]) == 0
+    text = target.read_text()
+    assert "random-forest" in text and "| 96.67% | 0.00 pp |" in text  # identical seeds: zero delta
+
+
+def test_tune_cli_fills_a_study_to_its_total(tmp_path):
+    import optuna
+
+    storage = f"sqlite:///{tmp_path / 'study.db'}"
+    res = _cli("tune", "--suite", "smoke", "--model", "random-forest", "--storage", storage, "--study", "cli",
+               "--trials", "2", "--dataset", "iris")
+    assert res.returncode == 0, res.stderr
+    study = optuna.load_study(study_name="cli", storage=storage)
+    complete = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
+    assert len(complete) == 2
+    assert "best validation score" in res.stdout
+
+
+def test_score_cli(tmp_path):
+    import numpy as np
+    import pandas as pd
+
+    from datasets.higgsml_toy import make_higgsml_toy
+
+    sol = make_higgsml_toy(n_events=400, seed=1)
+    sol.to_csv(tmp_path / "sol.csv", index=False)
+    test = sol[sol.KaggleSet.isin(["b", "v"])]
+    sub = pd.DataFrame({"EventId": test.EventId, "RankOrder": np.arange(1, len(test) + 1), "Class": test.Label})
+    sub.to_csv(tmp_path / "sub.csv", index=False)
+    res = _cli("score", "--solution", str(tmp_path / "sol.csv"), "--submission", str(tmp_path / "sub.csv"))
+    assert res.returncode == 0, res.stderr
+    assert "ams_public:" in res.stdout and "ams_private:" in res.stdout
+    sub.iloc[:-1].to_csv(tmp_path / "short.csv", index=False)  # one test event missing
+    res = _cli("score", "--solution", str(tmp_path / "sol.csv"), "--submission", str(tmp_path / "short.csv"))
+    assert res.returncode == 2 and "Traceback" not in res.stderr and "missing" in res.stderr.lower()
