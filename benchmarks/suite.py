@@ -86,6 +86,21 @@ def load_suite(name_or_path: str) -> Suite:
 
 
 def parse_suite(raw: dict, source: str = "", default_name: str = "suite") -> Suite:
+    try:
+        return _parse(raw, source, default_name)
+    except (TypeError, ValueError, AttributeError) as exc:  # a value of the wrong type
+        raise ConfigError(f"suite {source or default_name}: {exc}") from None
+
+
+def _positive_or_none(where: str, value, kind=int):
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+        raise ConfigError(f"{where} must be a positive number, got {value!r}")
+    return kind(value)
+
+
+def _parse(raw: dict, source: str, default_name: str) -> Suite:
     _check_keys(f"suite {default_name}", raw, {"name", "description", "base_seed", "blind", "datasets", "models"})
     datasets = []
     for i, d in enumerate(raw.get("datasets", [])):
@@ -96,11 +111,14 @@ def parse_suite(raw: dict, source: str = "", default_name: str = "suite") -> Sui
         repeats = d.get("repeats", "auto")
         if repeats != "auto" and not (isinstance(repeats, int) and repeats >= 1):
             raise ConfigError(f"{where}: repeats must be 'auto' or a positive integer")
+        fractions = [float(d.get(k, 0.2)) for k in ("val_fraction", "test_fraction")]
+        if not all(0 < f < 1 for f in fractions) or sum(fractions) >= 1:
+            raise ConfigError(f"{where}: val_fraction and test_fraction must be in (0, 1) and sum below 1")
         datasets.append(DatasetSpec(
             name=d["name"], options=dict(d.get("options", {})),
             preprocess=PreprocessConfig.from_dict(d.get("preprocess")),
-            val_fraction=float(d.get("val_fraction", 0.2)), test_fraction=float(d.get("test_fraction", 0.2)),
-            repeats=repeats, max_events=d.get("max_events"),
+            val_fraction=fractions[0], test_fraction=fractions[1],
+            repeats=repeats, max_events=_positive_or_none(f"{where}: max_events", d.get("max_events")),
         ))
     models = []
     for i, m in enumerate(raw.get("models", [])):
@@ -111,7 +129,11 @@ def parse_suite(raw: dict, source: str = "", default_name: str = "suite") -> Sui
         search = None
         if "search" in m:
             _check_keys(f"{where}.search", m["search"], {"trials", "timeout_s", "pruner"})
-            search = SearchSpec(**m["search"])
+            search = SearchSpec(
+                trials=_positive_or_none(f"{where}.search.trials", m["search"].get("trials")),
+                timeout_s=_positive_or_none(f"{where}.search.timeout_s", m["search"].get("timeout_s"), float),
+                pruner=str(m["search"].get("pruner", "median")),
+            )
         models.append(ModelSpec(m["name"], m.get("label", m["name"]), dict(m.get("params", {})), search))
     labels = [m.label for m in models]
     dupes = {lab for lab in labels if labels.count(lab) > 1}

@@ -157,3 +157,20 @@ def test_score_cli(tmp_path):
     sub.iloc[:-1].to_csv(tmp_path / "short.csv", index=False)  # one test event missing
     res = _cli("score", "--solution", str(tmp_path / "sol.csv"), "--submission", str(tmp_path / "short.csv"))
     assert res.returncode == 2 and "Traceback" not in res.stderr and "missing" in res.stderr.lower()
+
+
+@pytest.mark.parametrize("toml, message", [
+    ('[[datasets]]\nname = "iris"\nval_fraction = "x"\n[[models]]\nname = "random-forest"\n', "could not convert"),
+    ('[[datasets]]\nname = "iris"\nval_fraction = 0.7\ntest_fraction = 0.5\n[[models]]\nname = "random-forest"\n', "sum below 1"),
+    ('[[datasets]]\nname = "iris"\n[[models]]\nname = "random-forest"\nsearch = { trials = -3 }\n', "positive"),
+    ('[[datasets]]\nname = "iris"\n[[models]]\nname = "random-forest"\nparams = 3\n', "suite"),
+    ('[[datasets]]\nname = "iris"\n[[models]]\nname = "random-forest"\nparams = { n_estimatorz = 3 }\n', "n_estimatorz"),
+    ('this is [not toml', "invalid TOML"),
+])
+def test_bad_suite_files_are_one_line_errors(tmp_path, toml, message):
+    path = tmp_path / "bad.toml"
+    path.write_text(toml)
+    res = _cli("run", "--suite", str(path), "--out", str(tmp_path / "o"), "--quiet")
+    assert res.returncode == 2 and "Traceback" not in res.stderr, res.stderr
+    assert message in res.stderr
+    assert not (tmp_path / "o").exists()
