@@ -46,3 +46,12 @@ def test_shuffled_control_on_iris_lands_near_chance():
         assert (real.predict_proba(test.X).argmax(1) == test.y).mean() > 0.85
     assert 0.25 < np.mean(accs) < 0.42, accs
     assert sum(flags) >= 11, accs
+
+
+def test_ams_control_verdicts():
+    from reports.sections import _ams_control_verdict
+
+    assert _ams_control_verdict(1.05, 1.0, 1.1, 3.0) == "yes"
+    assert "just above" in _ams_control_verdict(1.15, 1.0, 1.1, 3.0)
+    assert "leak" in _ams_control_verdict(1.5, 1.0, 1.1, 3.0)  # beyond two interval widths
+    assert "leak" in _ams_control_verdict(1.15, 1.0, 1.1, 1.2)  # close to the real model's AMS
