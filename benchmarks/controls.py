@@ -24,12 +24,14 @@ def independent_permutation(y: np.ndarray, rng: np.random.Generator) -> np.ndarr
     expected = np.outer(counts, counts) / len(y)
     table = np.floor(expected).astype(np.int64)
     need_row, need_col = counts - table.sum(1), counts - table.sum(0)
-    for flat in np.argsort(-(expected - table), axis=None, kind="stable"):
-        i, j = divmod(int(flat), k)
-        if need_row[i] > 0 and need_col[j] > 0:
-            table[i, j] += 1
-            need_row[i] -= 1
-            need_col[j] -= 1
+    order = np.argsort(-(expected - table), axis=None, kind="stable")
+    while need_row.any():  # one pass can leave a row short; some fillable cell always remains
+        for flat in order:
+            i, j = divmod(int(flat), k)
+            if need_row[i] > 0 and need_col[j] > 0:
+                table[i, j] += 1
+                need_row[i] -= 1
+                need_col[j] -= 1
     out = np.empty_like(y)
     for i, c in enumerate(classes):
         members = rng.permutation(np.flatnonzero(y == c))

@@ -102,6 +102,14 @@ def validation_score(ds: Dataset, val, proba_val: np.ndarray) -> float:
     return metrics.accuracy(val.y, proba_val)
 
 
+def build_model(spec: ModelSpec, params: dict, seed: int, device: str, feature_names):
+    """One place that turns a suite's model spec into an estimator (runs and tuning alike)."""
+    extra = {}
+    if model_entry(spec.name).tags.get("family") == "supertml" and "feature_names" not in params:
+        extra["feature_names"] = list(feature_names)  # for encoder feature orders given by name
+    return create_model(spec.name, random_state=seed, device=device, **extra, **params)
+
+
 def _timed_predict(model, X: np.ndarray) -> tuple[np.ndarray, float]:
     t0 = time.perf_counter()
     proba = model.predict_proba(X)  # returns numpy: any device work is finished here
@@ -117,15 +125,12 @@ def train_and_evaluate(ds: Dataset, splits: Splits, spec: ModelSpec, params: dic
     label-shuffled train/validation parts, then scored exactly like the real model:
     cut on the true validation labels, AMS/accuracy on the true test labels.
     """
-    extra = {}
-    if model_entry(spec.name).tags.get("family") == "supertml" and "feature_names" not in params:
-        extra["feature_names"] = list(splits.feature_names)  # for feature orders given by name
-    model = create_model(spec.name, random_state=seed, device=device, **extra, **params)
+    model = build_model(spec, params, seed, device, splits.feature_names)
     fit_on = shuffle_labels(splits, seed) if control == "shuffled" else splits
     train = fit_on.train
     t0 = time.perf_counter()
-    model.fit(train.X, train.y, sample_weight=train.weights, X_val=fit_on.val.X,
-              y_val=fit_on.val.y, w_val=fit_on.val.weights, epoch_callback=epoch_callback)
+    model.fit(train.X, train.y, sample_weight=fit_on.fit_weights(train), X_val=fit_on.val.X,
+              y_val=fit_on.val.y, w_val=fit_on.fit_weights(fit_on.val), epoch_callback=epoch_callback)
     train_s = time.perf_counter() - t0
     if examples_path is not None and hasattr(model, "encoder_"):
         from reports.plots import write_encoder_examples

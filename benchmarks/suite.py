@@ -109,7 +109,7 @@ def _parse(raw: dict, source: str, default_name: str) -> Suite:
         if "name" not in d:
             raise ConfigError(f"{where}: needs a name")
         repeats = d.get("repeats", "auto")
-        if repeats != "auto" and not (isinstance(repeats, int) and repeats >= 1):
+        if repeats != "auto" and not (isinstance(repeats, int) and not isinstance(repeats, bool) and repeats >= 1):
             raise ConfigError(f"{where}: repeats must be 'auto' or a positive integer")
         fractions = [float(d.get(k, 0.2)) for k in ("val_fraction", "test_fraction")]
         if not all(0 < f < 1 for f in fractions) or sum(fractions) >= 1:
@@ -135,12 +135,17 @@ def _parse(raw: dict, source: str, default_name: str) -> Suite:
                 pruner=str(m["search"].get("pruner", "median")),
             )
         models.append(ModelSpec(m["name"], m.get("label", m["name"]), dict(m.get("params", {})), search))
+    names = [d.name for d in datasets]
+    if len(set(names)) != len(names):
+        raise ConfigError(f"suite {default_name}: a dataset is listed twice ({', '.join(sorted({n for n in names if names.count(n) > 1}))})")
     labels = [m.label for m in models]
     dupes = {lab for lab in labels if labels.count(lab) > 1}
     if dupes:
         raise ConfigError(f"suite {default_name}: duplicate model labels {', '.join(sorted(dupes))}; give each a distinct label")
     if not datasets or not models:
         raise ConfigError(f"suite {default_name}: needs at least one dataset and one model")
+    if not isinstance(raw.get("blind", False), bool):
+        raise ConfigError(f"suite {default_name}: blind must be true or false")
     return Suite(
         name=raw.get("name", default_name), description=raw.get("description", ""),
         datasets=tuple(datasets), models=tuple(models), base_seed=int(raw.get("base_seed", 0)),

@@ -31,7 +31,7 @@ from typing import Callable
 import numpy as np
 
 from datasets import Splits
-from models import create_model, model_entry
+from models import model_entry
 
 from .errors import BenchmarkError, ConfigError
 from .suite import ModelSpec, SearchSpec
@@ -223,6 +223,11 @@ def data_fingerprint(ds_name: str, metric: str, splits: Splits, spec: ModelSpec)
         h.update(np.ascontiguousarray(part.ids).tobytes())
         h.update(np.ascontiguousarray(part.y).astype(np.int64).tobytes())
         h.update(repr(part.X.shape).encode())
+        # Rounded column statistics catch a changed preprocessing (missing, standardise,
+        # orientation) while ignoring last-bit float differences between hosts.
+        with np.errstate(all="ignore"):
+            stats = np.round(np.nan_to_num(np.stack([np.nanmean(part.X, 0), np.nanstd(part.X, 0)])), 4)
+        h.update(stats.tobytes())
     h.update(json.dumps([ds_name, metric, list(splits.feature_names), spec.name,
                          spec.params], sort_keys=True, default=str).encode())
     return h.hexdigest()[:16]
@@ -265,7 +270,7 @@ def _make_objective(study, space: Callable, spec: ModelSpec, hpo: Splits, metric
     import optuna
     from optuna.trial import TrialState
 
-    from .runner import validation_score
+    from .runner import build_model, validation_score
 
     task = _Metric(metric)
     train, val = hpo.train, hpo.val
@@ -280,7 +285,7 @@ def _make_objective(study, space: Callable, spec: ModelSpec, hpo: Splits, metric
                 trial.set_user_attr(SKIP_ATTR, True)
                 raise _Abandon("the study already holds enough trials")
         params = {**spec.params, **space(trial)}
-        model = create_model(spec.name, random_state=seed, device=device, **params)
+        model = build_model(spec, params, seed, device, hpo.feature_names)
 
         def on_epoch(epoch: int, proba_val) -> None:
             proba_val = np.asarray(proba_val)
@@ -291,8 +296,8 @@ def _make_objective(study, space: Callable, spec: ModelSpec, hpo: Splits, metric
             if trial.should_prune():
                 raise optuna.TrialPruned(f"pruned at epoch {epoch}")
 
-        model.fit(train.X, train.y, sample_weight=train.weights, X_val=val.X, y_val=val.y,
-                  w_val=val.weights, epoch_callback=on_epoch)
+        model.fit(train.X, train.y, sample_weight=hpo.fit_weights(train), X_val=val.X, y_val=val.y,
+                  w_val=hpo.fit_weights(val), epoch_callback=on_epoch)
         proba = np.asarray(model.predict_proba(val.X))
         if not np.isfinite(proba).all():
             trial.set_user_attr(FAIL_ATTR, "non-finite validation probabilities")

@@ -102,6 +102,12 @@ class Splits:
     tests: tuple[Part, ...]
     feature_names: tuple[str, ...]
     notes: tuple[str, ...] = field(default=())
+    # False for tables without event weights: their parts carry ones, and models should
+    # train unweighted (no class rebalancing) since they are scored by plain accuracy.
+    weighted: bool = True
+
+    def fit_weights(self, part: Part) -> np.ndarray | None:
+        return part.weights if self.weighted else None
 
     def test(self, name: str) -> Part:
         for part in self.tests:
@@ -122,4 +128,5 @@ class Splits:
             tuple(p.with_X(fn(p.X)) for p in self.tests),
             self.feature_names,
             self.notes,
+            self.weighted,
         )

@@ -24,6 +24,9 @@ class PreprocessConfig:
     standardise: bool = False
 
     def __post_init__(self) -> None:
+        for flag in ("orientation", "cartesian", "standardise"):
+            if not isinstance(getattr(self, flag), bool):
+                raise ConfigError(f"preprocess.{flag} must be true or false, got {getattr(self, flag)!r}")
         if self.missing not in MISSING_MODES:
             raise ConfigError(f"preprocess.missing must be one of {', '.join(MISSING_MODES)}, got {self.missing!r}")
 
@@ -118,4 +121,4 @@ def preprocess_splits(config: PreprocessConfig, splits: Splits, missing_value: f
     """Fit on ``splits.train`` and apply the same transform to every part."""
     pre, names = fit_preprocessor(config, splits.train.X, splits.feature_names, missing_value)
     out = splits.map_X(pre.transform)
-    return Splits(out.seed, out.train, out.val, out.tests, names, out.notes)
+    return Splits(out.seed, out.train, out.val, out.tests, names, out.notes, out.weighted)

@@ -130,4 +130,5 @@ def make_splits(
         tests=tuple(part(name, idx) for name, idx in tests),
         feature_names=ds.feature_names,
         notes=tuple(notes),
+        weighted=ds.weights is not None,
     )
