@@ -148,6 +148,8 @@ def cmd_run(args) -> int:
 
     suite = _suite_for_args(args)
     out = args.out or Path("runs") / f"{suite.name}-{datetime.now():%Y%m%d-%H%M%S}"
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"--out {out} is a file, not a directory")
     if (out / "results.json").exists():
         raise ConfigError(f"{out} already holds a run; choose another --out")
     opts = RunOptions(data=args.data, models=args.models, seeds=args.seeds, device=args.device,
@@ -231,6 +233,8 @@ def cmd_encode(args) -> int:
     if args.layout:
         options["layout"] = args.layout
     if args.decimals is not None:
+        if args.decimals != "auto" and not args.decimals.isdigit():
+            raise ConfigError(f"--decimals must be an integer or 'auto', got {args.decimals!r}")
         options["decimals"] = args.decimals if args.decimals == "auto" else int(args.decimals)
     paths = encode_examples(args.dataset, args.encoder, args.out, size=args.size, n=args.n,
                             data=args.data, target=args.target, **options)

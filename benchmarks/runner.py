@@ -239,6 +239,8 @@ def run_suite(suite: Suite, out_dir: Path, opts: RunOptions = RunOptions(),
     out_dir = Path(out_dir)
     results: dict[str, Any] = {"schema": 1, "suite": suite.name, "blind": suite.blind,
                                "datasets": {}, "tuning": {}, "records": []}
+    if opts.data is not None and not any(d.name == "higgsml" for d in suite.datasets):
+        raise ConfigError(f"--data is the HiggsML file, but suite {suite.name!r} has no higgsml dataset")
     all_seeds: list[int] = []
     loaded = []
     for dspec in suite.datasets:  # load and validate everything before any training

@@ -9,6 +9,8 @@ b_reg = 10, on the events the submission classifies as ``s``.
 """
 from __future__ import annotations
 
+import zlib
+
 from pathlib import Path
 
 import numpy as np
@@ -48,8 +50,9 @@ def _read_csv(path, what: str, **kwargs) -> pd.DataFrame:
         raise DataError(f"{what} file not found: {path}")
     try:
         return pd.read_csv(path, **kwargs)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, ValueError) as exc:
-        raise DataError(f"cannot read {what} {path}: {exc}") from None
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, ValueError,
+            OSError, EOFError, zlib.error) as exc:  # corrupt or truncated gzip included
+        raise DataError(f"cannot read {what} {path}: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from None
 
 
 def validate_submission(df: pd.DataFrame) -> pd.DataFrame:

@@ -281,7 +281,7 @@ def higgsml_dataset(df: pd.DataFrame, name: str, source: str, synthetic: bool = 
 
 
 @register_dataset("higgsml")
-def higgsml(data: str | os.PathLike | None = None, **_) -> Dataset:
+def higgsml(data: str | os.PathLike | None = None) -> Dataset:
     """ATLAS HiggsML challenge 2014 (CERN Open Data record 328), AMS metric."""
     path = resolve_source(data)
     return higgsml_dataset(read_higgsml(path), "higgsml", source=str(path))

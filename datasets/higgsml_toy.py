@@ -379,7 +379,7 @@ def write_higgsml_toy(path: str | os.PathLike, **kw) -> Path:
 
 
 @register_dataset("higgsml-toy")
-def higgsml_toy(n_events: int = 5000, seed: int = 0, with_test_sets: bool = True, **_) -> Dataset:
+def higgsml_toy(n_events: int = 5000, seed: int = 0, with_test_sets: bool = True) -> Dataset:
     """Synthetic events with the HiggsML schema (offline stand-in for tests and demos)."""
     df = make_higgsml_toy(n_events=n_events, seed=seed, with_test_sets=with_test_sets)
     return higgsml_dataset(

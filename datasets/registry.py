@@ -14,7 +14,13 @@ def load_dataset(name: str, **kwargs) -> Dataset:
     if name.startswith("csv:"):
         kwargs = {"path": name[4:], **kwargs}
         name = "csv"
-    return DATASETS.create(name, **kwargs)
+    entry = DATASETS.get(name)
+    try:
+        return entry.factory(**kwargs)
+    except TypeError as exc:  # an option the loader does not take (a typo in a suite, say)
+        from benchmarks.errors import ConfigError
+
+        raise ConfigError(f"dataset {name!r}: {exc}") from None
 
 
 def list_datasets() -> list[str]:

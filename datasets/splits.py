@@ -71,6 +71,8 @@ def make_splits(
     stratified ``test`` split. `max_events` subsamples every part (stratified, seeded),
     for quick runs.
     """
+    if max_events is not None and max_events < 1:
+        raise ConfigError(f"max_events must be at least 1, got {max_events}")
     n = ds.n_events
     y = ds.y
     ids = ds.ids if ds.ids is not None else np.arange(n)
@@ -111,7 +113,7 @@ def make_splits(
         _, taken = _stratified(idx, y, max_events / len(idx), rng_seed + 100 + salt)
         return taken
 
-    if max_events is not None:
+    if max_events is not None and max(len(train_idx), len(val_idx), *(len(i) for _, i in tests)) > max_events:
         train_idx = subsample(train_idx, 0)
         val_idx = subsample(val_idx, 1)
         tests = [(name, subsample(idx, 2 + k)) for k, (name, idx) in enumerate(tests)]

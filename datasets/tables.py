@@ -26,7 +26,7 @@ def _from_sklearn(name: str, loader) -> Dataset:
 
 
 @register_dataset("iris")
-def iris(**_) -> Dataset:
+def iris() -> Dataset:
     """Fisher's Iris (150 rows, 4 features, 3 classes), bundled with scikit-learn."""
     from sklearn.datasets import load_iris
 
@@ -34,7 +34,7 @@ def iris(**_) -> Dataset:
 
 
 @register_dataset("wine")
-def wine(**_) -> Dataset:
+def wine() -> Dataset:
     """UCI Wine (178 rows, 13 features, 3 classes), bundled with scikit-learn."""
     from sklearn.datasets import load_wine
 
@@ -43,7 +43,7 @@ def wine(**_) -> Dataset:
 
 @register_dataset("csv")
 def csv(path: str | None = None, target: str | None = None, weight: str | None = None,
-        id_column: str | None = None, **_) -> Dataset:
+        id_column: str | None = None) -> Dataset:
     """Any user table: ``--dataset csv:PATH --target COL [--weight COL]``."""
     if not path:
         raise DataError("csv dataset needs a path: --dataset csv:PATH")

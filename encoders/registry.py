@@ -14,7 +14,12 @@ register_encoder = ENCODERS.register
 
 
 def create_encoder(name: str, **kwargs):
-    return ENCODERS.create(name, **kwargs)
+    try:
+        return ENCODERS.create(name, **kwargs)
+    except TypeError as exc:  # an unknown option
+        from benchmarks.errors import ConfigError
+
+        raise ConfigError(f"encoder {name!r}: {exc}") from None
 
 
 def list_encoders() -> list[str]:

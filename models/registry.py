@@ -63,7 +63,7 @@ def create_model(name: str, **kwargs: Any):
         kwargs.pop("device", None)
     try:
         return entry.factory(**kwargs)
-    except TypeError as exc:  # an unknown keyword in a suite's params
+    except (TypeError, ValueError) as exc:  # an unknown keyword or a bad value in a suite's params
         raise ConfigError(f"model {name!r}: {exc}") from None
 
 

@@ -403,7 +403,8 @@ class SuperTML:
                 torch.backends.cudnn.benchmark = bool(bench)
 
             w_train = tu.loss_weights(y, sample_weight, self.n_classes_, self.class_balance)
-            options = {"size": int(self.image_size), "channels": int(self.channels), **self.encoder_options}
+            options = {"size": int(self.image_size), "channels": int(self.channels),
+                       "random_state": int(self.random_state or 0), **self.encoder_options}
             self.encoder_ = make_encoder(self.encoder, **options)
             # The encoder sees the weights the network trains on: with raw HiggsML weights an
             # importance-ordered layout would rank features by how well they describe background.

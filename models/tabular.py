@@ -55,6 +55,12 @@ class RandomForest(_Base):
         from sklearn.ensemble import RandomForestClassifier
 
         self._check_extra("random-forest", extra, RandomForestClassifier)
+        try:  # scikit-learn checks types and ranges only at fit; check them now
+            RandomForestClassifier(**self.params)._validate_params()
+        except (ValueError, TypeError) as exc:
+            raise ConfigError(f"random-forest: {exc}") from None
+        except AttributeError:  # an older scikit-learn without _validate_params
+            pass
 
     def fit(self, X, y, sample_weight=None, X_val=None, y_val=None, w_val=None, epoch_callback=None):
         from sklearn.ensemble import RandomForestClassifier

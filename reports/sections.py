@@ -289,7 +289,9 @@ def statistics_section(info: dict, groups: dict, run_dir: Path | None, blind: bo
         f"their events{' and rescaled per class to the split totals' if is_ams else ''}; first seed). Paired "
         f"comparison against the reference, the tabular model with the best **validation** score (`{ref}`): "
         "paired bootstrap of the difference on the same test events (first seed), and a paired t-test "
-        "over seeds where there are several. Significant means the 95% interval excludes zero.", "",
+        "over seeds where there are several. Significant means the 95% interval excludes zero. A tuned "
+        "model's validation score is optimistic (its parameters were chosen on that split), which can "
+        "favour it as the reference; its test figures are unaffected.", "",
         table(["model", "test split", f"{what} [95% CI]", f"difference vs {ref} [95% CI]", "over seeds"], rows,
               ["l", "l", "r", "l", "l"]),
     ])

@@ -174,3 +174,23 @@ def test_bad_suite_files_are_one_line_errors(tmp_path, toml, message):
     assert res.returncode == 2 and "Traceback" not in res.stderr, res.stderr
     assert message in res.stderr
     assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize("args, message", [
+    (["run", "--suite", "iris", "--data", "x.csv"], "no higgsml dataset"),
+    (["run", "--suite", "iris", "--max-events", "0"], "at least 1"),
+    (["encode", "--dataset", "iris", "--encoder", "text", "--decimals", "x"], "--decimals"),
+    (["encode", "--dataset", "iris", "--encoder", "text", "--bogus-free"], None),
+])
+def test_more_bad_options(tmp_path, args, message):
+    res = _cli(*args, "--out", str(tmp_path / "o"))
+    assert res.returncode == 2 and "Traceback" not in res.stderr
+    if message:
+        assert message in res.stderr
+
+
+def test_unknown_loader_option_is_an_error():
+    from datasets import load_dataset
+
+    with pytest.raises(ConfigError, match="n_event"):
+        load_dataset("higgsml-toy", n_event=10)
