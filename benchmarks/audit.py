@@ -14,7 +14,7 @@ import numpy as np
 
 from .errors import ConfigError, DataError
 from .metrics import B_REG, ams, ams_at_cut, max_ams, signal_scores
-from .stats import mean_std
+from .stats import ams_inputs, mean_std, rescaled_ams
 
 
 @dataclass(frozen=True, eq=False)
@@ -102,18 +102,13 @@ def max_over_subsamples(
     weights rescaled to the split's totals, as a split of that size would be. The max
     shows how far picking a lucky subset can push AMS by chance alone.
     """
-    scores = signal_scores(scores)
-    y = np.asarray(y).ravel()
-    w = np.asarray(w, dtype=np.float64).ravel()
+    scores, sig, w = ams_inputs(scores, y, w)
     n = scores.shape[0]
-    if not (y.shape[0] == w.shape[0] == n) or n == 0:
-        raise DataError(f"subsample audit needs equal non-empty lengths: {n}, {y.shape[0]}, {w.shape[0]}")
     if not 0 < fraction <= 1:
         raise ConfigError(f"fraction must be in (0, 1], got {fraction}")
     if n_subsamples < 1:
         raise ConfigError(f"n_subsamples must be >= 1, got {n_subsamples}")
     m = max(1, int(round(fraction * n)))
-    sig = y == 1
     cat = 2 * sig.astype(np.intp) + (scores >= cut)  # 0 b-out, 1 b-in, 2 s-out, 3 s-in
     s_target, b_target = float(w[sig].sum()), float(w[~sig].sum())
     rng = np.random.default_rng(seed)
@@ -121,11 +116,8 @@ def max_over_subsamples(
     for i in range(n_subsamples):  # loop over subsamples only; each is vectorised
         idx = rng.choice(n, m, replace=False, shuffle=False)
         sums[i] = np.bincount(cat[idx], weights=w[idx], minlength=4)
-    s_tot, b_tot = sums[:, 2] + sums[:, 3], sums[:, 0] + sums[:, 1]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        s = np.where(s_tot > 0, sums[:, 3] * (s_target / s_tot), 0.0)
-        b = np.where(b_tot > 0, sums[:, 1] * (b_target / b_tot), 0.0)
-    values = ams(s, b, b_reg)
+    values = rescaled_ams(sums[:, 3], sums[:, 2] + sums[:, 3], sums[:, 1], sums[:, 0] + sums[:, 1],
+                          s_target, b_target, b_reg)
     mean, std = mean_std(values)
     return {
         "max": float(values.max()),

@@ -93,7 +93,7 @@ def bootstrap_category_sums(cat, w, n_cat: int, n_boot: int = 1000, seed: int = 
     return out
 
 
-def _rescaled_ams(s_sel, s_tot, b_sel, b_tot, s_target: float, b_target: float, b_reg: float):
+def rescaled_ams(s_sel, s_tot, b_sel, b_tot, s_target: float, b_target: float, b_reg: float):
     """AMS with each class's weights rescaled to the split's original totals.
 
     A resample changes the per-class weight sums; AMS is only comparable once they are
@@ -105,12 +105,12 @@ def _rescaled_ams(s_sel, s_tot, b_sel, b_tot, s_target: float, b_target: float, 
     return ams(s, b, b_reg)
 
 
-def _ams_inputs(scores, y, w):
+def ams_inputs(scores, y, w):
     scores = signal_scores(scores)
     y = np.asarray(y).ravel()
     w = np.asarray(w, dtype=np.float64).ravel()
     if not (scores.shape[0] == y.shape[0] == w.shape[0]) or y.shape[0] == 0:
-        raise DataError(f"AMS bootstrap needs equal non-empty lengths: {scores.shape[0]} scores, {y.shape[0]} labels, {w.shape[0]} weights")
+        raise DataError(f"AMS needs equal non-empty lengths: {scores.shape[0]} scores, {y.shape[0]} labels, {w.shape[0]} weights")
     return scores, (y == 1), w
 
 
@@ -126,10 +126,10 @@ def bootstrap_ams_ci(
 ) -> tuple[float, float]:
     """Bootstrap interval of the AMS at a fixed cut, weights rescaled per class per resample."""
     _check(n_boot, alpha)
-    scores, sig, w = _ams_inputs(scores, y, w)
+    scores, sig, w = ams_inputs(scores, y, w)
     cat = 2 * sig.astype(np.intp) + (scores >= cut)  # 0 b-out, 1 b-in, 2 s-out, 3 s-in
     sums = bootstrap_category_sums(cat, w, 4, n_boot, seed)
-    values = _rescaled_ams(
+    values = rescaled_ams(
         sums[:, 3], sums[:, 2] + sums[:, 3], sums[:, 1], sums[:, 0] + sums[:, 1],
         float(w[sig].sum()), float(w[~sig].sum()), b_reg,
     )
@@ -217,7 +217,7 @@ def paired_ams_comparison(
 ) -> dict:
     """Paired bootstrap of AMS(A at cut_a) - AMS(B at cut_b) on the same events and weights."""
     _check(n_boot, alpha)
-    scores_a, sig, w = _ams_inputs(scores_a, y, w)
+    scores_a, sig, w = ams_inputs(scores_a, y, w)
     scores_b = signal_scores(scores_b)
     if scores_b.shape[0] != scores_a.shape[0]:
         raise DataError(f"models scored different events: {scores_a.shape[0]} vs {scores_b.shape[0]}")
@@ -228,8 +228,8 @@ def paired_ams_comparison(
 
     def both(sums: np.ndarray):
         s_tot, b_tot = sums[:, 4:].sum(axis=1), sums[:, :4].sum(axis=1)
-        ams_a = _rescaled_ams(sums[:, 6] + sums[:, 7], s_tot, sums[:, 2] + sums[:, 3], b_tot, s_target, b_target, b_reg)
-        ams_b = _rescaled_ams(sums[:, 5] + sums[:, 7], s_tot, sums[:, 1] + sums[:, 3], b_tot, s_target, b_target, b_reg)
+        ams_a = rescaled_ams(sums[:, 6] + sums[:, 7], s_tot, sums[:, 2] + sums[:, 3], b_tot, s_target, b_target, b_reg)
+        ams_b = rescaled_ams(sums[:, 5] + sums[:, 7], s_tot, sums[:, 1] + sums[:, 3], b_tot, s_target, b_target, b_reg)
         return ams_a, ams_b
 
     observed = np.bincount(cat, weights=w, minlength=8)[None, :]

@@ -148,7 +148,6 @@ class FCNN:
             self.mean_ = self.std_ = None
 
         self.device_ = tu.resolve_device(self.device)
-        cuda = tu.is_cuda(self.device_)
         threads = tu.choose_threads(self.num_threads)
         self.threads_ = threads
         with tu.torch_threads(threads):

@@ -39,7 +39,7 @@ def dataset_section(info: dict) -> str:
               f"- Events: {info['n_events']}, features used: {info['n_features']}, "
               f"task: {info['task']}, metric: {info['metric'].upper() if info['metric'] == 'ams' else 'accuracy'}",
               f"- Seeds (repeats of split + train + evaluate): {', '.join(map(str, info['seeds']))}",
-              f"- Preprocessing (fitted on the training split only): "
+              "- Preprocessing (fitted on the training split only): "
               + ", ".join(f"{k}={v}" for k, v in info["preprocess"].items())]
     for note in info.get("notes", []):
         lines.append(f"- {note}")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks import audit, metrics, stats, store
+from benchmarks import audit, metrics, stats
 
 from .tables import finite, mean_std, seconds, table
 
