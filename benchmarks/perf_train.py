@@ -30,6 +30,18 @@ def _table(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     return X, y
 
 
+def _warm_then_time(step, batches, n_warm: int, dev: str):
+    """Run the warm-up batches untimed, then time the rest (CUDA-synchronised)."""
+    from models import torch_utils as tu
+
+    for idx in batches[:n_warm]:
+        step(idx)
+    with tu.Timer(dev) as timer:
+        for idx in batches[n_warm:]:
+            step(idx)
+    return timer
+
+
 def run(
     backbones: Sequence[str] = ("resnet18", "resnet34"),
     sizes: Sequence[int] = (56, 224),
@@ -113,17 +125,9 @@ def run(
                         net(images(src, idx))
 
                 net.train()
-                for idx in batches[:n_warm]:
-                    train_step(idx)
-                with tu.Timer(dev) as t_train:
-                    for idx in batches[n_warm:]:
-                        train_step(idx)
+                t_train = _warm_then_time(train_step, batches, n_warm, dev)
                 net.eval()
-                for idx in batches[:n_warm]:
-                    infer_step(idx)
-                with tu.Timer(dev) as t_infer:
-                    for idx in batches[n_warm:]:
-                        infer_step(idx)
+                t_infer = _warm_then_time(infer_step, batches, n_warm, dev)
                 n_img = n_steps * bs
                 rows.append({
                     "backbone": backbone, "size": int(size), "device": dev, "gpu": gpu,

@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -82,9 +83,16 @@ def prediction_path(run_dir: Path, key: str) -> Path:
     return Path(run_dir) / PREDICTIONS / f"{key}.npz"
 
 
-def load_predictions(run_dir: Path, key: str) -> dict[str, np.ndarray] | None:
-    path = prediction_path(run_dir, key)
-    if not path.is_file():
+def load_predictions(run_dir: Path | None, record: dict, keys=None) -> dict[str, np.ndarray] | None:
+    """A record's stored predictions (only ``keys`` when given); None when missing or unreadable.
+
+    Reading only the named arrays is what keeps blind reports from touching private ones.
+    """
+    rel = record.get("predictions")
+    if run_dir is None or not rel:
         return None
-    with np.load(path) as npz:
-        return {k: npz[k] for k in npz.files}
+    try:
+        with np.load(Path(run_dir) / rel) as npz:
+            return {k: npz[k] for k in (npz.files if keys is None else keys)}
+    except (OSError, KeyError, ValueError, zipfile.BadZipFile):
+        return None

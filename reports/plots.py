@@ -20,7 +20,7 @@ import numpy as np  # noqa: E402
 import seaborn as sns  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 
-from benchmarks import metrics  # noqa: E402
+from benchmarks import metrics, store  # noqa: E402
 
 PLOTS = "plots"
 DPI = 100
@@ -97,15 +97,7 @@ def stored_test_parts(run_dir: Path, record: dict, blind: bool) -> list[str]:
 
 def load_arrays(run_dir: Path, record: dict, keys: Sequence[str]) -> dict[str, np.ndarray] | None:
     """Only the named arrays of a record's prediction file; None when missing or unreadable."""
-    rel = record.get("predictions")
-    if not rel:
-        return None
-    path = Path(run_dir) / rel
-    try:
-        with np.load(path) as npz:
-            return {k: npz[k] for k in keys}
-    except (OSError, KeyError, ValueError, zipfile.BadZipFile):
-        return None
+    return store.load_predictions(run_dir, record, keys)
 
 
 # --------------------------------------------------------------------------- ROC

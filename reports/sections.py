@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks import audit, metrics, stats
+from benchmarks import audit, metrics, stats, store
 
 from .tables import finite, mean_std, seconds, table
 
@@ -16,16 +16,6 @@ N_BOOT = 1000
 
 def _first_seed(recs: list[dict]) -> dict:
     return min(recs, key=lambda r: r["seed"])
-
-
-def _load(run_dir: Path | None, rec: dict) -> dict | None:
-    if run_dir is None or not rec.get("predictions"):
-        return None
-    path = Path(run_dir) / rec["predictions"]
-    if not path.is_file():
-        return None
-    with np.load(path) as npz:
-        return {k: npz[k] for k in npz.files}
 
 
 def visible_tests(info: dict, blind: bool) -> list[str]:
@@ -104,7 +94,7 @@ def controls_section(results: dict, info: dict, groups: dict, run_dir: Path | No
             real = [r["metrics"].get(f"ams_{split}") for r in groups.get(label, [])]
             fake = [r["metrics"].get(f"ams_{split}") for r in recs]
             verdict, chance = "–", "–"
-            preds = _load(run_dir, _first_seed(recs))
+            preds = store.load_predictions(run_dir, _first_seed(recs))
             if preds is not None:
                 rec = _first_seed(recs)
                 y, w = preds[f"{split}_y"], preds[f"{split}_w"]
@@ -183,7 +173,7 @@ def audit_section(info: dict, groups: dict, run_dir: Path | None, blind: bool) -
     for label, recs in groups.items():
         per_seed = []
         for rec in recs:
-            preds = _load(run_dir, rec)
+            preds = store.load_predictions(run_dir, rec)
             if preds is None:
                 continue
             parts = [audit.ScoredPart(n, metrics.signal_scores(preds[f"{n}_proba"]), preds[f"{n}_y"], preds[f"{n}_w"])
@@ -246,7 +236,7 @@ def statistics_section(info: dict, groups: dict, run_dir: Path | None, blind: bo
     ref_recs = {r["seed"]: r for r in groups.get(ref, [])} if ref else {}
     for label, recs in groups.items():
         rec = _first_seed(recs)
-        preds = _load(run_dir, rec)
+        preds = store.load_predictions(run_dir, rec)
         if preds is None:
             continue
         for split in tests:
@@ -262,7 +252,7 @@ def statistics_section(info: dict, groups: dict, run_dir: Path | None, blind: bo
             comparison, seeds_p = "reference" if label == ref else "–", "–"
             ref_rec = ref_recs.get(rec["seed"])
             if label != ref and ref_rec is not None:
-                ref_preds = _load(run_dir, ref_rec)
+                ref_preds = store.load_predictions(run_dir, ref_rec)
                 if ref_preds is not None:
                     if is_ams:
                         c = stats.paired_ams_comparison(proba, rec["metrics"]["cut"], ref_preds[f"{split}_proba"],
