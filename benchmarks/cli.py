@@ -7,7 +7,7 @@ import warnings
 from datetime import datetime
 from pathlib import Path
 
-from .errors import BenchmarkError, ConfigError
+from .core.errors import BenchmarkError, ConfigError
 
 EPILOG = """examples:
   python -m benchmarks run                              # default suite, offline

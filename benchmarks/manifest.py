@@ -9,6 +9,8 @@ import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
+from .core.device import gpu_name
+
 PACKAGES = ("supertml-bench", "numpy", "pandas", "scikit-learn", "optuna", "torch", "timm",
             "torchvision", "xgboost", "lightgbm", "pillow", "seaborn", "matplotlib")
 
@@ -47,32 +49,6 @@ def cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
-def gpu_model() -> str | None:
-    try:
-        import torch
-    except ImportError:
-        return None
-    if not torch.cuda.is_available():
-        return None
-    return torch.cuda.get_device_name(0)
-
-
-def resolve_device(device: str) -> str:
-    """``auto`` -> ``cuda`` when torch sees a GPU, else ``cpu``."""
-    if device not in ("auto", "cpu", "cuda"):
-        from .errors import ConfigError
-
-        raise ConfigError(f"--device must be auto, cpu or cuda, got {device!r}")
-    if device == "cpu":
-        return "cpu"
-    gpu = gpu_model()
-    if device == "cuda" and gpu is None:
-        from .errors import ConfigError
-
-        raise ConfigError("--device cuda asked for, but torch sees no CUDA GPU")
-    return "cuda" if gpu else "cpu"
-
-
 def command_line() -> str:
     prog = Path(sys.argv[0]).name if sys.argv else ""
     if prog in ("__main__.py", "cli.py"):
@@ -93,5 +69,5 @@ def make_manifest(config: dict, seeds: list[int], device: str) -> dict:
         "git_commit": git_commit(),
         "cpu": cpu_model(),
         "cpu_count": os.cpu_count(),
-        "gpu": gpu_model(),
+        "gpu": gpu_name(device) if device.startswith("cuda") else gpu_name(),
     }

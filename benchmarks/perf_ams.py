@@ -9,7 +9,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from .metrics import B_REG, ams_scan, cut_from_scan
+from .core.metrics import B_REG, ams_scan, cut_from_scan
 
 TARGETS_S = {1_000_000: 0.25, 10_000_000: 3.0}
 

@@ -13,7 +13,7 @@ from typing import Callable
 
 import numpy as np
 
-from benchmarks.errors import ConfigError
+from benchmarks.core.errors import ConfigError
 
 # (name, options) for each configuration timed. Text uses decimals="auto": at 56x56, 30
 # features of 8 characters (3 decimals) do not fit the equal grid at a legible font.

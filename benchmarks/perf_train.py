@@ -11,7 +11,8 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from benchmarks.errors import MissingBackendError
+from benchmarks.core.device import resolve_device
+from benchmarks.core.errors import MissingBackendError
 
 HIGGS_LIKE_FEATURES = 30
 
@@ -75,7 +76,7 @@ def run(
 
     if quick:
         backbones, sizes = tuple(backbones)[:1], tuple(sizes)[:1]
-    dev = tu.resolve_device(device)
+    dev = resolve_device(device)
     cuda = tu.is_cuda(dev)
     d = _defaults(cuda)
     bs = int(batch_size or d["batch_size"])

@@ -15,10 +15,12 @@ from datasets import Dataset, Splits, load_dataset, make_splits
 from datasets.preprocess import preprocess_splits
 from models import create_model, model_entry
 
-from . import metrics, store
+from . import store
+from .core import metrics
 from .controls import shuffle_labels
-from .errors import ConfigError
-from .manifest import make_manifest, resolve_device
+from .core.errors import ConfigError
+from .core.device import resolve_device
+from .manifest import make_manifest
 from .suite import DatasetSpec, ModelSpec, Suite
 
 CONTROLS = ("none", "shuffled")

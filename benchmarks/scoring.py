@@ -16,8 +16,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .errors import DataError
-from .metrics import B_REG, ams, weighted_auc
+from .core.errors import DataError
+from .core.metrics import B_REG, ams, weighted_auc
 
 SUBMISSION_COLUMNS = ("EventId", "RankOrder", "Class")
 SOLUTION_COLUMNS = ("EventId", "Label", "KaggleSet", "KaggleWeight")

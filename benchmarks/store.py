@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import BenchmarkError
+from .core.errors import BenchmarkError
 
 RESULTS = "results.json"
 MANIFEST = "manifest.json"

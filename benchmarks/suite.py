@@ -11,7 +11,7 @@ from typing import Any
 
 from datasets.preprocess import PreprocessConfig
 
-from .errors import ConfigError
+from .core.errors import ConfigError
 
 SUITES_DIR = Path(__file__).parent / "suites"
 

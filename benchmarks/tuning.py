@@ -33,7 +33,7 @@ import numpy as np
 from datasets import Splits
 from models import model_entry
 
-from .errors import BenchmarkError, ConfigError
+from .core.errors import BenchmarkError, ConfigError
 from .suite import ModelSpec, SearchSpec
 
 PRUNERS = ("median", "successive-halving", "none")
@@ -467,7 +467,7 @@ def run_tune_worker(suite_name_or_path: str, model_label: str, storage: str | No
     import os
     from dataclasses import replace
 
-    from .manifest import resolve_device
+    from .core.device import resolve_device
     from .runner import load_for_spec, resolve_seeds, splits_for
     from .suite import load_suite
 

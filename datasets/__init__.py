@@ -1,11 +1,11 @@
 """Datasets: a registry of validated loaders, seeded splits and train-fitted preprocessing."""
 from .base import Dataset, Part, Splits
 from .registry import DATASETS, list_datasets, load_dataset, register_dataset
-from .splits import make_splits, renormalise
+from .splits import make_splits
 
 __all__ = [
     "DATASETS", "Dataset", "Part", "Splits", "list_datasets", "load_dataset",
-    "make_splits", "register_dataset", "renormalise",
+    "make_splits", "register_dataset",
 ]
 
 # Importing the loaders registers them.

@@ -6,7 +6,7 @@ from typing import Mapping
 
 import numpy as np
 
-from benchmarks.errors import DataError
+from benchmarks.core.errors import DataError
 
 
 @dataclass(frozen=True, eq=False)

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from benchmarks.errors import ConfigError
+from benchmarks.core.errors import ConfigError
 
 from .base import Dataset
 from .higgsml import (

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from benchmarks.errors import ConfigError
+from benchmarks.core.errors import ConfigError
 
 MISSING = -999.0
 OBJECTS = ("tau", "lep", "jet_leading", "jet_subleading")  # objects with (pt, eta, phi)

@@ -5,7 +5,8 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from benchmarks.errors import ConfigError
+from benchmarks.core.errors import ConfigError
+from benchmarks.core.weights import missing_mask
 
 from .base import Splits
 
@@ -62,7 +63,7 @@ class Preprocessor:
             X, names = fn(X, names)
         if self.keep is not None:
             X = X[:, self.keep]
-        miss = _missing_mask(X, self.missing_value)
+        miss = missing_mask(X, self.missing_value)
         if self.config.missing == "impute":
             X = np.where(miss, self.medians, X)
             miss = np.zeros_like(miss)
@@ -71,12 +72,6 @@ class Preprocessor:
         if self.config.missing == "nan":
             X[miss] = np.nan
         return X
-
-
-def _missing_mask(X: np.ndarray, missing_value: float | None) -> np.ndarray:
-    if missing_value is None:
-        return np.isnan(X)
-    return (X == missing_value) | np.isnan(X)
 
 
 def fit_preprocessor(config: PreprocessConfig, X_train: np.ndarray, feature_names: tuple[str, ...],
@@ -102,7 +97,7 @@ def fit_preprocessor(config: PreprocessConfig, X_train: np.ndarray, feature_name
         if not varying.all():
             keep = np.flatnonzero(varying)
             X, names = X[:, keep], tuple(n for n, v in zip(names, varying) if v)
-    miss = _missing_mask(X, missing_value)
+    miss = missing_mask(X, missing_value)
     masked = np.ma.masked_array(X, mask=miss)
     medians = means = stds = None
     if config.missing == "impute":

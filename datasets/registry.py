@@ -1,7 +1,7 @@
 """Dataset registry: ``register_dataset``, ``load_dataset(name, **kw)``, ``list_datasets``."""
 from __future__ import annotations
 
-from benchmarks.registry import Registry
+from benchmarks.core.registry import Registry
 
 from .base import Dataset
 
@@ -18,7 +18,7 @@ def load_dataset(name: str, **kwargs) -> Dataset:
     try:
         return entry.factory(**kwargs)
     except TypeError as exc:  # an option the loader does not take (a typo in a suite, say)
-        from benchmarks.errors import ConfigError
+        from benchmarks.core.errors import ConfigError
 
         raise ConfigError(f"dataset {name!r}: {exc}") from None
 

@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from benchmarks.errors import DataError
+from benchmarks.core.errors import DataError
 
 from .base import Dataset
 from .registry import register_dataset

@@ -12,7 +12,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from benchmarks.errors import ConfigError, DataError, MissingBackendError
+from benchmarks.core.errors import ConfigError, DataError, MissingBackendError
+from benchmarks.core.weights import balance_classes, missing_mask
 
 ORDERS = ("as-is", "importance")
 DTYPES = ("uint8", "float32")
@@ -32,14 +33,6 @@ def import_torch():
             "transform_torch needs torch; install it with: pip install '.[torch]'"
         ) from None
     return torch
-
-
-def missing_mask(X: np.ndarray, missing_value: float | None) -> np.ndarray:
-    """True where a value is missing: NaN, or equal to the sentinel (HiggsML's -999.0)."""
-    mask = np.isnan(X)
-    if missing_value is not None:
-        mask |= X == missing_value
-    return mask
 
 
 def fit_importances(
@@ -73,8 +66,6 @@ def fit_importances(
     if sample_weight is not None:
         # every class gets the same total weight: raw HiggsML weights (signal ~1000x lighter)
         # would make the forest, and so the layout, ignore signal
-        from datasets.splits import balance_classes
-
         w = np.asarray(sample_weight, dtype=np.float64)
         if w.shape != y.shape:
             raise DataError(f"{w.shape[0] if w.ndim else 0} sample weights for {y.shape[0]} events")

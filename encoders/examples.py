@@ -8,7 +8,7 @@ from typing import Sequence
 import numpy as np
 from PIL import Image, ImageDraw
 
-from benchmarks.errors import DataError
+from benchmarks.core.errors import DataError
 
 from .font import find_font, load_font
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from benchmarks.errors import ConfigError
+from benchmarks.core.errors import ConfigError
 
 # Preference order: a monospace font keeps a fixed-width number in fixed character slots.
 _FONT_FILES = ("DejaVuSansMono.ttf", "DejaVuSans.ttf")

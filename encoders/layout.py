@@ -11,7 +11,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from benchmarks.errors import ConfigError
+from benchmarks.core.errors import ConfigError
 
 
 @dataclass(frozen=True)

@@ -17,9 +17,10 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from benchmarks.errors import ConfigError
+from benchmarks.core.errors import ConfigError
+from benchmarks.core.weights import missing_mask
 
-from .base import ImageEncoder, missing_mask
+from .base import ImageEncoder
 from .layout import bar_map, block_map
 from .registry import register_encoder
 

@@ -7,7 +7,7 @@ and is a pure function of its input after fitting (``transform(X)`` for numpy ar
 """
 from __future__ import annotations
 
-from benchmarks.registry import Registry
+from benchmarks.core.registry import Registry
 
 ENCODERS = Registry("encoder")
 register_encoder = ENCODERS.register
@@ -17,7 +17,7 @@ def create_encoder(name: str, **kwargs):
     try:
         return ENCODERS.create(name, **kwargs)
     except TypeError as exc:  # an unknown option
-        from benchmarks.errors import ConfigError
+        from benchmarks.core.errors import ConfigError
 
         raise ConfigError(f"encoder {name!r}: {exc}") from None
 

@@ -30,9 +30,10 @@ from typing import Any, Sequence
 import numpy as np
 from PIL import Image, ImageDraw
 
-from benchmarks.errors import ConfigError
+from benchmarks.core.errors import ConfigError
+from benchmarks.core.weights import missing_mask
 
-from .base import ImageEncoder, missing_mask
+from .base import ImageEncoder
 from .font import draw_glyph, find_font, glyph_atlas, glyph_metrics, glyph_pair_rows, load_font
 from .layout import TextBox, equal_text_layout, variable_text_layout
 from .registry import register_encoder

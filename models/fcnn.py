@@ -8,7 +8,8 @@ from typing import Any, Callable
 
 import numpy as np
 
-from benchmarks.errors import ConfigError, MissingBackendError
+from benchmarks.core.device import resolve_device
+from benchmarks.core.errors import ConfigError, MissingBackendError
 
 from .registry import register_model
 
@@ -147,7 +148,7 @@ class FCNN:
         else:
             self.mean_ = self.std_ = None
 
-        self.device_ = tu.resolve_device(self.device)
+        self.device_ = resolve_device(self.device)
         threads = tu.choose_threads(self.num_threads)
         self.threads_ = threads
         with tu.torch_threads(threads):

@@ -16,8 +16,8 @@ from __future__ import annotations
 import importlib.util
 from typing import Any, Callable
 
-from benchmarks.errors import ConfigError, MissingBackendError
-from benchmarks.registry import Entry, Registry
+from benchmarks.core.errors import ConfigError, MissingBackendError
+from benchmarks.core.registry import Entry, Registry
 
 MODELS = Registry("model")
 

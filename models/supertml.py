@@ -18,8 +18,9 @@ from urllib.parse import urlparse
 
 import numpy as np
 
-from benchmarks.errors import ConfigError, MissingBackendError
-from benchmarks.registry import Entry
+from benchmarks.core.device import resolve_device
+from benchmarks.core.errors import ConfigError, MissingBackendError
+from benchmarks.core.registry import Entry
 
 from .registry import MODELS, register_model
 
@@ -388,7 +389,7 @@ class SuperTML:
         self.classes_ = np.arange(self.n_classes_)
         self.n_features_ = X.shape[1]
 
-        self.device_ = tu.resolve_device(self.device)
+        self.device_ = resolve_device(self.device)
         self._cuda = tu.is_cuda(self.device_)
         self.threads_ = tu.choose_threads(self.num_threads)
         self._eval_bs = int(self.eval_batch_size or 2 * int(self.batch_size))

@@ -10,8 +10,8 @@ from typing import Any
 
 import numpy as np
 
-from benchmarks.errors import ConfigError
-from datasets.splits import balance_classes
+from benchmarks.core.errors import ConfigError
+from benchmarks.core.weights import balance_classes
 
 from .registry import register_model
 

@@ -24,27 +24,14 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from benchmarks.errors import ConfigError
+from benchmarks.core.errors import ConfigError
+from benchmarks.core.weights import balance_classes
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 
 
 # ----------------------------------------------------------------------------- device, seeds, threads
-
-def resolve_device(device: str = "auto") -> str:
-    """``auto`` -> ``cuda`` when a GPU is usable, else ``cpu``; asking for a missing GPU is an error."""
-    device = (device or "auto").lower()
-    if device == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if device == "cpu":
-        return "cpu"
-    if device.startswith("cuda"):
-        if not torch.cuda.is_available():
-            raise ConfigError(f"device {device!r} asked for, but torch sees no CUDA GPU; use device='cpu' or 'auto'")
-        return device
-    raise ConfigError(f"device must be 'auto', 'cpu' or 'cuda', got {device!r}")
-
 
 def is_cuda(device: str) -> bool:
     return str(device).startswith("cuda")
@@ -171,8 +158,6 @@ def loss_weights(y: np.ndarray, w: np.ndarray | None, n_classes: int, class_bala
     if not class_balance:
         s = w.sum()
         return w * (n / s) if s > 0 else np.ones(n)
-    from datasets.splits import balance_classes
-
     return balance_classes(y, w)
 
 

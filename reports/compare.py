@@ -14,7 +14,7 @@ from typing import Sequence
 import numpy as np
 
 from benchmarks import store
-from benchmarks.errors import ConfigError
+from benchmarks.core.errors import ConfigError
 
 from .tables import finite, mean_std, seconds, table
 

@@ -20,7 +20,8 @@ import numpy as np  # noqa: E402
 import seaborn as sns  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 
-from benchmarks import metrics, store  # noqa: E402
+from benchmarks import store  # noqa: E402
+from benchmarks.core import metrics  # noqa: E402
 
 PLOTS = "plots"
 DPI = 100
@@ -317,7 +318,7 @@ def write_encoder_examples(encoder, X: np.ndarray, y: np.ndarray, class_names: S
     """
     idx = pick_examples(y, n)
     if len(idx) == 0:
-        from benchmarks.errors import DataError
+        from benchmarks.core.errors import DataError
 
         raise DataError("write_encoder_examples needs at least one row")
     images = np.asarray(encoder.transform(np.asarray(X)[idx]))

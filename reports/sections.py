@@ -7,7 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks import audit, metrics, stats, store
+from benchmarks import store
+from benchmarks.core import audit, metrics, stats
 
 from .tables import finite, mean_std, seconds, table
 

@@ -7,7 +7,7 @@ import pytest
 
 from benchmarks.cli import main
 from benchmarks.suite import list_suites, load_suite, parse_suite
-from benchmarks.errors import ConfigError
+from benchmarks.core.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from benchmarks.controls import independent_permutation, shuffle_labels
-from benchmarks.stats import consistent_with_chance
+from benchmarks.core.stats import consistent_with_chance
 from datasets import load_dataset, make_splits
 from models import create_model
 

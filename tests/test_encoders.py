@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from benchmarks.errors import ConfigError, DataError
+from benchmarks.core.errors import ConfigError, DataError
 from benchmarks.perf_encode import higgs_like
 from encoders import (
     NotFittedError, PixelEncoder, TextEncoder, create_encoder, list_encoders, render_reference,

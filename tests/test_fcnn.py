@@ -4,7 +4,8 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from benchmarks.errors import ConfigError  # noqa: E402
+from benchmarks.core.errors import ConfigError  # noqa: E402
+from benchmarks.core.device import resolve_device  # noqa: E402
 from models import create_model, model_entry  # noqa: E402
 from models import torch_utils as tu  # noqa: E402
 from models.fcnn import FCNN  # noqa: E402
@@ -137,8 +138,8 @@ def test_loss_weights_balance_classes():
 
 
 def test_device_resolution():
-    assert tu.resolve_device("cpu") == "cpu"
-    assert tu.resolve_device("auto") == ("cuda" if torch.cuda.is_available() else "cpu")
+    assert resolve_device("cpu") == "cpu"
+    assert resolve_device("auto") == ("cuda" if torch.cuda.is_available() else "cpu")
     with pytest.raises(ConfigError):
-        tu.resolve_device("tpu")
+        resolve_device("tpu")
     assert 1 <= tu.choose_threads(1) <= tu.choose_threads(None)

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from benchmarks.errors import DataError
+from benchmarks.core.errors import DataError
 from datasets import make_splits
 from datasets.higgsml import (
     BACKGROUND_TOTAL, COLUMNS, FEATURES, FILENAME, SIGNAL_TOTAL, cache_dir, fetch, higgsml,
@@ -410,7 +410,7 @@ def test_splits_on_real_sample(shared_higgs_path):
 
 
 def test_toy_rejects_bad_parameters():
-    from benchmarks.errors import ConfigError
+    from benchmarks.core.errors import ConfigError
 
     with pytest.raises(ConfigError, match="n_events"):
         make_higgsml_toy(n_events=0)

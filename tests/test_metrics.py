@@ -3,8 +3,8 @@ import math
 import numpy as np
 import pytest
 
-from benchmarks.errors import ConfigError, DataError
-from benchmarks.metrics import (
+from benchmarks.core.errors import ConfigError, DataError
+from benchmarks.core.metrics import (
     accuracy,
     ams,
     ams_at_cut,

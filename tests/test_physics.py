@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from benchmarks.errors import ConfigError
+from benchmarks.core.errors import ConfigError
 from datasets.higgsml import FEATURES
 from datasets.higgsml_toy import make_higgsml_toy
 from datasets.physics import fix_orientation, to_cartesian

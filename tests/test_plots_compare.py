@@ -12,8 +12,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from benchmarks import metrics, store
-from benchmarks.errors import BenchmarkError, ConfigError
+from benchmarks import store
+from benchmarks.core import metrics
+from benchmarks.core.errors import BenchmarkError, ConfigError
 from benchmarks.runner import RunOptions, run_suite
 from benchmarks.suite import parse_suite
 from reports import plots

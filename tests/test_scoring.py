@@ -2,7 +2,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from benchmarks.errors import DataError
+from benchmarks.core.errors import DataError
 from benchmarks.scoring import read_solution, read_submission, score_submission, score_submission_files
 
 

@@ -1,8 +1,9 @@
 import numpy as np
 import pytest
 
-from benchmarks.errors import ConfigError, DataError
-from datasets import Dataset, load_dataset, make_splits, renormalise
+from benchmarks.core.errors import ConfigError, DataError
+from benchmarks.core.weights import renormalise
+from datasets import Dataset, load_dataset, make_splits
 from datasets.preprocess import PreprocessConfig, fit_preprocessor, preprocess_splits
 
 
@@ -117,7 +118,7 @@ def test_orientation_drops_features_it_makes_constant():
 
 
 def test_balance_classes_equal_totals_shape_kept():
-    from datasets.splits import balance_classes
+    from benchmarks.core.weights import balance_classes
 
     y = np.array([0, 0, 0, 1])
     w = np.array([1.0, 2.0, 3.0, 0.001])

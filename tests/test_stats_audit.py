@@ -3,9 +3,9 @@ import math
 import numpy as np
 import pytest
 
-from benchmarks import audit, stats
-from benchmarks.errors import ConfigError, DataError
-from benchmarks.metrics import accuracy, ams, ams_at_cut, choose_cut
+from benchmarks.core import audit, stats
+from benchmarks.core.errors import ConfigError, DataError
+from benchmarks.core.metrics import accuracy, ams, ams_at_cut, choose_cut
 
 S_TOTAL, B_TOTAL = 692.0, 410_999.0  # HiggsML-like full-luminosity totals
 

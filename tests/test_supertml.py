@@ -6,7 +6,7 @@ import pytest
 torch = pytest.importorskip("torch")
 timm = pytest.importorskip("timm")
 
-from benchmarks.errors import ConfigError  # noqa: E402
+from benchmarks.core.errors import ConfigError  # noqa: E402
 from models import create_model, model_entry  # noqa: E402
 from models import supertml  # noqa: E402
 from models.supertml import SuperTML, build_backbone  # noqa: E402

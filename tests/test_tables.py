@@ -2,7 +2,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from benchmarks.errors import ConfigError, DataError
+from benchmarks.core.errors import ConfigError, DataError
 from datasets import list_datasets, load_dataset
 
 

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from benchmarks.errors import ConfigError, MissingBackendError
+from benchmarks.core.errors import ConfigError, MissingBackendError
 from models import create_model, list_models, model_entry
 from models.registry import MODELS
 

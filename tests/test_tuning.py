@@ -16,7 +16,7 @@ import pytest
 optuna = pytest.importorskip("optuna")
 from optuna.trial import TrialState  # noqa: E402
 
-from benchmarks.errors import BenchmarkError, ConfigError  # noqa: E402
+from benchmarks.core.errors import BenchmarkError, ConfigError  # noqa: E402
 from benchmarks.suite import ModelSpec, SearchSpec  # noqa: E402
 from benchmarks.tuning import redact_url, run_tune_worker, tune, tune_for_run  # noqa: E402
 from datasets import load_dataset, make_splits  # noqa: E402

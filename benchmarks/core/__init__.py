@@ -1,0 +1,1 @@
+"""The ground floor: errors, the registry, and pure numerics. Imports nothing else of the project."""
