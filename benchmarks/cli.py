@@ -4,10 +4,23 @@ from __future__ import annotations
 import argparse
 import sys
 import warnings
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
+from datasets import DATASETS
+from encoders import ENCODERS
+from models import MODELS, backend_available
+from reports import console_summary, write_comparison, write_report
+
+from .controls import CONTROLS
 from .core.errors import BenchmarkError, ConfigError
+from .core.scoring import METRICS
+from .encoding import encode_examples
+from .runner import RunOptions, run_suite
+from .submission import score_submission_files
+from .suite import DatasetSpec, list_suites, load_suite
+from .tuning import run_tune_worker
 
 EPILOG = """examples:
   python -m benchmarks run                              # default suite, offline
@@ -22,47 +35,27 @@ def _csv_list(text: str) -> tuple[str, ...]:
     return tuple(t.strip() for t in text.split(",") if t.strip())
 
 
-def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="python -m benchmarks",
-        description="Honest benchmarks of SuperTML image CNNs against tabular models on tabular data.",
-        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
-    sub = p.add_subparsers(dest="command", metavar="COMMAND")
-    sub.required = True
-
-    sub.add_parser("list", help="list suites, datasets, models and encoders")
-
+def _add_run(sub) -> None:
     r = sub.add_parser("run", help="run a suite and write results.json, manifest.json, report.md")
     r.add_argument("--suite", default="default", help="suite name or path to a .toml (default: %(default)s)")
-    r.add_argument("--data", help="path to the HiggsML CSV (.csv or .csv.gz) for higgsml datasets")
+    r.add_argument("--data", help="path to the dataset file for datasets that read one (higgsml: the CSV or .csv.gz)")
     r.add_argument("--dataset", help="run the suite's models on this dataset instead (e.g. iris, csv:PATH)")
     r.add_argument("--target", help="label column for --dataset csv:PATH")
     r.add_argument("--weight", help="event-weight column for --dataset csv:PATH")
     r.add_argument("--models", type=_csv_list, help="comma-separated model labels or registry names")
     r.add_argument("--seeds", type=int, help="number of seeds (repeats of split + train + evaluate)")
-    r.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    r.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (default: %(default)s)")
     r.add_argument("--max-events", type=int, help="subsample every split to at most N events")
-    r.add_argument("--control", default="none", choices=["none", "shuffled"],
-                   help="also run the shuffled-label control for every model")
+    r.add_argument("--control", default="none", choices=["none", *CONTROLS.names()],
+                   help="also run this control for every model (shuffled: shuffled-label retraining)")
     r.add_argument("--no-tune", action="store_true", help="skip Optuna searches; use the suite's parameters")
     r.add_argument("--storage", help="Optuna storage URL (default: SQLite file in the run directory)")
     r.add_argument("--out", type=Path, help="run directory (default: runs/SUITE-TIMESTAMP)")
     r.add_argument("--unblind", action="store_true", help="show private AMS in the report of a blind suite")
     r.add_argument("--quiet", action="store_true", help="no progress bars")
 
-    rep = sub.add_parser("report", help="re-render report.md from a run directory's stored results")
-    rep.add_argument("run_dir", type=Path)
-    rep.add_argument("--unblind", action="store_true", help="show private AMS")
 
-    f = sub.add_parser("fetch", help="download a dataset (higgsml) into the cache")
-    f.add_argument("dataset", choices=["higgsml"])
-    f.add_argument("--dest", type=Path, help="directory (default: the XDG cache)")
-    f.add_argument("--force", action="store_true")
-
-    s = sub.add_parser("score", help="score a Kaggle-format submission against the CERN file (public/private AMS)")
-    s.add_argument("--solution", required=True, type=Path, help="atlas-higgs-challenge-2014-v2.csv[.gz]")
-    s.add_argument("--submission", required=True, type=Path, help="CSV with EventId,RankOrder,Class")
-
+def _add_tune(sub) -> None:
     t = sub.add_parser("tune", help="start or join an Optuna study for one model of a suite (many workers may share a storage)")
     t.add_argument("--suite", required=True, help="suite name or path to a .toml")
     t.add_argument("--model", required=True, help="model label in the suite")
@@ -74,15 +67,12 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--timeout", type=float, help="start no new trial after this many seconds")
     t.add_argument("--dataset", help="which of the suite's datasets (default: its first)")
     t.add_argument("--seed", type=int, help="this worker's sampler seed (default: mixed with the process id)")
-    t.add_argument("--data", help="path to the HiggsML CSV for higgsml suites")
-    t.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    t.add_argument("--data", help="path to the dataset file for datasets that read one (higgsml)")
+    t.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
     t.add_argument("--max-events", type=int)
 
-    c = sub.add_parser("compare", help="one Markdown report across run directories, with metric and timing deltas")
-    c.add_argument("run_dirs", type=Path, nargs="+")
-    c.add_argument("--out", type=Path, help="output file (default: comparison.md)")
-    c.add_argument("--unblind", action="store_true")
 
+def _add_encode(sub) -> None:
     e = sub.add_parser("encode", help="write example SuperTML images (PNG) and a contact sheet")
     e.add_argument("--dataset", required=True, help="dataset name (e.g. iris, higgsml-toy, higgsml, csv:PATH)")
     e.add_argument("--encoder", required=True, help="encoder name (text, pixels)")
@@ -90,24 +80,49 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--size", type=int, default=224, help="image size in pixels (default: %(default)s)")
     e.add_argument("--decimals", help="text encoder: decimals printed (default 3; 'auto' = most that fit)")
     e.add_argument("--n", type=int, default=16, help="number of example events (default: %(default)s)")
-    e.add_argument("--data", help="path to the HiggsML CSV for --dataset higgsml")
+    e.add_argument("--data", help="path to the dataset file for --dataset higgsml")
     e.add_argument("--target", help="label column for --dataset csv:PATH")
     e.add_argument("--out", type=Path, required=True, help="output directory")
 
+
+def _add_small(sub) -> None:
+    """The commands with a handful of options each."""
+    sub.add_parser("list", help="list suites, datasets, models, encoders, metrics and controls")
+    rep = sub.add_parser("report", help="re-render report.md from a run directory's stored results")
+    rep.add_argument("run_dir", type=Path)
+    rep.add_argument("--unblind", action="store_true", help="show private AMS")
+    f = sub.add_parser("fetch", help="download a dataset into the cache")
+    f.add_argument("dataset", choices=[e.name for e in DATASETS if e.tags.get("fetch")])
+    f.add_argument("--dest", type=Path, help="directory (default: the XDG cache)")
+    f.add_argument("--force", action="store_true")
+    s = sub.add_parser("score", help="score a Kaggle-format submission against the CERN file (public/private AMS)")
+    s.add_argument("--solution", required=True, type=Path, help="atlas-higgs-challenge-2014-v2.csv[.gz]")
+    s.add_argument("--submission", required=True, type=Path, help="CSV with EventId,RankOrder,Class")
+    c = sub.add_parser("compare", help="one Markdown report across run directories, with metric and timing deltas")
+    c.add_argument("run_dirs", type=Path, nargs="+")
+    c.add_argument("--out", type=Path, help="output file (default: comparison.md)")
+    c.add_argument("--unblind", action="store_true")
     pf = sub.add_parser("perf", help="print performance figures")
     pf.add_argument("what", choices=["ams", "encode", "train"])
-    pf.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    pf.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
     pf.add_argument("--quick", action="store_true", help="smaller sizes (a quick look, not the targets)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="python -m benchmarks",
+        description="Honest benchmarks of SuperTML image CNNs against tabular models on tabular data.",
+        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+    _add_small(sub)
+    _add_run(sub)
+    _add_tune(sub)
+    _add_encode(sub)
     return p
 
 
 def cmd_list(args) -> int:
-    import encoders
-    from datasets import DATASETS
-    from models import MODELS, backend_available
-
-    from .suite import list_suites, load_suite
-
     print("suites:")
     for name in list_suites():
         print(f"  {name:16s} {load_suite(name).description}")
@@ -119,16 +134,18 @@ def cmd_list(args) -> int:
         ok = "" if backend_available(e.tags["backend"]) else f"  [needs {e.tags['backend']}: not installed]"
         print(f"  {e.name:28s} {e.tags['family']:8s} {e.description}{ok}")
     print("encoders:")
-    for e in encoders.ENCODERS:
+    for e in ENCODERS:
+        print(f"  {e.name:16s} {e.description}")
+    print("metrics:")
+    for e in METRICS:
+        print(f"  {e.name:16s} {e.description}")
+    print("controls:")
+    for e in CONTROLS:
         print(f"  {e.name:16s} {e.description}")
     return 0
 
 
 def _suite_for_args(args):
-    from dataclasses import replace
-
-    from .suite import DatasetSpec, load_suite
-
     suite = load_suite(args.suite)
     if args.dataset:
         options = {}
@@ -143,9 +160,6 @@ def _suite_for_args(args):
 
 
 def cmd_run(args) -> int:
-    from .runner import RunOptions, run_suite
-    from .summary import console_summary
-
     suite = _suite_for_args(args)
     out = args.out or Path("runs") / f"{suite.name}-{datetime.now():%Y%m%d-%H%M%S}"
     if out.exists() and not out.is_dir():
@@ -157,33 +171,24 @@ def cmd_run(args) -> int:
                       tune=not args.no_tune, storage=args.storage, unblind=args.unblind)
     log = (lambda m: None) if args.quiet else (lambda m: print(m, file=sys.stderr))
     run_suite(suite, out, opts, log=log)
+    report = write_report(out, unblind=args.unblind)
     print(console_summary(out, unblind=args.unblind))
-    print(f"\nwrote {out / 'report.md'}")
+    print(f"\nwrote {report}")
     return 0
 
 
 def cmd_report(args) -> int:
-    from reports.markdown import render_report
-
-    from . import store
-
-    results, manifest = store.load_run(args.run_dir)
-    store.write_text(args.run_dir / store.REPORT, render_report(results, manifest, args.run_dir, unblind=args.unblind))
-    print(f"wrote {args.run_dir / store.REPORT}")
+    print(f"wrote {write_report(args.run_dir, unblind=args.unblind)}")
     return 0
 
 
 def cmd_fetch(args) -> int:
-    from datasets.higgsml import fetch
-
-    path = fetch(args.dest, force=args.force)
-    print(f"HiggsML data at {path}")
+    path = DATASETS.get(args.dataset).tags["fetch"](args.dest, force=args.force)
+    print(f"{args.dataset} data at {path}")
     return 0
 
 
 def cmd_score(args) -> int:
-    from .scoring import score_submission_files
-
     result = score_submission_files(args.solution, args.submission)
     for key, value in result.items():
         print(f"{key}: {value:.5f}" if isinstance(value, float) else f"{key}: {value}")
@@ -207,8 +212,6 @@ def cmd_perf(args) -> int:
 
 
 def cmd_tune(args) -> int:
-    from .tuning import run_tune_worker
-
     summary = run_tune_worker(args.suite, args.model, args.storage, args.study, args.trials, data=args.data,
                               device=args.device, max_events=args.max_events, timeout_s=args.timeout,
                               seed=args.seed, dataset=args.dataset,
@@ -219,16 +222,12 @@ def cmd_tune(args) -> int:
 
 
 def cmd_compare(args) -> int:
-    from reports.compare import write_comparison
-
     path = write_comparison(args.run_dirs, args.out, unblind=args.unblind)
     print(f"wrote {path}")
     return 0
 
 
 def cmd_encode(args) -> int:
-    from .examples import encode_examples
-
     options = {}
     if args.layout:
         options["layout"] = args.layout

@@ -1,4 +1,10 @@
-"""Controls: the shuffled-label null (a model that learns from labels carrying no information)."""
+"""Controls: fits that must fail if the harness is honest, run next to every real fit.
+
+A control is one registered function ``(splits, seed) -> splits to fit on``; the model is
+then scored exactly like the real one, on the true validation and test labels, and the
+report sets its figure against the metric's chance model. Adding a control is one
+decorated function here.
+"""
 from __future__ import annotations
 
 from dataclasses import replace
@@ -6,6 +12,11 @@ from dataclasses import replace
 import numpy as np
 
 from datasets import Splits
+
+from .core.registry import Registry
+
+CONTROLS = Registry("control")
+register_control = CONTROLS.register
 
 
 def independent_permutation(y: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -39,6 +50,7 @@ def independent_permutation(y: np.ndarray, rng: np.random.Generator) -> np.ndarr
     return out
 
 
+@register_control("shuffled", description="labels permuted within train and validation, independent of the truth")
 def shuffle_labels(splits: Splits, seed: int) -> Splits:
     """The shuffled-label control: labels permuted within train and within validation.
 

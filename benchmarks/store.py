@@ -2,8 +2,6 @@
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -11,25 +9,39 @@ from typing import Any
 import numpy as np
 
 from .core.errors import BenchmarkError
+from .core.files import atomic_write
+from .core.naming import safe_name
 
 RESULTS = "results.json"
 MANIFEST = "manifest.json"
 REPORT = "report.md"
 PREDICTIONS = "predictions"
+PLOTS = "plots"
+SCHEMA = 1  # the layout of results.json; a reader refuses any other
 
 
-def _atomic(path: Path, write) -> None:
-    """Write to a temp file in the same directory, then rename: a crash leaves no half file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            write(fh)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+def new_results(suite: str, blind: bool) -> dict:
+    """An empty results.json document."""
+    return {"schema": SCHEMA, "suite": suite, "blind": blind, "datasets": {}, "tuning": {}, "records": []}
+
+
+def record_key(rec: dict) -> str:
+    """The file-name stem of a record's predictions: dataset, model, control and seed."""
+    return f"{safe_name(rec['dataset'])}__{safe_name(rec['model'])}__{rec['control']}__seed{rec['seed']}"
+
+
+def add_record(run_dir: Path, results: dict, record: dict, arrays: dict[str, np.ndarray]) -> None:
+    """Store one fit: its predictions first, then results.json naming them (both atomic)."""
+    key = record_key(record)
+    record["predictions"] = f"{PREDICTIONS}/{key}.npz"
+    write_npz(prediction_path(run_dir, key), **arrays)
+    results["records"].append(record)
+    write_json(Path(run_dir) / RESULTS, results)
+
+
+def example_image_path(run_dir: Path, dataset: str, model_label: str) -> Path:
+    """Where a run keeps a SuperTML model's example images (written by the runner, shown by reports)."""
+    return Path(run_dir) / PLOTS / f"{safe_name(dataset)}__{safe_name(model_label)}__examples.png"
 
 
 def _default(o: Any):
@@ -46,15 +58,15 @@ def _default(o: Any):
 
 def write_json(path: Path, obj: Any) -> None:
     data = json.dumps(obj, indent=2, default=_default, allow_nan=True).encode()
-    _atomic(path, lambda fh: fh.write(data))
+    atomic_write(path, lambda fh: fh.write(data))
 
 
 def write_text(path: Path, text: str) -> None:
-    _atomic(path, lambda fh: fh.write(text.encode()))
+    atomic_write(path, lambda fh: fh.write(text.encode()))
 
 
 def write_npz(path: Path, **arrays: np.ndarray) -> None:
-    _atomic(path, lambda fh: np.savez_compressed(fh, **arrays))
+    atomic_write(path, lambda fh: np.savez_compressed(fh, **arrays))
 
 
 def read_json(path: Path) -> Any:
@@ -76,6 +88,8 @@ def load_run(run_dir: Path) -> tuple[dict, dict]:
     manifest = read_json(run_dir / MANIFEST) if (run_dir / MANIFEST).is_file() else {}
     if not isinstance(results, dict) or "records" not in results:
         raise BenchmarkError(f"{run_dir / RESULTS} has no 'records': not written by this tool")
+    if results.get("schema") != SCHEMA:
+        raise BenchmarkError(f"{run_dir / RESULTS} has schema {results.get('schema')!r}; this version reads schema {SCHEMA}")
     return results, manifest
 
 

@@ -4,9 +4,9 @@ A model declares its space define-by-run (``search_space(trial) -> dict`` on its
 entry); a suite turns the search on per model (``[models.search] trials=, timeout_s=,
 pruner=``). The suite's params are the fixed base and a trial's suggestions override them.
 
-* The objective is ``runner.validation_score`` (validation AMS at the chosen cut for
-  HiggsML, validation accuracy otherwise). It is built from ``replace(splits, tests=())``
-  and the dataset's metric name only, so it cannot reach a test event.
+* The objective is the dataset metric's ``objective`` (validation AMS at the chosen cut for
+  HiggsML, validation accuracy for Iris, ...). It is built from ``replace(splits, tests=())``
+  and the metric object only, so it cannot reach a test event.
 * Iterative models get ``epoch_callback``: each epoch's validation score goes to
   ``trial.report`` and ``optuna.TrialPruned`` stops a hopeless trial.
 * Studies live in an Optuna storage (default ``sqlite:///RUN_DIR/optuna.db``), so several
@@ -24,7 +24,6 @@ import json
 import re
 import time
 import warnings
-from collections import namedtuple
 from pathlib import Path
 from typing import Callable
 
@@ -33,8 +32,11 @@ import numpy as np
 from datasets import Splits
 from models import model_entry
 
+from .core.device import resolve_device
 from .core.errors import BenchmarkError, ConfigError
-from .suite import ModelSpec, SearchSpec
+from .core.scoring import get_metric
+from .pipeline import build_model, fit, load_for_spec, resolve_seeds, splits_for
+from .suite import ModelSpec, SearchSpec, load_suite
 
 PRUNERS = ("median", "successive-halving", "none")
 HEARTBEAT_INTERVAL_S = 30  # a live trial writes a heartbeat this often
@@ -43,8 +45,6 @@ MAX_RETRY = 1  # a killed trial's parameters are re-run at most once
 MAX_CONSECUTIVE_FAILURES = 5
 SKIP_ATTR = "budget_skip"  # marks a trial abandoned because other workers filled the budget
 FAIL_ATTR = "fail_reason"
-
-_Metric = namedtuple("_Metric", "metric")  # all of the Dataset the objective may see
 
 
 class _Abandon(Exception):
@@ -270,10 +270,8 @@ def _make_objective(study, space: Callable, spec: ModelSpec, hpo: Splits, metric
     import optuna
     from optuna.trial import TrialState
 
-    from .runner import build_model, validation_score
-
-    task = _Metric(metric)
-    train, val = hpo.train, hpo.val
+    scorer = get_metric(metric)
+    val = hpo.val
 
     def objective(trial) -> float:
         if n_total is not None:
@@ -285,24 +283,23 @@ def _make_objective(study, space: Callable, spec: ModelSpec, hpo: Splits, metric
                 trial.set_user_attr(SKIP_ATTR, True)
                 raise _Abandon("the study already holds enough trials")
         params = {**spec.params, **space(trial)}
-        model = build_model(spec, params, seed, device, hpo.feature_names)
+        model = build_model(spec, params, seed, device, hpo)
 
         def on_epoch(epoch: int, proba_val) -> None:
             proba_val = np.asarray(proba_val)
             if not np.isfinite(proba_val).all():
                 trial.set_user_attr(FAIL_ATTR, f"non-finite validation probabilities at epoch {epoch}")
                 raise _Abandon(trial.user_attrs[FAIL_ATTR])
-            trial.report(validation_score(task, val, proba_val), int(epoch))
+            trial.report(scorer.objective(proba_val, val), int(epoch))
             if trial.should_prune():
                 raise optuna.TrialPruned(f"pruned at epoch {epoch}")
 
-        model.fit(train.X, train.y, sample_weight=hpo.fit_weights(train), X_val=val.X, y_val=val.y,
-                  w_val=hpo.fit_weights(val), epoch_callback=on_epoch)
+        fit(model, hpo, epoch_callback=on_epoch)
         proba = np.asarray(model.predict_proba(val.X))
         if not np.isfinite(proba).all():
             trial.set_user_attr(FAIL_ATTR, "non-finite validation probabilities")
             raise _Abandon(trial.user_attrs[FAIL_ATTR])
-        return float(validation_score(task, val, proba))
+        return float(scorer.objective(proba, val))
 
     return objective
 
@@ -466,10 +463,6 @@ def run_tune_worker(suite_name_or_path: str, model_label: str, storage: str | No
     """
     import os
     from dataclasses import replace
-
-    from .core.device import resolve_device
-    from .runner import load_for_spec, resolve_seeds, splits_for
-    from .suite import load_suite
 
     if not storage:
         raise ConfigError("tune needs --storage URL (e.g. sqlite:///runs/optuna.db or journal:runs/optuna.journal) "

@@ -2,11 +2,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Mapping
+from typing import Any, Mapping
 
 import numpy as np
 
 from benchmarks.core.errors import DataError
+from benchmarks.core.scoring import get_metric
+
+from .policies import HeldOutTest
 
 
 @dataclass(frozen=True, eq=False)
@@ -15,7 +18,9 @@ class Dataset:
 
     `groups` carries a predefined split membership (HiggsML's KaggleSet letters) and
     `weight_totals` the per-class weight sums each split is rescaled to (HiggsML's full-data
-    totals); both are None for ordinary tables.
+    totals); both are None for ordinary tables. `metric` names a registered metric
+    (``benchmarks.core.scoring``); `split_policy` assigns events to train, validation and
+    test parts (``datasets.policies``).
     """
 
     name: str
@@ -27,11 +32,12 @@ class Dataset:
     ids: np.ndarray | None = None
     groups: np.ndarray | None = None
     weight_totals: Mapping[int, float] | None = None
-    metric: str = "accuracy"  # "ams" (binary, signal = class 1) or "accuracy"
+    metric: str = "accuracy"
     source: str = ""
     synthetic: bool = False
     missing_value: float | None = None
     notes: tuple[str, ...] = ()
+    split_policy: Any = field(default_factory=HeldOutTest)
 
     def __post_init__(self) -> None:
         X, y = self.X, self.y
@@ -59,8 +65,7 @@ class Dataset:
             w = self.weights
             if w.shape != (n,) or not np.isfinite(w).all() or (w < 0).any():
                 raise DataError(f"{self.name}: weights must be {n} finite non-negative numbers")
-        if self.metric == "ams" and len(self.class_names) != 2:
-            raise DataError(f"{self.name}: AMS needs a binary task")
+        get_metric(self.metric).check_task(self.name, len(self.class_names), self.weights is not None)
 
     @property
     def n_classes(self) -> int:

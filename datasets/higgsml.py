@@ -14,6 +14,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 import zlib
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +23,7 @@ import pandas as pd
 from benchmarks.core.errors import DataError
 
 from .base import Dataset
+from .policies import Assignment, CarvedTests, stratified
 from .registry import register_dataset
 
 URL = "http://opendata.cern.ch/record/328/files/atlas-higgs-challenge-2014-v2.csv.gz"
@@ -247,6 +249,36 @@ def validate_higgsml(df: pd.DataFrame, source: str) -> None:
         )
 
 
+@dataclass(frozen=True)
+class KaggleSets:
+    """The challenge's own split: KaggleSet t -> train + a stratified validation split,
+    b -> public test, v -> private test, u unused."""
+
+    default_repeats: int = 1
+
+    def assign(self, ds, seed: int, val_fraction: float, test_fraction: float) -> Assignment:
+        train_idx, val_idx = stratified(np.flatnonzero(ds.groups == "t"), ds.y, val_fraction, seed)
+        tests = [("public", np.flatnonzero(ds.groups == "b")), ("private", np.flatnonzero(ds.groups == "v"))]
+        note = ("Splits: KaggleSet t -> train/validation "
+                f"({1 - val_fraction:.0%}/{val_fraction:.0%}, stratified, seed {seed}); "
+                "b -> public test; v -> private test; u unused.")
+        return Assignment(train_idx, val_idx, tuple((n, idx) for n, idx in tests if len(idx)), (note,))
+
+
+# A sample file (such as an excerpt of the Kaggle training set) has no b/v rows: public and
+# private test parts are carved out of its t events, and runs repeat over 5 seeds.
+SAMPLE_FILE_SPLITS = CarvedTests(
+    pool_group="t",
+    note=("This file has no public (b) or private (v) test rows: public and private test splits "
+          "({share:.0%} each) were carved out of its events, stratified, seed {seed}. AMS on "
+          "splits this small is noisy; compare means over repeats."))
+
+
+def split_policy(groups: np.ndarray):
+    """KaggleSets when the file holds public/private rows, else carved test splits."""
+    return KaggleSets() if np.isin(groups, ["b", "v"]).any() else SAMPLE_FILE_SPLITS
+
+
 def higgsml_dataset(df: pd.DataFrame, name: str, source: str, synthetic: bool = False) -> Dataset:
     """A Dataset from a validated HiggsML table (signal 's' is class 1, as AMS expects)."""
     groups = df["KaggleSet"].to_numpy(dtype=str)
@@ -277,16 +309,12 @@ def higgsml_dataset(df: pd.DataFrame, name: str, source: str, synthetic: bool = 
         synthetic=synthetic,
         missing_value=MISSING,
         notes=tuple(notes),
+        split_policy=split_policy(groups),
     )
 
 
-@register_dataset("higgsml")
+@register_dataset("higgsml", data_file=True, fetch=fetch)
 def higgsml(data: str | os.PathLike | None = None) -> Dataset:
     """ATLAS HiggsML challenge 2014 (CERN Open Data record 328), AMS metric."""
     path = resolve_source(data)
     return higgsml_dataset(read_higgsml(path), "higgsml", source=str(path))
-
-
-def load_solution(path: str | os.PathLike) -> pd.DataFrame:
-    """The columns the challenge scorer needs: EventId, Label, KaggleSet, KaggleWeight."""
-    return read_higgsml(path).loc[:, ["EventId", "Label", "KaggleSet", "KaggleWeight"]]

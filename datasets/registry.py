@@ -1,4 +1,9 @@
-"""Dataset registry: ``register_dataset``, ``load_dataset(name, **kw)``, ``list_datasets``."""
+"""Dataset registry: ``register_dataset``, ``load_dataset(name, **kw)``, ``list_datasets``.
+
+Tags on a registration: ``data_file=True`` for loaders of a real file that take its path
+as ``data=`` (the CLI's ``--data`` reaches only those); ``fetch=callable`` for datasets the
+CLI can download (``python -m benchmarks fetch NAME``).
+"""
 from __future__ import annotations
 
 from benchmarks.core.registry import Registry
@@ -14,13 +19,7 @@ def load_dataset(name: str, **kwargs) -> Dataset:
     if name.startswith("csv:"):
         kwargs = {"path": name[4:], **kwargs}
         name = "csv"
-    entry = DATASETS.get(name)
-    try:
-        return entry.factory(**kwargs)
-    except TypeError as exc:  # an option the loader does not take (a typo in a suite, say)
-        from benchmarks.core.errors import ConfigError
-
-        raise ConfigError(f"dataset {name!r}: {exc}") from None
+    return DATASETS.create(name, **kwargs)
 
 
 def list_datasets() -> list[str]:

@@ -9,6 +9,8 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from benchmarks.core.errors import DataError
+from benchmarks.core.files import atomic_write
+from benchmarks.core.naming import safe_name
 
 from .font import find_font, load_font
 
@@ -30,16 +32,63 @@ def _to_uint8(images: np.ndarray) -> np.ndarray:
     return arr.transpose(0, 2, 3, 1)
 
 
-def _pick(labels: np.ndarray, n: int) -> np.ndarray:
-    """Up to n event indices, round-robin over classes (in order of appearance)."""
-    classes = list(dict.fromkeys(labels.tolist()))
-    queues = [np.flatnonzero(labels == c).tolist() for c in classes]
+def pick_examples(labels: np.ndarray, n: int) -> np.ndarray:
+    """Up to n event indices, the classes taken in turn (first events of each), deterministic."""
+    labels = np.asarray(labels)
+    queues = [np.flatnonzero(labels == c).tolist() for c in np.unique(labels)]
     picked: list[int] = []
     while len(picked) < n and any(queues):
         for q in queues:
             if q and len(picked) < n:
                 picked.append(q.pop(0))
     return np.asarray(picked, dtype=np.int64)
+
+
+def _save_png(image: Image.Image, path: Path) -> Path:
+    return atomic_write(path, lambda fh: image.save(fh, format="PNG"))
+
+
+def _class_name(label, class_names: Sequence[str] | None) -> str:
+    integer = np.issubdtype(type(label), np.integer)
+    if class_names is not None and integer and 0 <= label < len(class_names):
+        return str(class_names[label])
+    return str(label)
+
+
+def contact_sheet(pixels: np.ndarray, captions: Sequence[str]) -> Image.Image:
+    """One grid of (n, H, W, C) uint8 images, scaled up, each captioned underneath."""
+    h, w = pixels.shape[1:3]
+    scale = max(1, math.ceil(_TILE / max(h, w)))
+    th, tw = h * scale, w * scale
+    cols = math.ceil(math.sqrt(len(pixels)))
+    rows = math.ceil(len(pixels) / cols)
+    pad = 4
+    sheet = Image.new("RGB", (cols * (tw + pad) + pad, rows * (th + _STRIP + pad) + pad), (128, 128, 128))
+    draw = ImageDraw.Draw(sheet)
+    font = load_font(find_font(), 12)
+    for k, (tile_pixels, caption) in enumerate(zip(pixels, captions)):
+        r, c = divmod(k, cols)
+        x, y = pad + c * (tw + pad), pad + r * (th + _STRIP + pad)
+        tile = Image.fromarray(tile_pixels.squeeze(-1) if tile_pixels.shape[-1] == 1 else tile_pixels)
+        sheet.paste(tile.convert("RGB").resize((tw, th), Image.NEAREST), (x, y))
+        draw.rectangle([x, y + th, x + tw - 1, y + th + _STRIP - 1], fill=(255, 255, 255))
+        draw.text((x + 3, y + th + 2), caption, fill=(0, 0, 0), font=font)
+    return sheet
+
+
+def write_encoder_sheet(encoder, X: np.ndarray, y: np.ndarray, class_names: Sequence[str],
+                        path: str | Path, n: int = 8) -> Path:
+    """A contact sheet of `n` events of X (classes in turn) as a fitted `encoder` draws them.
+
+    Call it after the encoder was fitted on the training split; X may be any split,
+    since encoding is a pure function after fitting.
+    """
+    y = np.asarray(y)
+    idx = pick_examples(y, n)
+    if len(idx) == 0:
+        raise DataError("example images need at least one event")
+    pixels = _to_uint8(encoder.transform(np.asarray(X)[idx]))
+    return _save_png(contact_sheet(pixels, [f"#{int(i)}: {_class_name(y[i], class_names)}" for i in idx]), Path(path))
 
 
 def write_examples(
@@ -65,39 +114,13 @@ def write_examples(
     if n < 1:
         raise DataError(f"n must be at least 1, got {n}")
 
-    def name(label) -> str:
-        integer = np.issubdtype(type(label), np.integer)
-        if class_names is not None and integer and 0 <= label < len(class_names):
-            return str(class_names[label])
-        return str(label)
-
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    idx = _pick(labels, n)
+    idx = pick_examples(labels, n)
+    captions = [f"#{int(i)}: {_class_name(labels[i], class_names)}" for i in idx]
     paths = []
     for k, i in enumerate(idx):
-        safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in name(labels[i]))
-        path = out / f"example_{k:02d}_{safe}.png"
-        Image.fromarray(pixels[i].squeeze(-1) if pixels.shape[-1] == 1 else pixels[i]).save(path)
-        paths.append(path)
-
-    h, w = pixels.shape[1:3]
-    scale = max(1, math.ceil(_TILE / max(h, w)))
-    th, tw = h * scale, w * scale
-    cols = math.ceil(math.sqrt(len(idx)))
-    rows = math.ceil(len(idx) / cols)
-    pad = 4
-    sheet = Image.new("RGB", (cols * (tw + pad) + pad, rows * (th + _STRIP + pad) + pad), (128, 128, 128))
-    draw = ImageDraw.Draw(sheet)
-    font = load_font(find_font(), 12)
-    for k, i in enumerate(idx):
-        r, c = divmod(k, cols)
-        x, y = pad + c * (tw + pad), pad + r * (th + _STRIP + pad)
-        tile = Image.fromarray(pixels[i].squeeze(-1) if pixels.shape[-1] == 1 else pixels[i])
-        sheet.paste(tile.convert("RGB").resize((tw, th), Image.NEAREST), (x, y))
-        draw.rectangle([x, y + th, x + tw - 1, y + th + _STRIP - 1], fill=(255, 255, 255))
-        draw.text((x + 3, y + th + 2), f"#{int(i)}: {name(labels[i])}", fill=(0, 0, 0), font=font)
-    sheet_path = out / "contact_sheet.png"
-    sheet.save(sheet_path)
-    paths.append(sheet_path)
+        path = out / f"example_{k:02d}_{safe_name(_class_name(labels[i], class_names), keep='-_')}.png"
+        paths.append(_save_png(Image.fromarray(pixels[i].squeeze(-1) if pixels.shape[-1] == 1 else pixels[i]), path))
+    sheet = contact_sheet(pixels[idx], captions)
+    paths.append(_save_png(sheet, out / "contact_sheet.png"))
     return paths

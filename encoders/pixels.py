@@ -221,7 +221,4 @@ class PixelEncoder(ImageEncoder):
         return table[:, c["index"]].reshape(n, self.size, self.size)
 
 
-@register_encoder("pixels", description="Pixel blocks/bars of intensity sigmoid(standardised value)")
-def pixel_encoder(**options: Any) -> PixelEncoder:
-    """Strong-style pixel images; options as PixelEncoder (layout="blocks"|"bars", size, ...)."""
-    return PixelEncoder(**options)
+register_encoder("pixels", description="Pixel blocks/bars of intensity sigmoid(standardised value)")(PixelEncoder)

@@ -14,12 +14,7 @@ register_encoder = ENCODERS.register
 
 
 def create_encoder(name: str, **kwargs):
-    try:
-        return ENCODERS.create(name, **kwargs)
-    except TypeError as exc:  # an unknown option
-        from benchmarks.core.errors import ConfigError
-
-        raise ConfigError(f"encoder {name!r}: {exc}") from None
+    return ENCODERS.create(name, **kwargs)
 
 
 def list_encoders() -> list[str]:

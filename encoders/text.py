@@ -394,7 +394,4 @@ def render_reference(encoder: TextEncoder, X: np.ndarray) -> np.ndarray:
     return out
 
 
-@register_encoder("text", description="SuperTML: feature values printed as text (layouts equal/variable)")
-def text_encoder(**options: Any) -> TextEncoder:
-    """SuperTML text images; options as TextEncoder (layout="equal"|"variable", size, ...)."""
-    return TextEncoder(**options)
+register_encoder("text", description="SuperTML: feature values printed as text (layouts equal/variable)")(TextEncoder)

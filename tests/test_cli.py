@@ -177,7 +177,7 @@ def test_bad_suite_files_are_one_line_errors(tmp_path, toml, message):
 
 
 @pytest.mark.parametrize("args, message", [
-    (["run", "--suite", "iris", "--data", "x.csv"], "no higgsml dataset"),
+    (["run", "--suite", "iris", "--data", "x.csv"], "no dataset of suite"),
     (["run", "--suite", "iris", "--max-events", "0"], "at least 1"),
     (["encode", "--dataset", "iris", "--encoder", "text", "--decimals", "x"], "--decimals"),
     (["encode", "--dataset", "iris", "--encoder", "text", "--bogus-free"], None),

@@ -15,7 +15,7 @@ from benchmarks.core.errors import DataError
 from datasets import make_splits
 from datasets.higgsml import (
     BACKGROUND_TOTAL, COLUMNS, FEATURES, FILENAME, SIGNAL_TOTAL, cache_dir, fetch, higgsml,
-    higgsml_dataset, load_solution, read_higgsml, resolve_source,
+    higgsml_dataset, read_higgsml, resolve_source,
 )
 from datasets.higgsml_toy import KAGGLE_SET_COUNTS, make_higgsml_toy, write_higgsml_toy
 from datasets.registry import load_dataset
@@ -61,13 +61,6 @@ def test_loader_reads_toy_file_in_cern_format(tmp_path, suffix):
     assert ds.class_names == ("b", "s") and ds.metric == "ams" and ds.missing_value == -999.0
     assert ds.weight_totals == TOTALS and ds.source == str(path) and not ds.synthetic
     assert ds.groups.dtype.kind == "U" and set(ds.groups) <= {"t", "b", "v", "u"}
-
-
-def test_load_solution_columns(tmp_path):
-    path = write_higgsml_toy(tmp_path / "toy.csv", n_events=200, seed=0)
-    sol = load_solution(path)
-    assert list(sol.columns) == ["EventId", "Label", "KaggleSet", "KaggleWeight"]
-    assert len(sol) == 200
 
 
 def _set(col, row, value):

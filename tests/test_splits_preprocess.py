@@ -4,6 +4,7 @@ import pytest
 from benchmarks.core.errors import ConfigError, DataError
 from benchmarks.core.weights import renormalise
 from datasets import Dataset, load_dataset, make_splits
+from datasets.higgsml import SAMPLE_FILE_SPLITS, split_policy
 from datasets.preprocess import PreprocessConfig, fit_preprocessor, preprocess_splits
 
 
@@ -13,7 +14,8 @@ def _weighted_binary(n=2000, seed=0, groups=None):
     X = rng.normal(size=(n, 3)) + y[:, None]
     w = np.where(y == 1, rng.uniform(0.001, 0.003, n), rng.uniform(1, 5, n))
     return Dataset("toy", X, y, ("a", "b", "c"), ("b", "s"), weights=w, ids=np.arange(100000, 100000 + n),
-                   groups=groups, weight_totals={1: 691.988607711987, 0: 410999.847321811}, metric="ams")
+                   groups=groups, weight_totals={1: 691.988607711987, 0: 410999.847321811}, metric="ams",
+                   split_policy=SAMPLE_FILE_SPLITS if groups is None else split_policy(groups))
 
 
 def test_renormalise_per_class_totals():

@@ -2,10 +2,29 @@
 from __future__ import annotations
 
 import difflib
+import inspect
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator
 
 from .errors import ConfigError
+
+
+def check_options(where: str, fn: Callable[..., Any], options: dict[str, Any]) -> None:
+    """Raise ConfigError unless `fn` accepts these keyword options (a typo in a suite, say).
+
+    Binding the signature, not catching TypeError from the call, so that a TypeError
+    raised deep inside a factory is never mistaken for a bad option.
+    """
+    try:
+        sig = inspect.signature(fn)
+    except (TypeError, ValueError):  # a builtin without a signature: let the call decide
+        return
+    try:
+        sig.bind(**options)
+    except TypeError as exc:
+        accepted = [p for p, v in sig.parameters.items() if v.kind in (v.KEYWORD_ONLY, v.POSITIONAL_OR_KEYWORD)]
+        hint = f"; it takes {', '.join(accepted)}" if accepted else "; it takes no options"
+        raise ConfigError(f"{where}: {exc}{hint}") from None
 
 
 @dataclass(frozen=True)
@@ -57,7 +76,10 @@ class Registry:
         )
 
     def create(self, name: str, **kwargs: Any) -> Any:
-        return self.get(name).factory(**kwargs)
+        """``factory(**kwargs)``; options the factory does not take are a one-line ConfigError."""
+        entry = self.get(name)
+        check_options(f"{self.kind} {name!r}", entry.factory, kwargs)
+        return entry.factory(**kwargs)
 
     def names(self) -> list[str]:
         return sorted(self._entries)

@@ -310,6 +310,24 @@ def chance_interval_accuracy(
     return float(low), float(high)
 
 
+def random_selection_ams(y, w, k: int, n_draws: int = 200, seed: int = 0,
+                         alpha: float = 0.05) -> tuple[float, float, float]:
+    """(mean, low, high) AMS of `k` events picked at random (weights as stored): the chance
+    distribution of a selection that knows nothing of the labels."""
+    y = np.asarray(y).ravel()
+    w = np.asarray(w, dtype=np.float64).ravel()
+    if not 0 < k <= len(y):
+        raise DataError(f"cannot pick {k} of {len(y)} events")
+    rng = np.random.default_rng(seed)
+    sig = y == 1
+    values = np.empty(n_draws)
+    for i in range(n_draws):
+        pick = rng.choice(len(y), size=k, replace=False)
+        values[i] = ams(w[pick][sig[pick]].sum(), w[pick][~sig[pick]].sum())
+    low, high = _interval(values, alpha)
+    return float(values.mean()), low, high
+
+
 def consistent_with_chance(
     accuracy: float,
     n_test: int,
@@ -334,4 +352,5 @@ __all__ = [
     "paired_seed_test",
     "chance_interval_accuracy",
     "consistent_with_chance",
+    "random_selection_ams",
 ]

@@ -3,7 +3,8 @@ import pandas as pd
 import pytest
 
 from benchmarks.core.errors import DataError
-from benchmarks.scoring import read_solution, read_submission, score_submission, score_submission_files
+from datasets.higgsml_toy import write_higgsml_toy
+from benchmarks.submission import read_solution, read_submission, score_submission, score_submission_files
 
 
 def _solution():
@@ -126,3 +127,10 @@ def test_only_public_rows_scores_public_only():
     assert "ams_private" not in out
     assert out["ams_public"] == pytest.approx(0.44005444139367, rel=1e-10)
     assert np.isfinite(out["auc_public"])
+
+
+def test_read_solution_keeps_only_the_scorer_columns(tmp_path):
+    path = write_higgsml_toy(tmp_path / "toy.csv", n_events=200, seed=0)
+    sol = read_solution(path)
+    assert list(sol.columns) == ["EventId", "Label", "KaggleSet", "KaggleWeight"]
+    assert len(sol) == 200

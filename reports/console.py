@@ -3,10 +3,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from reports.markdown import group_records
-from reports.tables import mean_std, seconds
+from benchmarks import store
 
-from . import store
+from .markdown import group_records
+from .tables import mean_std, seconds
 
 
 def console_summary(run_dir: Path, unblind: bool = False) -> str:

@@ -1,0 +1,96 @@
+"""AMS (HiggsML): the cut is chosen on validation; public/private AMS at that cut."""
+from __future__ import annotations
+
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+
+from .. import audit, metrics, stats
+from .base import PRIVATE, Column, Metric, SplitArrays, register_metric
+
+
+@register_metric
+class AMS(Metric):
+    name = "ams"
+    title = "AMS"
+    description = "Approximate Median Significance at a cut chosen on validation (HiggsML), b_reg = 10"
+    binary_only = True
+    needs_weights = True
+    validation_key = "ams_val"
+    objective_title = "validation AMS at the chosen cut"
+    table_note = ("AMS at the cut chosen on the validation split (mean of the cuts giving the top 10% of "
+                  "validation AMS values), b_reg = 10; mean ± std over seeds.")
+    interval_title = "AMS at the validation cut"
+    interval_note = " and rescaled per class to the split totals"
+    control_note = ("Shuffled-label control: each model retrained on labels permuted within the training and "
+                    "validation splits (weights kept with their events, shuffled labels independent of the true "
+                    "ones), then scored exactly like the real model on the true test labels. Chance = AMS of "
+                    "picking the same number of test events at random. A model selects a region of feature "
+                    "space, not random events, and a region's AMS spreads more than a random pick's, so a value "
+                    "just above the interval is not by itself a leak; one well above it, or close to the real "
+                    "model's AMS, is.")
+    chance_title = "chance (random pick of as many events) [95%]"
+
+    def score(self, proba_val, val, tests, n_classes) -> dict:
+        return metrics.higgs_metrics(proba_val[:, 1], val, [(part, proba[:, 1]) for part, proba in tests])
+
+    def objective(self, proba_val, val) -> float:
+        s = proba_val[:, 1]
+        cut = metrics.choose_cut(s, val.y, val.weights)
+        return metrics.ams_at_cut(s, val.y, val.weights, cut)
+
+    def test_key(self, split: str) -> str:
+        return f"ams_{split}"
+
+    def value(self, arrays: SplitArrays, state: Mapping[str, Any]) -> float:
+        return metrics.ams_at_cut(arrays.proba, arrays.y, arrays.w, state["cut"])
+
+    def result_columns(self, tests: Sequence[str], class_names: Sequence[str], blind: bool) -> list[Column]:
+        # In blind mode the AUC too comes from the public split alone.
+        auc = Column("auc_public", "AUC public") if blind else Column("auc", "AUC")
+        cols = [Column(f"ams_{t}", f"AMS {t}", private=t == PRIVATE) for t in tests]
+        return cols + [Column("ams_val", "AMS val"), Column("cut", "cut"), auc]
+
+    def summary_tests(self) -> list[str]:
+        return ["public", PRIVATE]
+
+    def summary_columns(self, blind: bool) -> list[Column]:
+        cols = super().summary_columns(blind)
+        return cols + [Column("auc_public", "AUC public") if blind else Column("auc", "AUC")]
+
+    def interval(self, arrays, state, n_boot, seed, alpha=0.05):
+        return stats.bootstrap_ams_ci(arrays.proba, arrays.y, arrays.w, state["cut"], n_boot=n_boot,
+                                      alpha=alpha, seed=seed)
+
+    def paired(self, a, state_a, b, state_b, n_boot, seed, alpha=0.05) -> dict:
+        return stats.paired_ams_comparison(a.proba, state_a["cut"], b.proba, state_b["cut"], a.y, a.w,
+                                           n_boot=n_boot, alpha=alpha, seed=seed)
+
+    def chance(self, arrays, state, seed, n_draws=200, alpha=0.05):
+        """AMS of picking as many test events at random as the model selects at its cut."""
+        k = int((metrics.signal_scores(arrays.proba) >= state["cut"]).sum())
+        if k == 0:
+            return float("nan"), float("nan"), float("nan")
+        return stats.random_selection_ams(arrays.y, arrays.w, k, n_draws=n_draws, seed=seed, alpha=alpha)
+
+    def control_verdict(self, value, low, high, real):
+        """Inside the random-pick interval, just above it (a region spreads more), or a likely leak."""
+        if not np.isfinite(low):
+            return True, "–"
+        if value <= high:
+            return True, "yes" if value >= low else "yes (below the random-pick interval)"
+        halfway = None if real is None else high + 0.5 * (real - high)
+        if value > high + (high - low) or (halfway is not None and value >= halfway):
+            return False, "**no: well above chance; look for a leak**"
+        return True, "yes (just above the random-pick interval)"
+
+    def audit(self, tests, state, seed):
+        parts = [audit.ScoredPart(name, metrics.signal_scores(a.proba), a.y, a.w) for name, a in tests]
+        return audit.audit_table(parts, state["cut"], seed=seed)
+
+    def threshold_curve(self, arrays):
+        if arrays.proba.ndim != 2 or arrays.proba.shape[1] != 2 or not np.dot(arrays.y == 1, arrays.w) > 0:
+            return None
+        s = arrays.proba[:, 1]
+        cuts, values = metrics.ams_scan(s, arrays.y, arrays.w)
+        return cuts, values, metrics.choose_cut(s, arrays.y, arrays.w)

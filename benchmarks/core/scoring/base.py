@@ -1,0 +1,194 @@
+"""The Metric base class and its registry.
+
+The base class implements everything from one function, ``value(arrays, state)`` (the
+metric on one split's labels, predictions and weights; ``state`` is the record's metrics,
+e.g. the AMS cut chosen on validation): generic bootstrap intervals, paired comparisons and
+a permutation chance model. Metrics with faster or more exact forms (AMS, accuracy)
+override those.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+
+from .. import stats
+from ..errors import DataError
+from ..registry import Registry
+
+PRIVATE = "private"  # the test split hidden in blind mode
+
+METRICS = Registry("metric")
+
+
+def register_metric(cls: type["Metric"]) -> type["Metric"]:
+    """Class decorator: register one instance of a Metric subclass under ``cls.name``."""
+    instance = cls()
+    METRICS.register(cls.name, description=cls.description)(lambda: instance)
+    return cls
+
+
+def get_metric(name: str) -> "Metric":
+    """The metric called `name`; an unknown name is a one-line ConfigError with suggestions."""
+    return METRICS.create(name)
+
+
+def list_metrics() -> list[str]:
+    return METRICS.names()
+
+
+@dataclass(frozen=True, eq=False)
+class SplitArrays:
+    """One split's stored predictions: labels, probabilities (n, k) and weights."""
+
+    y: np.ndarray
+    proba: np.ndarray
+    w: np.ndarray
+
+    @classmethod
+    def from_npz(cls, arrays: Mapping[str, np.ndarray], split: str) -> "SplitArrays":
+        return cls(arrays[f"{split}_y"], arrays[f"{split}_proba"], arrays[f"{split}_w"])
+
+    @staticmethod
+    def keys(split: str) -> list[str]:
+        return [f"{split}_y", f"{split}_proba", f"{split}_w"]
+
+    def take(self, idx: np.ndarray) -> "SplitArrays":
+        return SplitArrays(self.y[idx], self.proba[idx], self.w[idx])
+
+
+@dataclass(frozen=True)
+class Column:
+    """One figure of a record shown in a table: ``record["metrics"][key]`` (``[index]`` for lists)."""
+
+    key: str
+    title: str
+    percent: bool = False
+    digits: int = 3
+    index: int | None = None
+    private: bool = False  # hidden in blind mode
+
+    def get(self, metrics: Mapping[str, Any]) -> Any:
+        value = metrics.get(self.key)
+        if self.index is not None:
+            return value[self.index] if isinstance(value, (list, tuple)) and len(value) > self.index else None
+        return value
+
+
+class Metric:
+    """How predictions are scored, selected on, compared and controlled (see the module doc)."""
+
+    name: str = ""
+    title: str = ""
+    description: str = ""
+    direction: str = "maximize"
+    percent: bool = False
+    digits: int = 3
+    binary_only: bool = False
+    needs_weights: bool = False
+    validation_key: str = ""
+    objective_title: str = ""
+
+    # ------------------------------------------------------------------ the dataset's task
+
+    def check_task(self, dataset: str, n_classes: int, weighted: bool) -> None:
+        """Raise DataError when this metric cannot score the dataset's task."""
+        if self.binary_only and n_classes != 2:
+            raise DataError(f"{dataset}: metric {self.name!r} needs a binary task, got {n_classes} classes")
+        if self.needs_weights and not weighted:
+            raise DataError(f"{dataset}: metric {self.name!r} needs event weights")
+
+    # ------------------------------------------------------------------ scoring a fit
+
+    def score(self, proba_val: np.ndarray, val: Any, tests: Sequence[tuple[Any, np.ndarray]], n_classes: int) -> dict:
+        """A record's ``metrics``: validation and every test part (``.name``, ``.y``, ``.weights``)."""
+        raise NotImplementedError
+
+    def objective(self, proba_val: np.ndarray, val: Any) -> float:
+        """The validation figure that model selection (Optuna, pruning) maximises."""
+        raise NotImplementedError
+
+    def test_key(self, split: str) -> str:
+        """The record key of the headline figure on test split `split`."""
+        raise NotImplementedError
+
+    def value(self, arrays: SplitArrays, state: Mapping[str, Any]) -> float:
+        """The headline figure on one split's arrays (``state``: the record's metrics)."""
+        raise NotImplementedError
+
+    # ------------------------------------------------------------------ tables
+
+    def result_columns(self, tests: Sequence[str], class_names: Sequence[str], blind: bool) -> list[Column]:
+        """The columns of the report's main results table, in order (``private`` ones show as blinded)."""
+        raise NotImplementedError
+
+    def summary_columns(self, blind: bool) -> list[Column]:
+        """The few columns of the console summary and of cross-run comparisons."""
+        return [Column(self.test_key(t), f"{self.title} {t}".strip(), self.percent, self.digits, private=t == PRIVATE)
+                for t in self.summary_tests()]
+
+    def summary_tests(self) -> list[str]:
+        return [""]
+
+    def fmt(self, value: float | None, signed: bool = False) -> str:
+        if value is None or not np.isfinite(value):
+            return "–"
+        sign = "+" if signed else ""
+        if self.percent:
+            return f"{100 * value:{sign}.1f}%"
+        return f"{value:{sign}.{self.digits}f}"
+
+    table_note: str = ""
+    interval_title: str = ""
+    interval_note: str = ""
+
+    # ------------------------------------------------------------------ statistics
+
+    def interval(self, arrays: SplitArrays, state: Mapping[str, Any], n_boot: int, seed: int,
+                 alpha: float = 0.05) -> tuple[float, float]:
+        """Percentile bootstrap interval of ``value`` over the split's events."""
+        n = len(arrays.y)
+        return stats.bootstrap_ci(lambda idx: self.value(arrays.take(idx), state), np.arange(n),
+                                  n_boot=n_boot, alpha=alpha, seed=seed)
+
+    def paired(self, a: SplitArrays, state_a: Mapping[str, Any], b: SplitArrays, state_b: Mapping[str, Any],
+               n_boot: int, seed: int, alpha: float = 0.05) -> dict:
+        """Paired bootstrap of value(A) - value(B) on the same events (same resample for both)."""
+        if len(a.y) != len(b.y) or not np.array_equal(a.y, b.y):
+            raise DataError("paired comparison needs both models scored on the same events")
+        return stats.paired_comparison(lambda idx: self.value(a.take(idx), state_a),
+                                       lambda idx: self.value(b.take(idx), state_b),
+                                       len(a.y), n_boot=n_boot, alpha=alpha, seed=seed)
+
+    # ------------------------------------------------------------------ shuffled-label control
+
+    def chance(self, arrays: SplitArrays, state: Mapping[str, Any], seed: int, n_draws: int = 200,
+               alpha: float = 0.05) -> tuple[float, float, float]:
+        """(mean, low, high) of the figure for predictions independent of the labels.
+
+        Default: the model's own predictions, permuted over the events, so the
+        prediction distribution is kept and only their link to the labels is broken.
+        """
+        rng = np.random.default_rng(seed)
+        values = np.array([self.value(SplitArrays(arrays.y, arrays.proba[rng.permutation(len(arrays.y))], arrays.w),
+                                      state) for _ in range(n_draws)])
+        low, high = np.quantile(values, [alpha / 2, 1 - alpha / 2])
+        return float(values.mean()), float(low), float(high)
+
+    def control_verdict(self, value: float, low: float, high: float, real: float | None) -> tuple[bool, str]:
+        """Whether a shuffled-label figure is consistent with chance, and how to say it."""
+        ok = low - 1e-12 <= value <= high + 1e-12
+        return ok, "yes" if ok else "**no**"
+
+    control_note: str = ""
+
+    # ------------------------------------------------------------------ metric-specific extras
+
+    def audit(self, tests: Sequence[tuple[str, SplitArrays]], state: Mapping[str, Any], seed: int) -> list[dict] | None:
+        """Rows of an audit of this metric's known pitfalls; None when it has none."""
+        return None
+
+    def threshold_curve(self, arrays: SplitArrays) -> tuple[np.ndarray, np.ndarray, float] | None:
+        """(thresholds, figure at each, the chosen threshold) on validation; None without a threshold."""
+        return None

@@ -1,0 +1,95 @@
+"""The data path shared by runs and searches, one plain call per step:
+
+load (validated Dataset) -> split (the dataset's policy, seeded, weights renormalised per
+split) -> preprocess (fitted on train only) -> build the model -> fit -> predict -> score
+(the dataset's metric object). Nothing here writes a file.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+from datasets import DATASETS, Dataset, Splits, load_dataset, make_splits
+from datasets.preprocess import preprocess_splits
+from models import create_model, model_entry
+
+from .core.errors import ConfigError
+from .suite import DatasetSpec, ModelSpec, Suite
+
+
+def load_for_spec(spec: DatasetSpec, data: str | None) -> Dataset:
+    """Load a suite dataset; ``--data`` reaches only loaders of real files (tagged ``data_file``)."""
+    options = dict(spec.options)
+    if data is not None and takes_data_file(spec.name):
+        options["data"] = data
+    return load_dataset(spec.name, **options)
+
+
+def takes_data_file(name: str) -> bool:
+    return not name.startswith("csv:") and bool(DATASETS.get(name).tags.get("data_file"))
+
+
+def resolve_seeds(suite: Suite, spec: DatasetSpec, ds: Dataset, override: int | None) -> list[int]:
+    """The seeds of a dataset: ``repeats = "auto"`` asks the dataset's split policy."""
+    if override is not None:
+        if override < 1:
+            raise ConfigError("--seeds must be at least 1")
+        n = override
+    elif spec.repeats == "auto":
+        n = int(ds.split_policy.default_repeats)
+    else:
+        n = int(spec.repeats)
+    return [suite.base_seed + k for k in range(n)]
+
+
+def splits_for(ds: Dataset, spec: DatasetSpec, seed: int) -> Splits:
+    """The splits every model (and every tuning worker) sees for one seed."""
+    raw = make_splits(ds, seed, spec.val_fraction, spec.test_fraction, spec.max_events)
+    return preprocess_splits(spec.preprocess, raw, ds.missing_value)
+
+
+def build_model(spec: ModelSpec, params: dict, seed: int, device: str, splits: Splits):
+    """One place that turns a suite's model spec into an estimator (runs and tuning alike)."""
+    extra = {}
+    if model_entry(spec.name).tags.get("family") == "supertml" and "feature_names" not in params:
+        extra["feature_names"] = list(splits.feature_names)  # for encoder feature orders given by name
+    return create_model(spec.name, random_state=seed, device=device, **extra, **params)
+
+
+def fit(model, splits: Splits, epoch_callback: Callable | None = None) -> float:
+    """Fit on the training part (early stopping on validation); returns the seconds it took."""
+    train, val = splits.train, splits.val
+    t0 = time.perf_counter()
+    model.fit(train.X, train.y, sample_weight=splits.fit_weights(train), X_val=val.X, y_val=val.y,
+              w_val=splits.fit_weights(val), epoch_callback=epoch_callback)
+    return time.perf_counter() - t0
+
+
+@dataclass(frozen=True, eq=False)
+class Predictions:
+    """Probabilities on validation and every test part, with how long inference took."""
+
+    val: np.ndarray
+    tests: dict[str, np.ndarray]
+    val_s: float
+    predict_s: float
+
+
+def _timed(model, X: np.ndarray) -> tuple[np.ndarray, float]:
+    t0 = time.perf_counter()
+    proba = model.predict_proba(X)  # returns numpy: any device work is finished here
+    return proba, time.perf_counter() - t0
+
+
+def predict(model, splits: Splits) -> Predictions:
+    """Validation and test probabilities, timed after a warm-up batch (excluded)."""
+    model.predict_proba(splits.val.X[:256])
+    proba_val, val_s = _timed(model, splits.val.X)
+    tests, predict_s = {}, 0.0
+    for part in splits.tests:
+        tests[part.name], dt = _timed(model, part.X)
+        predict_s += dt
+    return Predictions(proba_val, tests, val_s, predict_s)
