@@ -42,6 +42,7 @@ def _add_run(sub) -> None:
     r.add_argument("--dataset", help="run the suite's models on this dataset instead (e.g. iris, csv:PATH)")
     r.add_argument("--target", help="label column for --dataset csv:PATH")
     r.add_argument("--weight", help="event-weight column for --dataset csv:PATH")
+    r.add_argument("--metric", help="metric for --dataset csv:PATH (default: accuracy; see `list`)")
     r.add_argument("--models", type=_csv_list, help="comma-separated model labels or registry names")
     r.add_argument("--seeds", type=int, help="number of seeds (repeats of split + train + evaluate)")
     r.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (default: %(default)s)")
@@ -153,6 +154,8 @@ def _suite_for_args(args):
             options["target"] = args.target
         if args.weight:
             options["weight"] = args.weight
+        if args.metric:
+            options["metric"] = args.metric
         if args.dataset.startswith("csv:") and not args.target:
             raise ConfigError("--dataset csv:PATH needs --target COL (the label column)")
         suite = replace(suite, datasets=(DatasetSpec(args.dataset, options),))

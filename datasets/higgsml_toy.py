@@ -25,6 +25,7 @@ from .base import Dataset
 from .higgsml import (
     BACKGROUND_TOTAL, COLUMNS, FEATURES, KAGGLE_SETS, MISSING, SIGNAL_TOTAL, higgsml_dataset,
 )
+from .physics import wrap_phi
 from .registry import register_dataset
 
 # Events per KaggleSet in the real file (t, b, v, u), out of 818,238.
@@ -53,10 +54,6 @@ _ACCEPTANCE_GUESS = (0.25, 0.1, 0.45)  # H, Z, fake; refined as batches come in
 _PT_TAU_MIN, _PT_LEP_MIN, _ETA_LEPTON_MAX, _ETA_JET_MAX = 20.0, 26.0, 2.5, 4.5
 
 
-def _wrap(phi: np.ndarray) -> np.ndarray:
-    return (phi + np.pi) % (2 * np.pi) - np.pi
-
-
 def _pt_eta_phi(p: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(pt, eta, phi) of 3-momenta stored as rows px, py, pz."""
     pt = np.hypot(p[0], p[1])
@@ -77,37 +74,34 @@ def _jet_eta(rng: np.random.Generator, m: int, sigma: float) -> np.ndarray:
     return eta
 
 
-def _decay(rng: np.random.Generator, proc: np.ndarray) -> dict[str, np.ndarray]:
-    """Stage one, for a batch of candidates: what decides acceptance (jets, boost, decay).
-
-    Returns only the candidates whose lepton passes its cuts (most of the work is on the
-    lepton side, so the hadronic side is only built for those), with ``accepted`` marking
-    the ones whose tau passes too.
-    """
+def _jets(rng: np.random.Generator, proc: np.ndarray) -> dict[str, np.ndarray]:
+    """Jet multiplicity and jets: pt above the 30 GeV threshold, leading >= subleading;
+    jet_num "3" means three or more."""
     m = len(proc)
     cum = np.cumsum(_JET_PROBS, axis=1)[proc]
     jet_num = (rng.random(m)[:, None] > cum[:, :3]).sum(axis=1)
-
-    # Jets: pt above the 30 GeV threshold, leading >= subleading; "3" means three or more.
     a = 30.0 + rng.exponential(_LEAD_PT_SCALE[proc])
     b = 30.0 + rng.exponential(22.0, m)
     j1_pt, j2_pt = np.maximum(a, b), np.minimum(a, b)
     j3_pt = (30.0 + rng.exponential(15.0, m)) * np.where(rng.random(m) < 0.3, 2.0, 1.0)
     jet_all = j1_pt * (jet_num >= 1) + j2_pt * (jet_num >= 2) + j3_pt * (jet_num >= 3)
     j1_phi, j2_phi, j3_phi, fake_phi = rng.uniform(-np.pi, np.pi, (4, m))
+    return dict(jet_num=jet_num, j1_pt=j1_pt, j2_pt=j2_pt, j3_pt=j3_pt, jet_all=jet_all,
+                j1_phi=j1_phi, j2_phi=j2_phi, j3_phi=j3_phi, fake_phi=fake_phi)
 
-    # Fakes (W+jets-like): the "hadronic tau" is a jet, the lepton and neutrino come from a W.
-    fake = proc == FAKE
-    fake_pt = 20.0 + rng.exponential(18.0, m)
 
-    # The resonance recoils against the jets (and a fake tau), plus soft radiation.
+def _boost(rng: np.random.Generator, proc: np.ndarray, jets: dict[str, np.ndarray], fake_pt: np.ndarray):
+    """The resonance: recoil against the jets (and a fake tau) plus soft radiation, its
+    mass, and the boost of its isotropic two-body decay. Returns (beta, p_star, k_common,
+    k_extra): the lab momenta of the two taus are ``+-p_star + beta * (k_common +- k_extra)``."""
+    m = len(proc)
     rx, ry = rng.normal(0.0, 10.0, (2, m))
-    for pt, phi, present in ((j1_pt, j1_phi, jet_num >= 1), (j2_pt, j2_phi, jet_num >= 2),
-                             (j3_pt, j3_phi, jet_num >= 3), (fake_pt, fake_phi, fake)):
+    jet_num = jets["jet_num"]
+    for pt, phi, present in ((jets["j1_pt"], jets["j1_phi"], jet_num >= 1), (jets["j2_pt"], jets["j2_phi"], jet_num >= 2),
+                             (jets["j3_pt"], jets["j3_phi"], jet_num >= 3), (fake_pt, jets["fake_phi"], proc == FAKE)):
         idx = np.flatnonzero(present)
         rx[idx] -= pt[idx] * np.cos(phi[idx])
         ry[idx] -= pt[idx] * np.sin(phi[idx])
-
     # H at 125; Z peak plus a Drell-Yan continuum reaching under the Higgs peak; W at 80.4.
     peak = _PEAK_MASS[proc] + rng.normal(0.0, 1.0, m) * _PEAK_WIDTH[proc]
     dy = 50.0 + rng.exponential(45.0, m)
@@ -117,14 +111,39 @@ def _decay(rng: np.random.Generator, proc: np.ndarray) -> dict[str, np.ndarray]:
     energy = mt * np.cosh(rap)
     beta = np.stack([rx, ry, mt * np.sinh(rap)]) / energy
     gamma = energy / mass
-
     # Isotropic two-body decay in the rest frame, boosted to the lab: p + beta*k.
     cos_t = rng.uniform(-1.0, 1.0, m)
     sin_t = np.sqrt(1.0 - cos_t**2)
     phi_s = rng.uniform(-np.pi, np.pi, m)
     p_star = (mass / 2) * np.stack([sin_t * np.cos(phi_s), sin_t * np.sin(phi_s), cos_t])
-    k_common = gamma * mass / 2
-    k_extra = gamma**2 / (gamma + 1) * (beta * p_star).sum(axis=0)
+    return beta, p_star, gamma * mass / 2, gamma**2 / (gamma + 1) * (beta * p_star).sum(axis=0)
+
+
+def _hadronic_side(rng: np.random.Generator, n: int, fake: np.ndarray, tau_had: np.ndarray,
+                   fake_pt: np.ndarray, fake_phi: np.ndarray) -> tuple[np.ndarray, ...]:
+    """(x_had, tau pt, eta, phi): the visible hadronic tau, or for fakes a jet faking one."""
+    x_had = np.where(fake, 0.0, rng.beta(2.5, 2.0, n))
+    with np.errstate(invalid="ignore", divide="ignore"):  # fakes' x_had = 0; replaced below
+        tau_pt, tau_eta, tau_phi = _pt_eta_phi(tau_had * (x_had * rng.normal(1.0, 0.06, n)))
+    tau_pt = np.where(fake, fake_pt, tau_pt)
+    tau_eta = np.where(fake, rng.normal(0.0, 1.2, n), tau_eta)
+    tau_phi = np.where(fake, fake_phi, tau_phi)
+    return x_had, tau_pt, tau_eta, tau_phi
+
+
+def _decay(rng: np.random.Generator, proc: np.ndarray) -> dict[str, np.ndarray]:
+    """Stage one, for a batch of candidates: what decides acceptance (jets, boost, decay).
+
+    Returns only the candidates whose lepton passes its cuts (most of the work is on the
+    lepton side, so the hadronic side is only built for those), with ``accepted`` marking
+    the ones whose tau passes too.
+    """
+    m = len(proc)
+    jets = _jets(rng, proc)
+    # Fakes (W+jets-like): the "hadronic tau" is a jet, the lepton and neutrino come from a W.
+    fake = proc == FAKE
+    fake_pt = 20.0 + rng.exponential(18.0, m)
+    beta, p_star, k_common, k_extra = _boost(rng, proc, jets, fake_pt)
     tau_lep = p_star + beta * (k_common + k_extra)
 
     # Visible fractions: three-body leptonic decays keep less than hadronic ones. A W's
@@ -137,25 +156,16 @@ def _decay(rng: np.random.Generator, proc: np.ndarray) -> dict[str, np.ndarray]:
     keep = np.flatnonzero((lep_pt > _PT_LEP_MIN) & (np.abs(lep_eta) < _ETA_LEPTON_MAX))
 
     # Hadronic side, for the candidates whose lepton passed.
-    n = len(keep)
-    proc, fake, beta = proc[keep], fake[keep], beta[:, keep]
-    tau_lep, x_lep = tau_lep[:, keep], x_lep[keep]
+    fake, beta, tau_lep, x_lep = fake[keep], beta[:, keep], tau_lep[:, keep], x_lep[keep]
     tau_had = -p_star[:, keep] + beta * (k_common - k_extra)[keep]
-    x_had = np.where(fake, 0.0, rng.beta(2.5, 2.0, n))
+    x_had, tau_pt, tau_eta, tau_phi = _hadronic_side(rng, len(keep), fake, tau_had, fake_pt[keep],
+                                                     jets["fake_phi"][keep])
     nu = (tau_lep * (1 - x_lep) + tau_had * (1 - x_had))[:2]
-    with np.errstate(invalid="ignore", divide="ignore"):  # fakes' x_had = 0; replaced below
-        tau_pt, tau_eta, tau_phi = _pt_eta_phi(tau_had * (x_had * rng.normal(1.0, 0.06, n)))
-    tau_pt = np.where(fake, fake_pt[keep], tau_pt)
-    tau_eta = np.where(fake, rng.normal(0.0, 1.2, n), tau_eta)
-    tau_phi = np.where(fake, fake_phi[keep], tau_phi)
     accepted = (tau_pt > _PT_TAU_MIN) & (np.abs(tau_eta) < _ETA_LEPTON_MAX)
+    kept = {k: jets[k][keep] for k in ("jet_num", "j1_pt", "j1_phi", "j2_pt", "j2_phi", "jet_all")}
     return dict(
-        accepted=accepted, proc=proc, jet_num=jet_num[keep],
-        tau_pt=tau_pt, tau_eta=tau_eta, tau_phi=tau_phi,
-        lep_pt=lep_pt[keep], lep_eta=lep_eta[keep], lep_phi=lep_phi[keep],
-        nu_px=nu[0], nu_py=nu[1],
-        j1_pt=j1_pt[keep], j1_phi=j1_phi[keep], j2_pt=j2_pt[keep], j2_phi=j2_phi[keep],
-        jet_all=jet_all[keep],
+        accepted=accepted, proc=proc[keep], tau_pt=tau_pt, tau_eta=tau_eta, tau_phi=tau_phi,
+        lep_pt=lep_pt[keep], lep_eta=lep_eta[keep], lep_phi=lep_phi[keep], nu_px=nu[0], nu_py=nu[1], **kept,
     )
 
 
@@ -258,7 +268,7 @@ def _derived(ev: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         B = np.sin(tau[2] - met_phi) * sign
         norm = np.sqrt(A**2 + B**2)
         met_cent = np.where(norm > 0, (A + B) / norm, 0.0)
-    dphi_tl = _wrap(tau[2] - lep[2])
+    dphi_tl = wrap_phi(tau[2] - lep[2])
     only2 = lambda v: np.where(has2, v, MISSING)  # noqa: E731
     return {
         "DER_mass_MMC": ev["mmc"],
@@ -387,16 +397,3 @@ def higgsml_toy(n_events: int = 5000, seed: int = 0, with_test_sets: bool = True
         source=f"synthetic HiggsML-schema generator (seed={seed}, n_events={n_events})",
         synthetic=True,
     )
-
-
-def perf(n_events: int = 100_000, repeats: int = 3) -> None:
-    """Print how long generating `n_events` toy events takes (for ``benchmarks perf``)."""
-    import time
-
-    times = []
-    for seed in range(repeats):
-        start = time.perf_counter()
-        make_higgsml_toy(n_events=n_events, seed=seed)
-        times.append(time.perf_counter() - start)
-    print(f"higgsml-toy: {n_events} events in {min(times):.3f} s (best of {repeats}), "
-          f"{n_events / min(times):,.0f} events/s")

@@ -9,11 +9,12 @@ import numpy as np
 
 from benchmarks.core.errors import ConfigError
 
-MISSING = -999.0
+from .higgsml import MISSING
+
 OBJECTS = ("tau", "lep", "jet_leading", "jet_subleading")  # objects with (pt, eta, phi)
 
 
-def _wrap(phi: np.ndarray) -> np.ndarray:
+def wrap_phi(phi: np.ndarray) -> np.ndarray:
     """Wrap angles into [-pi, pi)."""
     return (phi + np.pi) % (2 * np.pi) - np.pi
 
@@ -47,11 +48,11 @@ def fix_orientation(
     phi = X[:, phi_cols]
     phi_ok = phi != missing
     lep_phi = X[:, [index["PRI_lep_phi"]]]
-    phi = np.where(phi_ok, _wrap(phi - lep_phi), missing)
+    phi = np.where(phi_ok, wrap_phi(phi - lep_phi), missing)
     tau_phi = phi[:, phi_cols.index(index["PRI_tau_phi"])]
     flip_y = (tau_phi < 0)[:, None]
     # + 0.0 turns -0.0 into 0.0; the wrap keeps pi (from -(-pi)) at -pi
-    phi = np.where(phi_ok & flip_y, _wrap(-phi), phi) + 0.0
+    phi = np.where(phi_ok & flip_y, wrap_phi(-phi), phi) + 0.0
     phi[:, phi_cols.index(index["PRI_lep_phi"])] = 0.0
     X[:, phi_cols] = phi
 

@@ -8,6 +8,7 @@ import numpy as np
 from benchmarks.core.errors import ConfigError
 from benchmarks.core.weights import missing_mask
 
+from . import physics as phys
 from .base import Splits
 
 MISSING_MODES = ("keep", "nan", "impute")
@@ -81,8 +82,6 @@ def fit_preprocessor(config: PreprocessConfig, X_train: np.ndarray, feature_name
     names = tuple(feature_names)
     X = np.asarray(X_train, dtype=np.float64)
     if config.orientation or config.cartesian:
-        from . import physics as phys
-
         if config.orientation:
             physics.append(phys.fix_orientation)
         if config.cartesian:

@@ -43,8 +43,8 @@ def wine() -> Dataset:
 
 @register_dataset("csv")
 def csv(path: str | None = None, target: str | None = None, weight: str | None = None,
-        id_column: str | None = None) -> Dataset:
-    """Any user table: ``--dataset csv:PATH --target COL [--weight COL]``."""
+        id_column: str | None = None, metric: str = "accuracy") -> Dataset:
+    """Any user table: ``--dataset csv:PATH --target COL [--weight COL] [--metric NAME]``."""
     if not path:
         raise DataError("csv dataset needs a path: --dataset csv:PATH")
     if not target:
@@ -57,11 +57,12 @@ def csv(path: str | None = None, target: str | None = None, weight: str | None =
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, OSError) as exc:
         raise DataError(f"cannot read {p} as CSV: {str(exc).splitlines()[0]}") from None
     return table_dataset(df, target=target, weight=weight, id_column=id_column,
-                         name=f"csv:{p.name}", source=str(p))
+                         name=f"csv:{p.name}", source=str(p), metric=metric)
 
 
 def table_dataset(df: pd.DataFrame, target: str, weight: str | None = None,
-                  id_column: str | None = None, name: str = "csv", source: str = "") -> Dataset:
+                  id_column: str | None = None, name: str = "csv", source: str = "",
+                  metric: str = "accuracy") -> Dataset:
     """Validate a DataFrame and turn it into a Dataset (labels from any column type)."""
     for role, col in (("target", target), ("weight", weight), ("id", id_column)):
         if col is not None and col not in df.columns:
@@ -92,6 +93,6 @@ def table_dataset(df: pd.DataFrame, target: str, weight: str | None = None,
         class_names=tuple(classes),
         weights=w,
         ids=ids,
-        metric="accuracy",
+        metric=metric,
         source=source or name,
     )
