@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import warnings
 from dataclasses import replace
@@ -19,7 +20,11 @@ from .core.scoring import METRICS
 from .encoding import encode_examples
 from .runner import RunOptions, run_suite
 from .submission import score_submission_files
-from .suite import DatasetSpec, list_suites, load_suite
+from . import store
+from .core import limits
+from .core.naming import safe_name
+from .core.secrets import MASK, redact
+from .suite import DatasetSpec, list_suites, load_suite, parse_suite
 from .tuning import run_tune_worker
 
 EPILOG = """examples:
@@ -32,12 +37,22 @@ EPILOG = """examples:
 
 
 def _csv_list(text: str) -> tuple[str, ...]:
-    return tuple(t.strip() for t in text.split(",") if t.strip())
+    names = tuple(t.strip() for t in text.split(",") if t.strip())
+    if not names:
+        raise argparse.ArgumentTypeError(f"no name in {text!r}; give comma-separated model labels")
+    return names
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, with its errors as one line (not a usage block) and exit status 2."""
+
+    def error(self, message: str):
+        self.exit(2, f"error: {redact(message)} (see {self.prog} --help)\n")
 
 
 def _add_run(sub) -> None:
     r = sub.add_parser("run", help="run a suite and write results.json, manifest.json, report.md")
-    r.add_argument("--suite", default="default", help="suite name or path to a .toml (default: %(default)s)")
+    r.add_argument("--suite", help="suite name or path to a .toml (default: default)")
     r.add_argument("--data", help="path to the dataset file for datasets that read one (higgsml: the CSV or .csv.gz)")
     r.add_argument("--dataset", help="run the suite's models on this dataset instead (e.g. iris, csv:PATH)")
     r.add_argument("--target", help="label column for --dataset csv:PATH")
@@ -45,13 +60,15 @@ def _add_run(sub) -> None:
     r.add_argument("--metric", help="metric for --dataset csv:PATH (default: accuracy; see `list`)")
     r.add_argument("--models", type=_csv_list, help="comma-separated model labels or registry names")
     r.add_argument("--seeds", type=int, help="number of seeds (repeats of split + train + evaluate)")
-    r.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (default: %(default)s)")
+    r.add_argument("--device", help="auto, cpu, cuda or cuda:N (default: auto)")
     r.add_argument("--max-events", type=int, help="subsample every split to at most N events")
-    r.add_argument("--control", default="none", choices=["none", *CONTROLS.names()],
+    r.add_argument("--control", choices=["none", *CONTROLS.names()],
                    help="also run this control for every model (shuffled: shuffled-label retraining)")
-    r.add_argument("--no-tune", action="store_true", help="skip Optuna searches; use the suite's parameters")
+    r.add_argument("--no-tune", action="store_true", default=None, help="skip Optuna searches; use the suite's parameters")
     r.add_argument("--storage", help="Optuna storage URL (default: SQLite file in the run directory)")
     r.add_argument("--out", type=Path, help="run directory (default: runs/SUITE-TIMESTAMP)")
+    r.add_argument("--resume", type=Path, metavar="RUN_DIR",
+                   help="finish an interrupted run: the fits it lacks (suite and options from its manifest)")
     r.add_argument("--unblind", action="store_true", help="show private AMS in the report of a blind suite")
     r.add_argument("--quiet", action="store_true", help="no progress bars")
 
@@ -110,7 +127,7 @@ def _add_small(sub) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    p = _Parser(
         prog="python -m benchmarks",
         description="Honest benchmarks of SuperTML image CNNs against tabular models on tabular data.",
         epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -146,38 +163,73 @@ def cmd_list(args) -> int:
     return 0
 
 
+RUN_SHAPING = ("suite", "data", "dataset", "target", "weight", "metric", "models", "seeds", "device",
+               "max_events", "control", "no_tune", "storage")
+
+
 def _suite_for_args(args):
-    suite = load_suite(args.suite)
+    suite = load_suite(args.suite or "default")
     if args.dataset:
-        options = {}
-        if args.target:
-            options["target"] = args.target
-        if args.weight:
-            options["weight"] = args.weight
-        if args.metric:
-            options["metric"] = args.metric
+        options = {k: v for k, v in (("target", args.target), ("weight", args.weight), ("metric", args.metric)) if v}
         if args.dataset.startswith("csv:") and not args.target:
             raise ConfigError("--dataset csv:PATH needs --target COL (the label column)")
-        suite = replace(suite, datasets=(DatasetSpec(args.dataset, options),))
+        spec = DatasetSpec(args.dataset, options)
+        # The manifest keeps the suite as run, so that --resume repeats it.
+        raw = {**suite.raw, "datasets": [{"name": args.dataset, "options": options}]}
+        suite = replace(suite, datasets=(spec,), raw=raw)
+    elif args.target or args.weight or args.metric:
+        raise ConfigError("--target, --weight and --metric go with --dataset csv:PATH")
     return suite
 
 
-def cmd_run(args) -> int:
-    suite = _suite_for_args(args)
-    out = args.out or Path("runs") / f"{suite.name}-{datetime.now():%Y%m%d-%H%M%S}"
-    if out.exists() and not out.is_dir():
-        raise ConfigError(f"--out {out} is a file, not a directory")
-    if (out / "results.json").exists():
-        raise ConfigError(f"{out} already holds a run; choose another --out")
-    opts = RunOptions(data=args.data, models=args.models, seeds=args.seeds, device=args.device,
-                      max_events=args.max_events, control=args.control, progress=not args.quiet,
+def _options(args) -> RunOptions:
+    return RunOptions(data=args.data, models=args.models, seeds=args.seeds, device=args.device or "auto",
+                      max_events=args.max_events, control=args.control or "none", progress=not args.quiet,
                       tune=not args.no_tune, storage=args.storage, unblind=args.unblind)
-    log = (lambda m: None) if args.quiet else (lambda m: print(m, file=sys.stderr))
-    run_suite(suite, out, opts, log=log)
+
+
+def _resumed(args):
+    """The suite and options of the run in ``--resume DIR``, from its manifest unless given again."""
+    if args.out is not None:
+        raise ConfigError("--resume RUN_DIR names the run directory; drop --out")
+    if any(getattr(args, k) is not None for k in RUN_SHAPING):
+        return _suite_for_args(args), _options(args)  # checked against the manifest's fingerprint
+    config = store.read_json(args.resume / store.MANIFEST).get("config") or {}
+    stored = config.get("options") or {}
+    if MASK in str(stored.get("storage") or ""):
+        raise ConfigError("the run's --storage URL held a password, which is never stored; give --storage again")
+    fields = {k: stored[k] for k in RunOptions.__dataclass_fields__ if k in stored}
+    fields.update(models=tuple(stored.get("models") or ()) or None, progress=not args.quiet, unblind=args.unblind)
+    try:
+        suite = parse_suite(config["suite"], source=config.get("suite_source", ""))
+        return suite, RunOptions(**fields)
+    except (KeyError, TypeError) as exc:
+        raise ConfigError(f"{args.resume / store.MANIFEST} does not describe a run ({exc})") from None
+
+
+def cmd_run(args) -> int:
+    if args.resume is not None:
+        suite, opts = _resumed(args)
+        out = args.resume
+    else:
+        suite, opts = _suite_for_args(args), _options(args)
+        out = args.out or Path("runs") / f"{safe_name(suite.name)}-{datetime.now():%Y%m%d-%H%M%S}"
+    _check_output_dir(out)
+    log = (lambda m: None) if args.quiet else (lambda m: print(redact(m), file=sys.stderr))
+    run_suite(suite, out, opts, log=log, resume=args.resume is not None)
     report = write_report(out, unblind=args.unblind)
     print(console_summary(out, unblind=args.unblind))
     print(f"\nwrote {report}")
     return 0
+
+
+def _check_output_dir(path: Path) -> None:
+    """Fail now, not after the work, when `path` cannot become a directory we write into."""
+    if path.exists() and not path.is_dir():
+        raise ConfigError(f"{path} exists and is not a directory")
+    probe = path if path.exists() else next((p for p in path.parents if p.exists()), Path("."))
+    if not os.access(probe, os.W_OK | os.X_OK):
+        raise ConfigError(f"cannot write into {probe}: permission denied")
 
 
 def cmd_report(args) -> int:
@@ -215,6 +267,8 @@ def cmd_perf(args) -> int:
 
 
 def cmd_tune(args) -> int:
+    if args.seed is not None:
+        limits.integer(args.seed, "--seed", 0, limits.MAX_SEED)
     summary = run_tune_worker(args.suite, args.model, args.storage, args.study, args.trials, data=args.data,
                               device=args.device, max_events=args.max_events, timeout_s=args.timeout,
                               seed=args.seed, dataset=args.dataset,
@@ -225,12 +279,20 @@ def cmd_tune(args) -> int:
 
 
 def cmd_compare(args) -> int:
-    path = write_comparison(args.run_dirs, args.out, unblind=args.unblind)
+    out = args.out if args.out is not None else Path.cwd() / "comparison.md"
+    if out.is_dir():
+        raise ConfigError(f"--out {out} is a directory; name the Markdown file to write")
+    if (out.parent / store.RESULTS).exists() or (out.parent / store.MANIFEST).exists():
+        raise ConfigError(f"--out {out} is inside a run directory; write the comparison elsewhere")
+    _check_output_dir(out.parent)
+    path = write_comparison(args.run_dirs, out, unblind=args.unblind)
     print(f"wrote {path}")
     return 0
 
 
 def cmd_encode(args) -> int:
+    limits.integer(args.n, "--n", 1, limits.MAX_EXAMPLES)
+    _check_output_dir(args.out)
     options = {}
     if args.layout:
         options["layout"] = args.layout
@@ -256,13 +318,28 @@ class _OneLineWarnings:
         self.seen: set[str] = set()
 
     def __call__(self, message, category, filename, lineno, file=None, line=None) -> None:
-        text = str(message)
+        text = redact(" ".join(str(message).split()))
         if text not in self.seen:
             self.seen.add(text)
             print(f"warning: {text}", file=file or sys.stderr)
 
 
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return redact(text)
+
+
+def _os_error(exc: OSError) -> str:
+    """An OSError as the user needs it: what went wrong with which path."""
+    where = exc.filename if exc.filename is not None else ""
+    reason = exc.strerror or _one_line(exc)
+    return redact(f"{reason}: {where}" if where else reason)
+
+
 def main(argv: list[str] | None = None) -> int:
+    """Run one command. Every failure ends as one line on stderr: exit 2 for input the user
+    can fix (bad options, files, data, a path that cannot be written), 1 for a defect of
+    ours (set SUPERTML_DEBUG=1 for its traceback), 130 when interrupted."""
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
@@ -271,7 +348,7 @@ def main(argv: list[str] | None = None) -> int:
             warnings.showwarning = _OneLineWarnings()
             return COMMANDS[args.command](args)
     except BenchmarkError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {_one_line(exc)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
@@ -279,3 +356,16 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # output piped into `head` and the like
         sys.stderr.close()
         return 0
+    except OSError as exc:  # a path that cannot be read or written, a full disk, ...
+        print(f"error: {_os_error(exc)}", file=sys.stderr)
+        return 2
+    except MemoryError:
+        print("error: out of memory; use smaller data (--max-events), fewer events or smaller images",
+              file=sys.stderr)
+        return 2
+    except Exception as exc:  # noqa: BLE001 - the last line of defence: never a traceback
+        if os.environ.get("SUPERTML_DEBUG"):
+            raise
+        print(f"error: internal error ({type(exc).__name__}: {_one_line(exc)}); "
+              "please report it; SUPERTML_DEBUG=1 shows the traceback", file=sys.stderr)
+        return 1

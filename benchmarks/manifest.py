@@ -10,6 +10,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from .core.device import gpu_name
+from .core.secrets import redact, redact_obj
 
 PACKAGES = ("supertml-bench", "numpy", "pandas", "scikit-learn", "optuna", "torch", "timm",
             "torchvision", "xgboost", "lightgbm", "pillow", "seaborn", "matplotlib")
@@ -58,9 +59,9 @@ def command_line() -> str:
 
 def make_manifest(config: dict, seeds: list[int], device: str) -> dict:
     return {
-        "command": command_line(),
+        "command": redact(command_line()),
         "started": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "config": config,
+        "config": redact_obj(config),
         "seeds": seeds,
         "device": device,
         "python": sys.version.split()[0],

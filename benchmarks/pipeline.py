@@ -17,6 +17,7 @@ from datasets.preprocess import preprocess_splits
 from models import create_model, model_entry
 
 from .core.errors import ConfigError
+from .core.scoring import get_metric
 from .suite import DatasetSpec, ModelSpec, Suite
 
 
@@ -48,6 +49,7 @@ def resolve_seeds(suite: Suite, spec: DatasetSpec, ds: Dataset, override: int | 
 def splits_for(ds: Dataset, spec: DatasetSpec, seed: int) -> Splits:
     """The splits every model (and every tuning worker) sees for one seed."""
     raw = make_splits(ds, seed, spec.val_fraction, spec.test_fraction, spec.max_events)
+    get_metric(ds.metric).check_parts(ds.name, raw.parts)
     return preprocess_splits(spec.preprocess, raw, ds.missing_value)
 
 

@@ -7,7 +7,9 @@ rendered from the stored run afterwards (``reports``), never from memory.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+import hashlib
+import json
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any, Callable
 
@@ -19,9 +21,11 @@ from models import create_model, model_entry
 
 from . import pipeline, store
 from .controls import CONTROLS
+from .core import limits
 from .core.device import resolve_device
 from .core.errors import ConfigError
 from .core.scoring import get_metric
+from .core.secrets import redact
 from .manifest import make_manifest
 from .suite import DatasetSpec, ModelSpec, Suite
 from .tuning import tune_for_run
@@ -44,12 +48,21 @@ class RunOptions:
     storage: str | None = None
     unblind: bool = False
 
+    def __post_init__(self) -> None:
+        if self.seeds is not None:
+            limits.integer(self.seeds, "--seeds", 1, limits.MAX_SEEDS)
+        if self.max_events is not None:
+            limits.integer(self.max_events, "--max-events", 1, limits.MAX_EVENTS)
+        if self.models is not None and not self.models:
+            raise ConfigError("--models names no model")
+
 
 @dataclass(frozen=True, eq=False)
 class PlannedDataset:
     spec: DatasetSpec
     ds: Dataset
     seeds: list[int]
+    first: Splits  # the first seed's splits: made while planning, so bad splits fail before any work
 
 
 @dataclass(frozen=True, eq=False)
@@ -65,6 +78,24 @@ class Plan:
     @property
     def seeds(self) -> list[int]:
         return list(dict.fromkeys(s for d in self.datasets for s in d.seeds))
+
+    def fits(self) -> list[tuple[str, str, int, str]]:
+        """Every (dataset, model label, seed, control) the run will record, in run order."""
+        return [(d.ds.name, m.label, seed, c) for d in self.datasets for seed in d.seeds
+                for m in self.models for c in self.controls]
+
+    def fingerprint(self, opts: RunOptions) -> str:
+        """What the results depend on: data, splits, models, seeds, controls, device, search.
+
+        A resumed run must match it, so that one results.json never mixes two setups.
+        """
+        what = {
+            "datasets": [[asdict(d.spec), d.ds.fingerprint(), d.seeds] for d in self.datasets],
+            "models": [asdict(m) for m in self.models],
+            "controls": list(self.controls), "device": self.device,
+            "tune": opts.tune, "storage": redact(opts.storage) if opts.storage else None,
+        }
+        return hashlib.sha256(json.dumps(what, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
 def select_models(suite: Suite, names: tuple[str, ...] | None) -> tuple[ModelSpec, ...]:
@@ -94,7 +125,8 @@ def plan_run(suite: Suite, opts: RunOptions) -> Plan:
         if opts.max_events is not None:
             dspec = replace(dspec, max_events=opts.max_events)
         ds = pipeline.load_for_spec(dspec, opts.data)
-        planned.append(PlannedDataset(dspec, ds, pipeline.resolve_seeds(suite, dspec, ds, opts.seeds)))
+        seeds = pipeline.resolve_seeds(suite, dspec, ds, opts.seeds)
+        planned.append(PlannedDataset(dspec, ds, seeds, pipeline.splits_for(ds, dspec, seeds[0])))
     for spec in models:  # unknown parameters fail here, before hours of training
         create_model(spec.name, random_state=0, device=device, **spec.params)
     controls = (NO_CONTROL,) + ((opts.control,) if opts.control != NO_CONTROL else ())
@@ -202,10 +234,17 @@ def warm_up(device: str) -> None:
 
 def tune_models(plan: Plan, pd: PlannedDataset, first: Splits, out_dir: Path, results: dict,
                 opts: RunOptions, log: Callable[[str], None]) -> dict[str, dict]:
-    """Optuna search per model that asks for one, on the first seed's train/validation parts."""
+    """Optuna search per model that asks for one, on the first seed's train/validation parts.
+
+    A resumed run reuses the searches it already recorded.
+    """
     tuned: dict[str, dict] = {}
     for spec in plan.models:
         if spec.search is None or not opts.tune:
+            continue
+        done = results["tuning"].get(f"{pd.ds.name}/{spec.label}")
+        if done is not None:
+            tuned[spec.label] = done["best_params"]
             continue
         best, summary = tune_for_run(pd.ds, first, spec, plan.device, out_dir, opts.storage,
                                      seed=pd.seeds[0], suite_name=plan.suite.name, log=log)
@@ -222,16 +261,21 @@ def run_dataset(plan: Plan, pd: PlannedDataset, out_dir: Path, results: dict, op
 
     ds, seeds = pd.ds, pd.seeds
     log(f"{ds.name}: {ds.n_events} events, {len(ds.feature_names)} features, seeds {seeds}")
-    first = pipeline.splits_for(ds, pd.spec, seeds[0])
+    first = pd.first
     results["datasets"][ds.name] = describe_dataset(ds, first, pd.spec, seeds)
     tuned = tune_models(plan, pd, first, out_dir, results, opts, log)
-    bar = tqdm(total=len(seeds) * len(plan.models) * len(plan.controls), desc=ds.name, unit="fit",
-               disable=not opts.progress, leave=False)
+    done = {(r["dataset"], r["model"], r["seed"], r["control"]) for r in results["records"]}
+    todo = [f for f in plan.fits() if f[0] == ds.name and f not in done]
+    bar = tqdm(total=len(todo), desc=ds.name, unit="fit", disable=not opts.progress, leave=False)
     for seed in seeds:
+        if not any(f[2] == seed for f in todo):
+            continue
         splits = first if seed == seeds[0] else pipeline.splits_for(ds, pd.spec, seed)
         for spec in plan.models:
             params = {**spec.params, **tuned.get(spec.label, {})}
             for control in plan.controls:
+                if (ds.name, spec.label, seed, control) in done:
+                    continue
                 bar.set_postfix_str(f"{spec.label} seed {seed}{'' if control == NO_CONTROL else ' ' + control}")
                 examples = (store.example_image_path(out_dir, ds.name, spec.label)
                             if seed == seeds[0] and control == NO_CONTROL else None)
@@ -242,18 +286,60 @@ def run_dataset(plan: Plan, pd: PlannedDataset, out_dir: Path, results: dict, op
     bar.close()
 
 
-def run_suite(suite: Suite, out_dir: Path, opts: RunOptions = RunOptions(),
-              log: Callable[[str], None] = print) -> Path:
-    """Run every dataset x model x seed (x control) of a suite into ``out_dir``; returns it."""
-    plan = plan_run(suite, opts)
-    out_dir = Path(out_dir)
-    config = {"suite": suite.raw, "suite_source": suite.source,
+def _start(plan: Plan, out_dir: Path, opts: RunOptions, fingerprint: str) -> dict:
+    """A new run: manifest (with the fingerprint and the planned fits) and an empty results.json."""
+    config = {"suite": plan.suite.raw, "suite_source": plan.suite.source,
               "options": opts.__dict__ | {"models": list(opts.models or [])},
               "models": [m.label for m in plan.models]}
-    out_dir.mkdir(parents=True, exist_ok=True)  # only once every dataset has loaded and validated
-    store.write_json(out_dir / store.MANIFEST, make_manifest(config, plan.seeds, plan.device))
-    results = store.new_results(suite.name, suite.blind)
-    warm_up(plan.device)
-    for pd in plan.datasets:
-        run_dataset(plan, pd, out_dir, results, opts, log)
+    manifest = make_manifest(config, plan.seeds, plan.device)
+    manifest.update(fingerprint=fingerprint, fits=[list(f) for f in plan.fits()])
+    store.write_json(out_dir / store.MANIFEST, manifest)
+    results = store.new_results(plan.suite.name, plan.suite.blind)
+    store.write_json(out_dir / store.RESULTS, results)
+    return results
+
+
+def _resume(out_dir: Path, fingerprint: str, log: Callable[[str], None]) -> dict:
+    """An interrupted run's results, keeping the fits whose predictions are intact."""
+    results, manifest = store.load_run(out_dir)
+    if manifest.get("fingerprint") != fingerprint:
+        raise ConfigError(f"{out_dir} was run with another suite, options or data; "
+                          "--resume must repeat the original run exactly")
+    kept = [r for r in results["records"] if store.readable_record(out_dir, r)]
+    if len(kept) < len(results["records"]):
+        log(f"{len(results['records']) - len(kept)} record(s) with missing or corrupt predictions will be rerun")
+    results["records"] = kept
+    store.write_json(out_dir / store.RESULTS, results)
+    log(f"resuming {out_dir}: {len(kept)} fit(s) already recorded")
+    return results
+
+
+def run_suite(suite: Suite, out_dir: Path, opts: RunOptions = RunOptions(),
+              log: Callable[[str], None] = print, resume: bool = False) -> Path:
+    """Run every dataset x model x seed (x control) of a suite into ``out_dir``; returns it.
+
+    The directory is locked for the whole run (a second process on it fails at once);
+    ``resume=True`` finishes an interrupted run of the same suite, options and data. A
+    directory this call created is removed again if it fails before any work was stored.
+    """
+    plan = plan_run(suite, opts)
+    out_dir = Path(out_dir)
+    created = not out_dir.exists()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        with store.RunLock(out_dir):
+            fingerprint = plan.fingerprint(opts)
+            if (out_dir / store.RESULTS).exists() and not resume:
+                raise ConfigError(f"{out_dir} already holds a run; finish it with --resume {out_dir} "
+                                  "or choose another --out")
+            if resume and not (out_dir / store.RESULTS).exists():
+                raise ConfigError(f"{out_dir} holds no run to resume")
+            results = _resume(out_dir, fingerprint, log) if resume else _start(plan, out_dir, opts, fingerprint)
+            warm_up(plan.device)
+            for pd in plan.datasets:
+                run_dataset(plan, pd, out_dir, results, opts, log)
+    except BaseException:
+        if created:
+            store.discard_unused_run_dir(out_dir)
+        raise
     return out_dir

@@ -1,7 +1,10 @@
 """Run-directory I/O at the edge: atomic JSON/NPZ writes and loading a stored run."""
 from __future__ import annotations
 
+import fcntl
 import json
+import os
+import shutil
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -17,6 +20,7 @@ MANIFEST = "manifest.json"
 REPORT = "report.md"
 PREDICTIONS = "predictions"
 PLOTS = "plots"
+LOCK = ".lock"
 SCHEMA = 1  # the layout of results.json; a reader refuses any other
 
 
@@ -44,20 +48,33 @@ def example_image_path(run_dir: Path, dataset: str, model_label: str) -> Path:
     return Path(run_dir) / PLOTS / f"{safe_name(dataset)}__{safe_name(model_label)}__examples.png"
 
 
-def _default(o: Any):
-    if isinstance(o, np.integer):
-        return int(o)
-    if isinstance(o, np.floating):
-        return float(o)
-    if isinstance(o, np.ndarray):
-        return o.tolist()
-    if isinstance(o, Path):
-        return str(o)
-    raise TypeError(f"not JSON serialisable: {type(o).__name__}")
+def strict_json(obj: Any) -> Any:
+    """`obj` as plain JSON values: numpy scalars and arrays unwrapped, NaN and infinities as null.
+
+    JSON has no NaN or Infinity; most parsers reject Python's ``NaN`` token, so a figure
+    that does not exist (an AUC with one class, a class absent from a split) is ``null``.
+    """
+    if isinstance(obj, dict):
+        return {str(k): strict_json(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [strict_json(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return strict_json(obj.tolist())
+    if isinstance(obj, (bool, np.bool_)):
+        return bool(obj)
+    if isinstance(obj, (int, np.integer)):
+        return int(obj)
+    if isinstance(obj, (float, np.floating)):
+        return float(obj) if np.isfinite(obj) else None
+    if isinstance(obj, Path):
+        return str(obj)
+    if obj is None or isinstance(obj, str):
+        return obj
+    raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
 
 
 def write_json(path: Path, obj: Any) -> None:
-    data = json.dumps(obj, indent=2, default=_default, allow_nan=True).encode()
+    data = json.dumps(strict_json(obj), indent=2, allow_nan=False).encode()
     atomic_write(path, lambda fh: fh.write(data))
 
 
@@ -79,6 +96,11 @@ def read_json(path: Path) -> Any:
 
 
 def load_run(run_dir: Path) -> tuple[dict, dict]:
+    """results.json and manifest.json of a run directory, checked field by field.
+
+    A reader never trusts these files: a hand-edited or foreign file gives one line naming
+    the bad field, not a crash deep inside a report.
+    """
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
         raise BenchmarkError(f"run directory not found: {run_dir}")
@@ -90,7 +112,49 @@ def load_run(run_dir: Path) -> tuple[dict, dict]:
         raise BenchmarkError(f"{run_dir / RESULTS} has no 'records': not written by this tool")
     if results.get("schema") != SCHEMA:
         raise BenchmarkError(f"{run_dir / RESULTS} has schema {results.get('schema')!r}; this version reads schema {SCHEMA}")
+    check_results(results, str(run_dir / RESULTS))
+    if not isinstance(manifest, dict):
+        raise BenchmarkError(f"{run_dir / MANIFEST} is not a JSON object")
     return results, manifest
+
+
+_NUMBER = (int, float)
+_RECORD_FIELDS = {"dataset": str, "model": str, "seed": int, "control": str, "metrics": dict, "timing": dict}
+_DATASET_FIELDS = {"name": str, "metric": str, "class_names": list, "seeds": list, "splits": dict}
+
+
+def _check_fields(obj: Any, fields: dict[str, type], where: str) -> None:
+    if not isinstance(obj, dict):
+        raise BenchmarkError(f"{where} is not a JSON object")
+    for key, kind in fields.items():
+        value = obj.get(key)
+        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+            raise BenchmarkError(f"{where}: field {key!r} must be {kind.__name__}, got {type(value).__name__}")
+
+
+def _is_figure(value: Any) -> bool:
+    if isinstance(value, list):
+        return all(_is_figure(v) for v in value)
+    return value is None or (isinstance(value, _NUMBER) and not isinstance(value, bool))
+
+
+def check_results(results: dict, where: str) -> None:
+    """Raise BenchmarkError (one line) unless every field a reader uses has the right type."""
+    if not isinstance(results.get("datasets"), dict) or not isinstance(results.get("tuning", {}), dict):
+        raise BenchmarkError(f"{where}: 'datasets' and 'tuning' must be JSON objects")
+    if not isinstance(results["records"], list):
+        raise BenchmarkError(f"{where}: 'records' must be a list")
+    for name, info in results["datasets"].items():
+        _check_fields(info, _DATASET_FIELDS, f"{where}, dataset {name!r}")
+    for i, rec in enumerate(results["records"]):
+        _check_fields(rec, _RECORD_FIELDS, f"{where}, record {i}")
+        bad = [k for k, v in {**rec["metrics"], **rec["timing"]}.items() if not _is_figure(v)]
+        if bad:
+            raise BenchmarkError(f"{where}, record {i}: {bad[0]!r} is not a number")
+        rel = rec.get("predictions")
+        if rel is not None and (not isinstance(rel, str) or Path(rel).parent.as_posix() != PREDICTIONS
+                                or Path(rel).name in ("", ".", "..")):
+            raise BenchmarkError(f"{where}, record {i}: predictions must name a file in {PREDICTIONS}/")
 
 
 def prediction_path(run_dir: Path, key: str) -> Path:
@@ -110,3 +174,72 @@ def load_predictions(run_dir: Path | None, record: dict, keys=None) -> dict[str,
             return {k: npz[k] for k in (npz.files if keys is None else keys)}
     except (OSError, KeyError, ValueError, zipfile.BadZipFile):
         return None
+
+
+class RunLock:
+    """An exclusive lock on a run directory, held while a process writes into it.
+
+    flock(2) on a file inside the directory: the kernel drops the lock when the holder
+    dies, kill -9 included, so a crashed run never leaves its directory locked. The lock
+    file itself stays (removing it would let two processes lock two different files).
+    """
+
+    def __init__(self, run_dir: Path):
+        self.run_dir = Path(run_dir)
+        self._fd: int | None = None
+
+    def __enter__(self) -> "RunLock":
+        fd = os.open(self.run_dir / LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.read(fd, 32).decode(errors="replace").strip() or "?"
+            os.close(fd)
+            raise BenchmarkError(f"{self.run_dir} is in use by another run (pid {holder}); "
+                                 "wait for it to finish or choose another --out") from None
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{os.getpid()}\n".encode())
+        self._fd = fd
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._fd is not None:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+            os.close(self._fd)
+            self._fd = None
+
+
+def is_locked(run_dir: Path) -> bool:
+    """True while some process holds the run directory's lock (a run in progress)."""
+    path = Path(run_dir) / LOCK
+    if not path.is_file():
+        return False
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)
+    return False
+
+
+def readable_record(run_dir: Path, record: dict) -> bool:
+    """Whether a record's predictions file holds every array it should (not torn or lost)."""
+    arrays = load_predictions(run_dir, record)
+    return arrays is not None and "val_proba" in arrays and any(k.endswith("_proba") and k != "val_proba" for k in arrays)
+
+
+def discard_unused_run_dir(run_dir: Path) -> None:
+    """Remove a run directory this process created, if it holds no work (no fit, no search)."""
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir() or (run_dir / "optuna.db").exists():
+        return
+    results = run_dir / RESULTS
+    if results.is_file():
+        try:
+            if json.loads(results.read_text()).get("records"):
+                return
+        except (OSError, ValueError, AttributeError):
+            return
+    shutil.rmtree(run_dir, ignore_errors=True)

@@ -9,14 +9,16 @@ b_reg = 10, on the events the submission classifies as ``s``.
 """
 from __future__ import annotations
 
+import warnings
 import zlib
-
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from .core.errors import DataError
+from datasets.higgsml import BACKGROUND_TOTAL, SIGNAL_TOTAL
+
 from .core.metrics import B_REG, ams, weighted_auc
 
 SUBMISSION_COLUMNS = ("EventId", "RankOrder", "Class")
@@ -97,6 +99,23 @@ def read_solution(path) -> pd.DataFrame:
     return df
 
 
+def _warn_partial_sets(weight: np.ndarray, kset: np.ndarray, is_signal: np.ndarray) -> None:
+    """Warn when a test set's KaggleWeight does not carry the full luminosity per class.
+
+    In the CERN file each of sets b and v does, and the challenge scored the raw weights.
+    A solution holding only part of a set (an excerpt) then gives AMS at a fraction of the
+    luminosity: scored as the challenge would, but not comparable to the leaderboard.
+    """
+    for letter, name in TEST_SETS.items():
+        for mask, total, cls in ((is_signal, SIGNAL_TOTAL, "signal"), (~is_signal, BACKGROUND_TOTAL, "background")):
+            sel = (kset == letter) & mask
+            have = float(weight[sel].sum())
+            if sel.any() and not np.isclose(have, total, rtol=1e-6):
+                warnings.warn(f"the solution's {name} set (KaggleSet {letter}) carries {have / total:.3g} of the full "
+                              f"{cls} luminosity (only part of the set?): its AMS is not comparable to the "
+                              "challenge leaderboard", RuntimeWarning)
+
+
 def score_submission(solution_df: pd.DataFrame, submission_df: pd.DataFrame, b_reg: float = B_REG) -> dict:
     """Public (KaggleSet b) and private (KaggleSet v) AMS of a submission, as the challenge scored it.
 
@@ -119,7 +138,14 @@ def score_submission(solution_df: pd.DataFrame, submission_df: pd.DataFrame, b_r
     weight = pd.to_numeric(solution_df["KaggleWeight"], errors="coerce").to_numpy(dtype=np.float64)[test]
     if not np.isfinite(weight).all():
         raise DataError("the solution has missing or non-numeric KaggleWeight values for test events")
+    if (weight < 0).any():
+        raise DataError(f"the solution has {int((weight < 0).sum())} negative KaggleWeight values for test events")
+    dup = pd.Series(test_ids).duplicated(keep=False).to_numpy()
+    if dup.any():
+        raise DataError(f"the solution lists {len(np.unique(test_ids[dup]))} test EventIds more than once "
+                        f"(first: {_first(np.unique(test_ids[dup]))}); it is not the CERN file")
     kset = kset[test]
+    _warn_partial_sets(weight, kset, label == "s")
 
     sub_ids = sub["EventId"].to_numpy()
     unknown = ~np.isin(sub_ids, test_ids)

@@ -11,6 +11,7 @@ from typing import Any
 
 from datasets.preprocess import PreprocessConfig
 
+from .core import limits
 from .core.errors import ConfigError
 
 SUITES_DIR = Path(__file__).parent / "suites"
@@ -78,10 +79,16 @@ def load_suite(name_or_path: str) -> Suite:
         path = SUITES_DIR / f"{name_or_path}.toml"
     if not path.is_file():
         raise ConfigError(f"unknown suite {name_or_path!r}; known: {', '.join(list_suites())} (or a path to a .toml file)")
+    if path.stat().st_size > limits.MAX_SUITE_BYTES:
+        raise ConfigError(f"{path}: a suite file of {path.stat().st_size} bytes is not a suite (limit {limits.MAX_SUITE_BYTES})")
     try:
-        raw = tomllib.loads(path.read_text())
+        raw = tomllib.loads(path.read_bytes().decode("utf-8"))
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not a UTF-8 text file") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+    except RecursionError:
+        raise ConfigError(f"{path}: nested too deeply to be a suite") from None
     return parse_suite(raw, source=str(path), default_name=path.stem)
 
 
@@ -95,9 +102,17 @@ def parse_suite(raw: dict, source: str = "", default_name: str = "suite") -> Sui
 def _positive_or_none(where: str, value, kind=int):
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+    if kind is int:
+        return limits.integer(value, where, 1, limits.MAX_EVENTS)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < float("inf"):
         raise ConfigError(f"{where} must be a positive number, got {value!r}")
     return kind(value)
+
+
+def _table(where: str, value) -> dict:
+    if not isinstance(value, dict):
+        raise ConfigError(f"{where} must be a table ({{ key = value, ... }}), got {type(value).__name__}")
+    return value
 
 
 def _parse(raw: dict, source: str, default_name: str) -> Suite:
@@ -109,13 +124,15 @@ def _parse(raw: dict, source: str, default_name: str) -> Suite:
         if "name" not in d:
             raise ConfigError(f"{where}: needs a name")
         repeats = d.get("repeats", "auto")
-        if repeats != "auto" and not (isinstance(repeats, int) and not isinstance(repeats, bool) and repeats >= 1):
-            raise ConfigError(f"{where}: repeats must be 'auto' or a positive integer")
+        if repeats != "auto":
+            if isinstance(repeats, str):
+                raise ConfigError(f"{where}: repeats must be 'auto' or a positive integer, got {repeats!r}")
+            repeats = limits.integer(repeats, f"{where}: repeats", 1, limits.MAX_SEEDS)
         fractions = [float(d.get(k, 0.2)) for k in ("val_fraction", "test_fraction")]
         if not all(0 < f < 1 for f in fractions) or sum(fractions) >= 1:
             raise ConfigError(f"{where}: val_fraction and test_fraction must be in (0, 1) and sum below 1")
         datasets.append(DatasetSpec(
-            name=d["name"], options=dict(d.get("options", {})),
+            name=str(d["name"]), options=dict(_table(f"{where}: options", d.get("options", {}))),
             preprocess=PreprocessConfig.from_dict(d.get("preprocess")),
             val_fraction=fractions[0], test_fraction=fractions[1],
             repeats=repeats, max_events=_positive_or_none(f"{where}: max_events", d.get("max_events")),
@@ -134,7 +151,8 @@ def _parse(raw: dict, source: str, default_name: str) -> Suite:
                 timeout_s=_positive_or_none(f"{where}.search.timeout_s", m["search"].get("timeout_s"), float),
                 pruner=str(m["search"].get("pruner", "median")),
             )
-        models.append(ModelSpec(m["name"], m.get("label", m["name"]), dict(m.get("params", {})), search))
+        models.append(ModelSpec(str(m["name"]), str(m.get("label", m["name"])),
+                                dict(_table(f"{where}: params", m.get("params", {}))), search))
     names = [d.name for d in datasets]
     if len(set(names)) != len(names):
         raise ConfigError(f"suite {default_name}: a dataset is listed twice ({', '.join(sorted({n for n in names if names.count(n) > 1}))})")
@@ -146,8 +164,10 @@ def _parse(raw: dict, source: str, default_name: str) -> Suite:
         raise ConfigError(f"suite {default_name}: needs at least one dataset and one model")
     if not isinstance(raw.get("blind", False), bool):
         raise ConfigError(f"suite {default_name}: blind must be true or false")
+    base_seed = limits.integer(raw.get("base_seed", 0), f"suite {default_name}: base_seed", 0,
+                               limits.MAX_SEED - limits.MAX_SEEDS)
     return Suite(
-        name=raw.get("name", default_name), description=raw.get("description", ""),
-        datasets=tuple(datasets), models=tuple(models), base_seed=int(raw.get("base_seed", 0)),
+        name=str(raw.get("name", default_name)), description=str(raw.get("description", "")),
+        datasets=tuple(datasets), models=tuple(models), base_seed=base_seed,
         blind=bool(raw.get("blind", False)), source=source, raw=raw,
     )

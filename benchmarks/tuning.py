@@ -21,7 +21,6 @@ import dataclasses
 import gc
 import hashlib
 import json
-import re
 import time
 import warnings
 from pathlib import Path
@@ -35,6 +34,7 @@ from models import model_entry
 from .core.device import resolve_device
 from .core.errors import BenchmarkError, ConfigError
 from .core.scoring import get_metric
+from .core.secrets import redact
 from .pipeline import build_model, fit, load_for_spec, resolve_seeds, splits_for
 from .suite import ModelSpec, SearchSpec, load_suite
 
@@ -52,11 +52,6 @@ class _Abandon(Exception):
 
 
 # --------------------------------------------------------------------------- storage
-
-
-def redact_url(url: str) -> str:
-    """The storage URL with any password replaced by ``***``."""
-    return re.sub(r"(://[^:/@]*:)[^@/]*@", r"\1***@", url)
 
 
 def default_storage(out_dir: Path) -> str:
@@ -136,7 +131,7 @@ def open_storage(url: str, heartbeat_interval: int = HEARTBEAT_INTERVAL_S,
 
     import optuna
 
-    shown = redact_url(url)
+    shown = redact(url)
     if url.startswith("journal:"):
         path = url[len("journal:"):]
         path = path[2:] if path.startswith("//") else path  # journal:///abs/path
@@ -144,10 +139,12 @@ def open_storage(url: str, heartbeat_interval: int = HEARTBEAT_INTERVAL_S,
             raise BenchmarkError("--storage journal:PATH needs a file path")
         if not Path(path).parent.is_dir():
             raise BenchmarkError(f"--storage {shown}: directory {Path(path).parent} does not exist")
-        try:
+        try:  # opening replays the log: a file that is not a journal fails here
             return _journal_storage(path, heartbeat_interval, grace_period)
         except OSError as exc:
             raise BenchmarkError(f"cannot open Optuna journal {shown}: {exc}") from None
+        except (ValueError, KeyError, TypeError) as exc:  # JSON and log-format errors
+            raise BenchmarkError(f"{shown} is not an Optuna journal file ({type(exc).__name__})") from None
     params = inspect.signature(optuna.storages.RDBStorage.__init__).parameters
     cb_key = "heartbeat_stale_trial_callback" if "heartbeat_stale_trial_callback" in params else "failed_trial_callback"
     # SQLite serialises writers; wait for the lock rather than fail when workers collide.
@@ -170,7 +167,7 @@ def open_storage(url: str, heartbeat_interval: int = HEARTBEAT_INTERVAL_S,
             break
     msg = str(last).strip().splitlines()[0] if str(last).strip() else type(last).__name__
     raise BenchmarkError(
-        f"cannot open Optuna storage {shown}: {redact_url(msg)} "
+        f"cannot open Optuna storage {shown}: {redact(msg)} "
         "(expected sqlite:///PATH, postgresql://USER:PASS@HOST/DB, mysql://... or journal:PATH)")
 
 
@@ -412,7 +409,7 @@ def tune(ds_name: str, metric: str, splits: Splits, spec: ModelSpec, device: str
     space = model_entry(spec.name).tags["search_space"]
     hpo = dataclasses.replace(splits, tests=())  # the structural guarantee: no test part past here
     storage, heartbeat = open_storage(storage_url, heartbeat_interval, grace_period)
-    shown = redact_url(storage_url)
+    shown = redact(storage_url)
     verbosity = optuna.logging.get_verbosity()
     optuna.logging.set_verbosity(optuna.logging.ERROR)  # one line per trial comes from `log`
     try:
@@ -483,7 +480,7 @@ def run_tune_worker(suite_name_or_path: str, model_label: str, storage: str | No
     name = study_name or default_study_name(suite.name, ds.name, spec.label)
     sampler_seed = seed if seed is not None else (suite.base_seed * 1_000_003 + os.getpid()) % 2**31
     log(f"tune {name}: {spec.label} on {ds.name} ({len(splits.train)} train / {len(splits.val)} validation events), "
-        f"storage {redact_url(storage)}")
+        f"storage {redact(storage)}")
     # The model seed is the run's first seed, as in tune_for_run; only the sampler differs.
     summary = tune(ds.name, ds.metric, splits, spec, resolve_device(device), storage, name, split_seed,
                    sampler_seed=sampler_seed, n_total=n_trials_total, timeout_s=timeout_s,

@@ -1,12 +1,14 @@
 """The objects that flow through the pipeline: a validated Dataset, and the Splits made from it."""
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 import numpy as np
 
 from benchmarks.core.errors import DataError
+from benchmarks.core.limits import MAX_ABS_VALUE
 from benchmarks.core.scoring import get_metric
 
 from .policies import HeldOutTest
@@ -59,17 +61,33 @@ class Dataset:
                 f"{self.name}: {int(bad.sum())} NaN/inf feature values "
                 f"(first in column {self.feature_names[col]!r}, row {row})"
             )
+        huge = np.abs(X) > MAX_ABS_VALUE
+        if huge.any():
+            row, col = np.argwhere(huge)[0]
+            raise DataError(f"{self.name}: {int(huge.sum())} feature values beyond ±{MAX_ABS_VALUE:g} (first in column "
+                            f"{self.feature_names[col]!r}, row {row}); rescale them so sums and squares stay finite")
         if y.min() < 0 or y.max() >= len(self.class_names):
             raise DataError(f"{self.name}: labels outside 0..{len(self.class_names) - 1}")
         if self.weights is not None:
             w = self.weights
-            if w.shape != (n,) or not np.isfinite(w).all() or (w < 0).any():
-                raise DataError(f"{self.name}: weights must be {n} finite non-negative numbers")
+            if w.shape != (n,) or not np.isfinite(w).all() or (w < 0).any() or (w > MAX_ABS_VALUE).any():
+                raise DataError(f"{self.name}: weights must be {n} finite non-negative numbers below {MAX_ABS_VALUE:g}")
         get_metric(self.metric).check_task(self.name, len(self.class_names), self.weights is not None)
 
     @property
     def n_classes(self) -> int:
         return len(self.class_names)
+
+    def fingerprint(self) -> str:
+        """A hash of everything a fit can see: a resumed run must find the same data."""
+        h = hashlib.sha256()
+        for a in (self.X, self.y, self.weights, self.ids, self.groups):
+            if a is not None:
+                h.update(str(a.dtype).encode() + repr(a.shape).encode())
+                h.update(np.ascontiguousarray(a).tobytes())
+        h.update(repr((self.feature_names, self.class_names, self.metric, self.missing_value,
+                       sorted((self.weight_totals or {}).items()), self.split_policy)).encode())
+        return h.hexdigest()[:16]
 
     @property
     def n_events(self) -> int:

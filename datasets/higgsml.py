@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from benchmarks.core.errors import DataError
+from benchmarks.core.limits import check_table_file
 
 from .base import Dataset
 from .policies import Assignment, CarvedTests, stratified
@@ -172,13 +173,11 @@ def fetch(dest_dir: str | os.PathLike | None = None, url: str = URL, force: bool
 
 def read_higgsml(path: str | os.PathLike) -> pd.DataFrame:
     """Read and validate a HiggsML CSV (plain or gzipped); columns come back in file order."""
-    p = Path(path)
-    if not p.is_file():
-        raise DataError(f"HiggsML data file not found: {p}")
+    p = check_table_file(Path(path), "HiggsML data file")
     try:
         df = pd.read_csv(p, dtype={"Label": str, "KaggleSet": str}, compression="infer")
-    except (OSError, EOFError, zlib.error, UnicodeDecodeError, pd.errors.ParserError,
-            pd.errors.EmptyDataError) as exc:
+    except (OSError, EOFError, zlib.error, UnicodeDecodeError, ValueError, pd.errors.ParserError,
+            pd.errors.EmptyDataError) as exc:  # ValueError: pandas on malformed fields
         raise DataError(f"cannot read HiggsML file {p}: {exc}") from None
     validate_higgsml(df, str(p))
     return df.loc[:, list(COLUMNS)]

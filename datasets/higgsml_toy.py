@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from benchmarks.core import limits
 from benchmarks.core.errors import ConfigError
 
 from .base import Dataset
@@ -31,6 +32,7 @@ from .registry import register_dataset
 # Events per KaggleSet in the real file (t, b, v, u), out of 818,238.
 KAGGLE_SET_COUNTS = (250_000, 100_000, 450_000, 18_238)
 FIRST_EVENT_ID = 100_000
+MAX_TOY_EVENTS = 10_000_000  # ~12x the real file; a few GB while generating
 
 H, Z, FAKE = 0, 1, 2
 # Per process: P(jet_num = 0, 1, 2, >=3), tuned near the real sample's per-class rates.
@@ -322,9 +324,8 @@ def make_higgsml_toy(
     apportioned as in the real file (else all 't'); KaggleWeight is Weight rescaled per
     set and class to the full-data totals, as in the real file.
     """
-    n_events, seed = int(n_events), int(seed)
-    if n_events < 1:
-        raise ConfigError(f"higgsml-toy: n_events must be positive, got {n_events}")
+    n_events = limits.integer(n_events, "higgsml-toy: n_events", 1, MAX_TOY_EVENTS)
+    seed = limits.integer(seed, "higgsml-toy: seed", 0, limits.MAX_SEED)
     if not 0.0 < signal_fraction < 1.0:
         raise ConfigError(f"higgsml-toy: signal_fraction must be in (0, 1), got {signal_fraction}")
     rng = np.random.default_rng(seed)

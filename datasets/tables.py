@@ -1,12 +1,14 @@
 """Ordinary tables: scikit-learn's bundled Iris and Wine, and any user CSV."""
 from __future__ import annotations
 
+import zlib
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from benchmarks.core.errors import DataError
+from benchmarks.core.limits import check_table_file
 
 from .base import Dataset
 from .registry import register_dataset
@@ -49,13 +51,13 @@ def csv(path: str | None = None, target: str | None = None, weight: str | None =
         raise DataError("csv dataset needs a path: --dataset csv:PATH")
     if not target:
         raise DataError("csv dataset needs the label column: --target COL")
-    p = Path(path)
-    if not p.is_file():
-        raise DataError(f"csv file not found: {p}")
+    p = check_table_file(Path(path), "csv file")
     try:
-        df = pd.read_csv(p)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, OSError) as exc:
-        raise DataError(f"cannot read {p} as CSV: {str(exc).splitlines()[0]}") from None
+        df = pd.read_csv(p, compression="infer")
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, OSError, EOFError,
+            zlib.error, ValueError) as exc:  # a truncated or corrupt .gz among them
+        first = str(exc).splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise DataError(f"cannot read {p} as CSV: {first}") from None
     return table_dataset(df, target=target, weight=weight, id_column=id_column,
                          name=f"csv:{p.name}", source=str(p), metric=metric)
 

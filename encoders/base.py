@@ -13,6 +13,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from benchmarks.core.errors import ConfigError, DataError, MissingBackendError
+from benchmarks.core.limits import MAX_IMAGE_SIZE
 from benchmarks.core.weights import balance_classes, missing_mask
 
 ORDERS = ("as-is", "importance")
@@ -129,8 +130,9 @@ class ImageEncoder:
     # ----------------------------------------------------------------- options
     def _check_options(self) -> None:
         name = type(self).__name__
-        if isinstance(self.size, bool) or not isinstance(self.size, (int, np.integer)) or self.size < 8:
-            raise ConfigError(f"{name}: size must be an integer >= 8, got {self.size!r}")
+        if (isinstance(self.size, bool) or not isinstance(self.size, (int, np.integer))
+                or not 8 <= self.size <= MAX_IMAGE_SIZE):
+            raise ConfigError(f"{name}: size must be an integer from 8 to {MAX_IMAGE_SIZE}, got {self.size!r}")
         if self.channels not in (1, 3):
             raise ConfigError(f"{name}: channels must be 1 or 3, got {self.channels!r}")
         if isinstance(self.n_jobs, bool) or not isinstance(self.n_jobs, (int, np.integer)) or self.n_jobs < 1:

@@ -101,7 +101,7 @@ def test_safe_name_keeps_paths_inside_their_directory():
 
 def test_add_record_writes_predictions_then_results(tmp_path):
     results = store.new_results("s", blind=False)
-    rec = {"dataset": "iris", "model": "rf", "control": "none", "seed": 0, "metrics": {"accuracy": 1.0}}
+    rec = {"dataset": "iris", "model": "rf", "control": "none", "seed": 0, "metrics": {"accuracy": 1.0}, "timing": {}}
     store.add_record(tmp_path, results, rec, {"val_proba": np.ones((2, 3)), "test_y": np.array([0, 1])})
     loaded, manifest = store.load_run(tmp_path)
     assert manifest == {} and loaded["records"][0]["predictions"] == "predictions/iris__rf__none__seed0.npz"

@@ -31,7 +31,8 @@ def _submission():
 
 
 def test_score_hand_computed():
-    out = score_submission(_solution(), _submission())
+    with pytest.warns(RuntimeWarning, match="public set .* not comparable"):
+        out = score_submission(_solution(), _submission())
     # public: selected 3 (s, 2.0) and 4 (b, 10.0) -> AMS(2, 10) = 0.440054...
     assert out["s_public"] == 2.0 and out["b_public"] == 10.0
     assert out["ams_public"] == pytest.approx(0.44005444139367, rel=1e-10)
@@ -134,3 +135,14 @@ def test_read_solution_keeps_only_the_scorer_columns(tmp_path):
     sol = read_solution(path)
     assert list(sol.columns) == ["EventId", "Label", "KaggleSet", "KaggleWeight"]
     assert len(sol) == 200
+
+
+def test_bad_solution_weights_and_ids_are_blamed_on_the_solution():
+    sol = _solution()
+    sol.loc[4, "KaggleWeight"] = -1.0
+    with pytest.raises(DataError, match="solution has 1 negative KaggleWeight"):
+        score_submission(sol, _submission())
+    sol = _solution()
+    sol.loc[5, "EventId"] = 3  # a duplicate test id in the solution, not the submission
+    with pytest.raises(DataError, match="solution lists 1 test EventIds more than once"):
+        score_submission(sol, _submission())

@@ -18,7 +18,8 @@ from optuna.trial import TrialState  # noqa: E402
 
 from benchmarks.core.errors import BenchmarkError, ConfigError  # noqa: E402
 from benchmarks.suite import ModelSpec, SearchSpec  # noqa: E402
-from benchmarks.tuning import redact_url, run_tune_worker, tune, tune_for_run  # noqa: E402
+from benchmarks.core.secrets import redact as redact_url  # noqa: E402
+from benchmarks.tuning import run_tune_worker, tune, tune_for_run  # noqa: E402
 from datasets import load_dataset, make_splits  # noqa: E402
 from models.registry import MODELS  # noqa: E402
 

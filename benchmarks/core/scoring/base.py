@@ -99,6 +99,17 @@ class Metric:
         if self.needs_weights and not weighted:
             raise DataError(f"{dataset}: metric {self.name!r} needs event weights")
 
+    def check_parts(self, dataset: str, parts: Sequence[Any]) -> None:
+        """Raise DataError when a split cannot be scored (``.name``, ``.y``): a binary metric
+        on a split holding one class only gives a meaningless figure (AMS of pure signal)."""
+        if not self.binary_only:
+            return
+        for part in parts:
+            present = np.unique(np.asarray(part.y))
+            if len(present) < 2:
+                raise DataError(f"{dataset}: the {part.name} split holds only class {present.tolist()}; "
+                                f"{self.title} needs both classes in every split")
+
     # ------------------------------------------------------------------ scoring a fit
 
     def score(self, proba_val: np.ndarray, val: Any, tests: Sequence[tuple[Any, np.ndarray]], n_classes: int) -> dict:
