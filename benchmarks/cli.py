@@ -341,7 +341,10 @@ def main(argv: list[str] | None = None) -> int:
     can fix (bad options, files, data, a path that cannot be written), 1 for a defect of
     ours (set SUPERTML_DEBUG=1 for its traceback), 130 when interrupted."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help, or a usage error already printed as one line
+        return int(exc.code or 0)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("default")

@@ -120,6 +120,20 @@ def _journal_storage(path: str, heartbeat_interval: int, grace_period: int):
     return HeartbeatJournalStorage(Backend(path)), True
 
 
+def _check_journal(path: Path, shown: str) -> None:
+    """An existing journal file must start with an Optuna log entry (a JSON object with an
+    ``op_code``); anything else would be appended to, and fail later in the search."""
+    if not path.is_file() or path.stat().st_size == 0:
+        return
+    try:
+        with open(path, "rb") as fh:
+            first = json.loads(fh.readline(1 << 20))
+    except (OSError, ValueError) as exc:
+        raise BenchmarkError(f"{shown} is not an Optuna journal file ({type(exc).__name__})") from None
+    if not isinstance(first, dict) or "op_code" not in first:
+        raise BenchmarkError(f"{shown} is not an Optuna journal file")
+
+
 def open_storage(url: str, heartbeat_interval: int = HEARTBEAT_INTERVAL_S,
                  grace_period: int = GRACE_PERIOD_S):
     """An Optuna storage with heartbeats from a URL.
@@ -139,6 +153,7 @@ def open_storage(url: str, heartbeat_interval: int = HEARTBEAT_INTERVAL_S,
             raise BenchmarkError("--storage journal:PATH needs a file path")
         if not Path(path).parent.is_dir():
             raise BenchmarkError(f"--storage {shown}: directory {Path(path).parent} does not exist")
+        _check_journal(Path(path), shown)
         try:  # opening replays the log: a file that is not a journal fails here
             return _journal_storage(path, heartbeat_interval, grace_period)
         except OSError as exc:
