@@ -8,7 +8,6 @@ torch and timm are imported inside functions only, so registering these models n
 """
 from __future__ import annotations
 
-import importlib
 import os
 import socket
 import warnings
@@ -35,21 +34,6 @@ def _torch_timm():
     except ImportError as exc:  # pragma: no cover - depends on the install
         raise MissingBackendError("SuperTML models need torch and timm; install them with: pip install '.[torch]'") from exc
     return torch, timm
-
-
-# ----------------------------------------------------------------------------- encoders
-
-def make_encoder(name: str, **options: Any):
-    """``encoders.create_encoder`` with a fallback import of ``encoders.<name>`` (in case the
-    package does not import its encoder modules eagerly)."""
-    import encoders
-
-    if name not in encoders.ENCODERS:
-        try:
-            importlib.import_module(f"encoders.{name}")
-        except ImportError:
-            pass
-    return encoders.create_encoder(name, **options)
 
 
 # ----------------------------------------------------------------------------- pretrained weights
@@ -456,9 +440,11 @@ class SuperTML:
 
     def _fit_encoder(self, X: np.ndarray, y: np.ndarray, weights: np.ndarray | None) -> dict:
         """Fit ``encoder_`` on the training split; returns the options it was made with."""
+        import encoders
+
         options = {"size": int(self.image_size), "channels": int(self.channels),
                    "random_state": int(self.random_state or 0), **self.encoder_options}
-        self.encoder_ = make_encoder(self.encoder, **options)
+        self.encoder_ = encoders.create_encoder(self.encoder, **options)
         self.encoder_.fit(X, y, sample_weight=weights,
                           feature_names=list(self.feature_names) if self.feature_names is not None else None)
         probe = np.asarray(self.encoder_.transform(X[:2]))
