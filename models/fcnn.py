@@ -11,6 +11,7 @@ import numpy as np
 from benchmarks.core.device import resolve_device
 from benchmarks.core.errors import ConfigError, MissingBackendError
 
+from .base import BOOL, NONE, SEED, Estimator, check_device, count_classes, integer, real
 from .registry import register_model
 
 
@@ -33,7 +34,7 @@ def _check_X(X: np.ndarray, what: str) -> np.ndarray:
     return X
 
 
-class FCNN:
+class FCNN(Estimator):
     """Fully connected ReLU classifier with a softmax over the classes.
 
     ``layers`` hidden layers of width ``hidden``; optional batch norm and dropout (off by
@@ -41,7 +42,17 @@ class FCNN:
     weighted cross-entropy (``models.engine``), early stopping on the validation
     loss with the best epoch's weights restored. ``standardise`` fits a mean/std on the
     training X so the model is sound whether or not the harness standardised already.
+    ``patience=None`` never stops early (the best epoch's weights are still restored).
     """
+
+    model_name = "fcnn"
+    RULES = {
+        "hidden": integer(1), "layers": integer(1), "dropout": real(0.0, 1.0, high_open=True),
+        "batchnorm": BOOL, "lr": real(0.0, low_open=True), "weight_decay": real(0.0),
+        "batch_size": integer(1), "max_epochs": integer(1), "patience": integer(0) | NONE,
+        "class_balance": BOOL, "standardise": BOOL, "amp": BOOL, "eval_batch_size": integer(1),
+        "n_classes": integer(2) | NONE, "random_state": SEED, "progress": BOOL, "num_threads": integer() | NONE,
+    }
 
     def __init__(
         self,
@@ -82,16 +93,12 @@ class FCNN:
         self.random_state = random_state
         self.progress = progress
         self.num_threads = num_threads
-        if int(layers) < 1 or int(hidden) < 1:
-            raise ConfigError(f"fcnn: layers and hidden must be >= 1, got layers={layers}, hidden={hidden}")
-        if not 0.0 <= float(dropout) < 1.0:
-            raise ConfigError(f"fcnn: dropout must be in [0, 1), got {dropout}")
 
-    def get_params(self) -> dict:
-        return {k: getattr(self, k) for k in (
-            "hidden", "layers", "dropout", "batchnorm", "lr", "weight_decay", "batch_size",
-            "max_epochs", "patience", "class_balance", "standardise", "amp", "eval_batch_size",
-            "n_classes", "device", "random_state", "progress", "num_threads")}
+    def check_params(self) -> None:
+        super().check_params()
+        if self.batchnorm and self.batch_size < 2:
+            raise ConfigError(f"fcnn: batch_size must be >= 2 with batchnorm, got {self.batch_size!r}")
+        check_device("fcnn", self.device)
 
     # ------------------------------------------------------------------ network
 
@@ -120,8 +127,9 @@ class FCNN:
     def _trainer(self, device: str, threads: int):
         from .engine import OneCycle, Trainer
 
+        patience = None if self.patience is None else int(self.patience)
         return Trainer(schedule=OneCycle(weight_decay=float(self.weight_decay)), batch_size=int(self.batch_size),
-                       eval_batch_size=int(self.eval_batch_size), patience=int(self.patience), device=device,
+                       eval_batch_size=int(self.eval_batch_size), patience=patience, device=device,
                        amp=self.amp, threads=threads, progress=self.progress)
 
     def _split(self, X: np.ndarray, y: np.ndarray, w: np.ndarray | None):
@@ -143,6 +151,7 @@ class FCNN:
         w_val: np.ndarray | None = None,
         epoch_callback: Callable[[int, np.ndarray], Any] | None = None,
     ) -> "FCNN":
+        self.check_params()
         _torch()
         from .engine import Stage
         from .torch_utils import choose_threads
@@ -151,8 +160,7 @@ class FCNN:
         has_val = X_val is not None and y_val is not None
         if has_val:
             X_val, y_val = _check_X(X_val, "X_val"), np.asarray(y_val, dtype=np.int64)
-        top = max(int(y.max()), int(y_val.max()) if has_val else 0)
-        self.n_classes_ = int(self.n_classes or top + 1)
+        self.n_classes_ = count_classes("fcnn", self.n_classes, y, y_val if has_val else None)
         self.classes_ = np.arange(self.n_classes_)
         self.n_features_ = X.shape[1]
         self._fit_scaler(X)

@@ -21,6 +21,7 @@ from benchmarks.core.device import resolve_device
 from benchmarks.core.errors import ConfigError, MissingBackendError
 from benchmarks.core.registry import Entry
 
+from .base import BOOL, MAPPING, NAMES, NONE, SEED, TEXT, Estimator, check_device, count_classes, integer, one_of, real
 from .registry import MODELS, register_model
 
 TRAINING_MODES = ("single", "two-stage")
@@ -272,7 +273,7 @@ def jitter(x):
 
 # ----------------------------------------------------------------------------- the model
 
-class SuperTML:
+class SuperTML(Estimator):
     """SuperTML classifier: encoder (text or pixels) + timm CNN.
 
     ``training="single"`` trains the whole network with one AdamW + one-cycle schedule for
@@ -284,6 +285,19 @@ class SuperTML:
     ``encoder_options`` go to the encoder and override ``image_size``/``channels``; the
     backbone's input channels follow what the encoder actually produces.
     """
+
+    model_name = "supertml"
+    RULES = {
+        "encoder": TEXT, "encoder_options": MAPPING | NONE, "backbone": TEXT, "image_size": integer(8),
+        "channels": one_of(1, 3), "pretrained": one_of("auto", True, False), "pretrained_path": TEXT | NONE,
+        "training": one_of(*TRAINING_MODES), "lr": real(0.0, low_open=True), "head_lr": real(0.0, low_open=True) | NONE,
+        "lr_mult": real(0.0, low_open=True), "epochs": integer(0), "head_epochs": integer(0),
+        "batch_size": integer(2, note=" (batch norm)"), "eval_batch_size": integer(1) | NONE,
+        "weight_decay": real(0.0), "patience": integer(0) | NONE, "augment": BOOL, "tta": integer(0),
+        "class_balance": BOOL, "feature_names": NAMES | NONE, "amp": BOOL, "channels_last": BOOL,
+        "cudnn_benchmark": BOOL | one_of("auto"), "n_classes": integer(2) | NONE, "random_state": SEED,
+        "progress": BOOL, "num_threads": integer() | NONE,
+    }
 
     def __init__(
         self,
@@ -318,7 +332,7 @@ class SuperTML:
         num_threads: int | None = None,
     ):
         self.encoder = encoder
-        self.encoder_options = dict(encoder_options or {})
+        self.encoder_options = encoder_options
         self.backbone = backbone
         self.image_size = image_size
         self.channels = channels
@@ -346,17 +360,28 @@ class SuperTML:
         self.random_state = random_state
         self.progress = progress
         self.num_threads = num_threads
-        if training not in TRAINING_MODES:
-            raise ConfigError(f"supertml: training must be one of {', '.join(TRAINING_MODES)}, got {training!r}")
-        if pretrained not in ("auto", True, False):
-            raise ConfigError(f"supertml: pretrained must be 'auto', true or false, got {pretrained!r}")
-        if int(tta) < 0:
-            raise ConfigError(f"supertml: tta must be >= 0, got {tta}")
-        if int(batch_size) < 2:
-            raise ConfigError(f"supertml: batch_size must be >= 2 (batch norm), got {batch_size}")
-        min_epochs = 0 if training == "two-stage" else 1
-        if int(epochs) < min_epochs or (training == "two-stage" and int(head_epochs) + int(epochs) < 1):
-            raise ConfigError(f"supertml: epochs={epochs}, head_epochs={head_epochs} trains nothing")
+
+    def check_params(self) -> None:
+        """The rules, then what only the encoder, timm and the file system can tell; trains nothing."""
+        super().check_params()
+        if (self.training == "single" and self.epochs < 1) or self.head_epochs + self.epochs < 1:
+            raise ConfigError(f"supertml: epochs={self.epochs}, head_epochs={self.head_epochs} trains nothing")
+        check_device("supertml", self.device)
+        _, timm = _torch_timm()
+        if not timm.is_model(self.backbone):
+            raise ConfigError(f"supertml: unknown timm backbone {self.backbone!r}; see timm.list_models()")
+        if self.pretrained_path and not Path(self.pretrained_path).is_file():
+            raise ConfigError(f"supertml: pretrained_path {self.pretrained_path!r} does not exist")
+        import encoders
+
+        try:  # the encoder checks its options when made (a font, nothing fitted)
+            encoders.create_encoder(self.encoder, **self._encoder_settings())
+        except ConfigError as exc:
+            raise ConfigError(f"supertml: {exc}") from None
+
+    def _encoder_settings(self) -> dict:
+        return {"size": int(self.image_size), "channels": int(self.channels),
+                "random_state": int(self.random_state or 0), **(self.encoder_options or {})}
 
     # ------------------------------------------------------------------ fit
 
@@ -370,7 +395,7 @@ class SuperTML:
         w_val: np.ndarray | None = None,
         epoch_callback: Callable[[int, np.ndarray], Any] | None = None,
     ) -> "SuperTML":
-        _torch_timm()
+        self.check_params()
         from .engine import Split, loss_weights
         from .torch_utils import choose_threads
 
@@ -411,8 +436,7 @@ class SuperTML:
         else:
             X_val = np.asarray(X_val, dtype=np.float64)
             y_val = np.asarray(y_val, dtype=np.int64)
-        top = max(int(y.max()), int(y_val.max()) if X_val is not None else 0)
-        self.n_classes_ = int(self.n_classes or top + 1)
+        self.n_classes_ = count_classes("supertml", self.n_classes, y, y_val)
         self.classes_ = np.arange(self.n_classes_)
         self.n_features_ = X.shape[1]
         return X, y, X_val, y_val
@@ -422,7 +446,8 @@ class SuperTML:
 
         bs = int(self.batch_size)
         return Trainer(schedule=OneCycle(weight_decay=float(self.weight_decay)), batch_size=bs,
-                       eval_batch_size=int(self.eval_batch_size or 2 * bs), patience=int(self.patience),
+                       eval_batch_size=int(self.eval_batch_size or 2 * bs),
+                       patience=None if self.patience is None else int(self.patience),
                        device=self.device_, amp=self.amp, threads=self.threads_, progress=self.progress)
 
     def _set_cudnn(self, n_train: int) -> None:
@@ -442,8 +467,7 @@ class SuperTML:
         """Fit ``encoder_`` on the training split; returns the options it was made with."""
         import encoders
 
-        options = {"size": int(self.image_size), "channels": int(self.channels),
-                   "random_state": int(self.random_state or 0), **self.encoder_options}
+        options = self._encoder_settings()
         self.encoder_ = encoders.create_encoder(self.encoder, **options)
         self.encoder_.fit(X, y, sample_weight=weights,
                           feature_names=list(self.feature_names) if self.feature_names is not None else None)

@@ -7,7 +7,7 @@ torch = pytest.importorskip("torch")
 timm = pytest.importorskip("timm")
 
 from benchmarks.core.errors import ConfigError  # noqa: E402
-from models import create_model, model_entry  # noqa: E402
+from models import create_model, model_entry, validate_model  # noqa: E402
 from models import supertml  # noqa: E402
 from models.supertml import SuperTML, build_backbone  # noqa: E402
 
@@ -140,5 +140,9 @@ def test_resolver_and_registered_names():
         assert model_entry(name).tags["search_space"] is supertml.search_space
     with pytest.raises(ConfigError, match="fixes backbone"):
         create_model("supertml-text-resnet18", backbone="resnet34")
+    model = SuperTML(training="three-stage")  # stored as given, checked before training
+    assert model.training == "three-stage"
+    with pytest.raises(ConfigError, match="^supertml: training must be one of 'single', 'two-stage', got 'three-stage'$"):
+        validate_model("supertml-text-resnet10t", training="three-stage")
     with pytest.raises(ConfigError, match="training must be"):
-        SuperTML(training="three-stage")
+        model.fit(np.zeros((4, 2)), np.array([0, 1, 0, 1]))
