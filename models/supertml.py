@@ -282,8 +282,10 @@ class SuperTML(Estimator):
     then unfreezes everything for ``epochs`` with discriminative learning rates spread
     geometrically from ``lr / lr_mult`` (stem) to ``lr`` (last stage and head).
     Both stages stop early on the validation loss, and the best weights are restored.
-    ``encoder_options`` go to the encoder and override ``image_size``/``channels``; the
-    backbone's input channels follow what the encoder actually produces.
+    ``encoder_options`` go to the encoder and override ``image_size``/``channels``/
+    ``missing_value``; the backbone's input channels follow what the encoder actually
+    produces. ``missing_value`` is the dataset's missing-value marker (HiggsML: -999.0), drawn
+    as missing by the encoder; None: only NaN is missing.
     """
 
     model_name = "supertml"
@@ -294,7 +296,7 @@ class SuperTML(Estimator):
         "lr_mult": real(0.0, low_open=True), "epochs": integer(0), "head_epochs": integer(0),
         "batch_size": integer(2, note=" (batch norm)"), "eval_batch_size": integer(1) | NONE,
         "weight_decay": real(0.0), "patience": integer(0) | NONE, "augment": BOOL, "tta": integer(0),
-        "class_balance": BOOL, "feature_names": NAMES | NONE, "amp": BOOL, "channels_last": BOOL,
+        "class_balance": BOOL, "feature_names": NAMES | NONE, "missing_value": real() | NONE, "amp": BOOL, "channels_last": BOOL,
         "cudnn_benchmark": BOOL | one_of("auto"), "n_classes": integer(2) | NONE, "random_state": SEED,
         "progress": BOOL, "num_threads": integer() | NONE,
     }
@@ -322,6 +324,7 @@ class SuperTML(Estimator):
         tta: int = 0,
         class_balance: bool = True,
         feature_names: list[str] | tuple[str, ...] | None = None,
+        missing_value: float | None = None,
         amp: bool = True,
         channels_last: bool = True,
         cudnn_benchmark: bool | str = "auto",
@@ -352,6 +355,7 @@ class SuperTML(Estimator):
         self.tta = tta
         self.class_balance = class_balance
         self.feature_names = feature_names
+        self.missing_value = missing_value
         self.amp = amp
         self.channels_last = channels_last
         self.cudnn_benchmark = cudnn_benchmark
@@ -381,7 +385,8 @@ class SuperTML(Estimator):
 
     def _encoder_settings(self) -> dict:
         return {"size": int(self.image_size), "channels": int(self.channels),
-                "random_state": int(self.random_state or 0), **(self.encoder_options or {})}
+                "random_state": int(self.random_state or 0), "missing_value": self.missing_value,
+                **(self.encoder_options or {})}
 
     # ------------------------------------------------------------------ fit
 
