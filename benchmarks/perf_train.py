@@ -44,6 +44,19 @@ def _warm_then_time(step, batches, n_warm: int, dev: str):
     return timer
 
 
+def _time_encoding(rows, batches, n_warm: int, dev: str):
+    """Time encoding the timed batches, after at least one warm-up call (it builds the
+    encoder's device tables)."""
+    from models.torch_utils import Timer
+
+    for _ in range(max(n_warm, 1)):
+        rows.batch(batches[0])
+    with Timer(dev) as timer:
+        for idx in batches[n_warm:]:
+            rows.batch(idx)
+    return timer
+
+
 def _time_backbone(trainer, backbone: str, channels: int, train, batches, n_warm: int) -> tuple[float, float]:
     """Seconds for the timed training steps (the engine's own step: encode, forward,
     weighted loss, backward, AdamW, schedule) and for the timed inference batches."""
@@ -109,7 +122,7 @@ def run(
     import encoders
     from models.engine import OneCycle, Split, Trainer
     from models.supertml import ImageBatches
-    from models.torch_utils import Timer, choose_threads, is_cuda
+    from models.torch_utils import choose_threads, is_cuda
 
     if quick:
         backbones, sizes = tuple(backbones)[:1], tuple(sizes)[:1]
@@ -136,11 +149,7 @@ def run(
             enc = encoders.create_encoder(encoder, size=int(size), channels=int(channels), **opts).fit(X, y)
             train = Split.of(ImageBatches(enc, dev, int(channels)).rows(X), y, np.ones(n), dev)
             batches = [torch.arange(i * bs, (i + 1) * bs) % n for i in range(n_warm + n_steps)]
-            for _ in range(max(n_warm, 1)):  # warm the encoder's device tables
-                train.rows.batch(batches[0])
-            with Timer(dev) as t_enc:
-                for idx in batches[n_warm:]:
-                    train.rows.batch(idx)
+            t_enc = _time_encoding(train.rows, batches, n_warm, dev)
             for backbone in backbones:
                 t_train, t_infer = _time_backbone(trainer, backbone, int(channels), train, batches, n_warm)
                 n_img = n_steps * bs
