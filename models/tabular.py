@@ -73,7 +73,8 @@ class LibraryModel(Estimator):
         try:
             model.fit(X, y, **kwargs)
         except (ValueError, TypeError, *self._library_errors()) as exc:  # a bad extra's value, mostly
-            raise ConfigError(f"{self.model_name}: {str(exc).strip().splitlines()[0]}") from None
+            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]  # libraries add stack traces
+            raise ConfigError(f"{self.model_name}: {first}") from None
 
     @staticmethod
     def _library_errors() -> tuple:
