@@ -1,7 +1,8 @@
 """Throughput of SuperTML CNNs: images/s for encoding, training and inference.
 
 The data pipeline is included: every timed step encodes its batch from the float table
-(on the GPU with CUDA, in numpy on CPU), exactly as ``models.supertml`` does in training.
+(on the GPU with CUDA, in numpy on CPU), and the training step is the training engine's
+(``models.engine.Trainer.step``), exactly as ``models.supertml`` trains.
 CUDA timings synchronise the device and exclude warm-up steps (cuDNN autotuning, lazy
 initialisation). Backbones are randomly initialised: nothing is downloaded.
 """
@@ -11,7 +12,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from benchmarks.core.device import resolve_device
+from benchmarks.core.device import gpu_name, resolve_device
 from benchmarks.core.errors import MissingBackendError
 
 HIGGS_LIKE_FEATURES = 30
@@ -33,14 +34,61 @@ def _table(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
 
 def _warm_then_time(step, batches, n_warm: int, dev: str):
     """Run the warm-up batches untimed, then time the rest (CUDA-synchronised)."""
-    from models import torch_utils as tu
+    from models.torch_utils import Timer
 
     for idx in batches[:n_warm]:
         step(idx)
-    with tu.Timer(dev) as timer:
+    with Timer(dev) as timer:
         for idx in batches[n_warm:]:
             step(idx)
     return timer
+
+
+def _time_encoding(rows, batches, n_warm: int, dev: str):
+    """Time encoding the timed batches, after at least one warm-up call (it builds the
+    encoder's device tables)."""
+    from models.torch_utils import Timer
+
+    for _ in range(max(n_warm, 1)):
+        rows.batch(batches[0])
+    with Timer(dev) as timer:
+        for idx in batches[n_warm:]:
+            rows.batch(idx)
+    return timer
+
+
+def _time_backbone(trainer, backbone: str, channels: int, train, batches, n_warm: int) -> tuple[float, float]:
+    """Seconds for the timed training steps (the engine's own step: encode, forward,
+    weighted loss, backward, AdamW, schedule) and for the timed inference batches."""
+    import timm
+    import torch
+
+    from models.torch_utils import autocast, is_cuda, seed_everything
+
+    dev = trainer.device
+    seed_everything(0)
+    net = timm.create_model(backbone, pretrained=False, num_classes=2, in_chans=channels).to(dev)
+    if is_cuda(dev):
+        net = net.to(memory_format=torch.channels_last)
+    opt, sched = trainer.schedule([{"params": list(net.parameters()), "lr": 1e-4}], len(batches), 1)
+
+    def train_step(idx):
+        x = train.rows.batch(idx)
+        idx_d = idx.to(dev)
+        trainer.step(net, opt, sched, x, train.y[idx_d], train.weight[idx_d])
+
+    def infer_step(idx):
+        with torch.inference_mode(), autocast(dev, trainer.amp):
+            net(train.rows.batch(idx))
+
+    net.train()
+    t_train = _warm_then_time(train_step, batches, n_warm, dev)
+    net.eval()
+    t_infer = _warm_then_time(infer_step, batches, n_warm, dev)
+    del net, opt, sched
+    if is_cuda(dev):
+        torch.cuda.empty_cache()
+    return t_train.seconds, t_infer.seconds
 
 
 def run(
@@ -67,100 +115,52 @@ def run(
     ``quick`` keeps only the first backbone and size (a smoke run of the pipeline).
     """
     try:
-        import timm
+        import timm  # noqa: F401
         import torch
     except ImportError as exc:
         raise MissingBackendError("perf train needs torch and timm; install them with: pip install '.[torch]'") from exc
-    from models import torch_utils as tu
-    from models.supertml import ImageBatches, make_encoder
+    import encoders
+    from models.engine import OneCycle, Split, Trainer
+    from models.supertml import ImageBatches
+    from models.torch_utils import choose_threads, is_cuda
 
     if quick:
         backbones, sizes = tuple(backbones)[:1], tuple(sizes)[:1]
     dev = resolve_device(device)
-    cuda = tu.is_cuda(dev)
+    cuda = is_cuda(dev)
     d = _defaults(cuda)
     bs = int(batch_size or d["batch_size"])
     n_steps = int(steps or d["steps"])
     n_warm = int(d["warmup"] if warmup is None else warmup)
     n = int(n_events or bs * (n_steps + n_warm))
     X, y = _table(n)
-    threads = tu.choose_threads(num_threads)
+    trainer = Trainer(schedule=OneCycle(weight_decay=1e-2), batch_size=bs, eval_batch_size=bs, device=dev,
+                      amp=amp, threads=choose_threads(num_threads), progress=False)
     rows: list[dict] = []
-    gpu = torch.cuda.get_device_name(dev) if cuda else f"cpu, {threads} threads"
+    gpu = gpu_name(dev) if cuda else f"cpu, {trainer.threads} threads"
     out(f"SuperTML throughput on {dev} ({gpu}); {encoder} encoder, batch {bs}, "
-        f"{n_warm} warm-up + {n_steps} timed steps, {tu.precision_name(dev, amp)}")
-    with tu.torch_threads(threads):
+        f"{n_warm} warm-up + {n_steps} timed steps, {trainer.precision}")
+    with trainer.session(0):
         if cuda:
             torch.backends.cudnn.benchmark = True
-        yt = tu.to_device(y, dev)
         for size in sizes:
             opts = dict(encoder_options) if encoder_options is not None else (
                 {"decimals": "auto"} if encoder == "text" else {})
-            enc = make_encoder(encoder, size=int(size), channels=int(channels), **opts).fit(X, y)
-            images = ImageBatches(enc, dev, int(channels))
-            src = images.source(X)
+            enc = encoders.create_encoder(encoder, size=int(size), channels=int(channels), **opts).fit(X, y)
+            train = Split.of(ImageBatches(enc, dev, int(channels)).rows(X), y, np.ones(n), dev)
             batches = [torch.arange(i * bs, (i + 1) * bs) % n for i in range(n_warm + n_steps)]
-            for _ in range(max(n_warm, 1)):  # warm the encoder's device tables
-                images(src, batches[0])
-            with tu.Timer(dev) as t_enc:
-                for idx in batches[n_warm:]:
-                    images(src, idx)
+            t_enc = _time_encoding(train.rows, batches, n_warm, dev)
             for backbone in backbones:
-                tu.seed_everything(0)
-                net = timm.create_model(backbone, pretrained=False, num_classes=2, in_chans=int(channels)).to(dev)
-                if cuda:
-                    net = net.to(memory_format=torch.channels_last)
-                opt = torch.optim.AdamW(net.parameters(), lr=1e-4)
-
-                def train_step(idx):
-                    x = images(src, idx)
-                    with tu.autocast(dev, amp):
-                        logits = net(x)
-                    loss = torch.nn.functional.cross_entropy(logits.float(), yt[idx.to(dev)])
-                    opt.zero_grad(set_to_none=True)
-                    loss.backward()
-                    opt.step()
-
-                def infer_step(idx):
-                    with torch.inference_mode(), tu.autocast(dev, amp):
-                        net(images(src, idx))
-
-                net.train()
-                t_train = _warm_then_time(train_step, batches, n_warm, dev)
-                net.eval()
-                t_infer = _warm_then_time(infer_step, batches, n_warm, dev)
+                t_train, t_infer = _time_backbone(trainer, backbone, int(channels), train, batches, n_warm)
                 n_img = n_steps * bs
                 rows.append({
                     "backbone": backbone, "size": int(size), "device": dev, "gpu": gpu,
-                    "precision": tu.precision_name(dev, amp), "batch_size": bs, "steps": n_steps,
+                    "precision": trainer.precision, "batch_size": bs, "steps": n_steps,
                     "encode_img_s": n_img / max(t_enc.seconds, 1e-9),
-                    "train_img_s": n_img / max(t_train.seconds, 1e-9),
-                    "infer_img_s": n_img / max(t_infer.seconds, 1e-9),
+                    "train_img_s": n_img / max(t_train, 1e-9),
+                    "infer_img_s": n_img / max(t_infer, 1e-9),
                 })
-                del net, opt
-                if cuda:
-                    torch.cuda.empty_cache()
     out(f"{'backbone':<16} {'size':>5} {'encode img/s':>13} {'train img/s':>12} {'infer img/s':>12}")
     for r in rows:
         out(f"{r['backbone']:<16} {r['size']:>5} {r['encode_img_s']:>13,.0f} {r['train_img_s']:>12,.1f} {r['infer_img_s']:>12,.1f}")
     return rows
-
-
-def main(argv: Sequence[str] | None = None) -> list[dict]:
-    import argparse
-
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--backbones", default="resnet18,resnet34")
-    p.add_argument("--sizes", default="56,224")
-    p.add_argument("--device", default="auto")
-    p.add_argument("--encoder", default="text")
-    p.add_argument("--batch-size", type=int)
-    p.add_argument("--steps", type=int)
-    p.add_argument("--quick", action="store_true")
-    a = p.parse_args(argv)
-    return run(backbones=a.backbones.split(","), sizes=[int(s) for s in a.sizes.split(",")],
-               device=a.device, encoder=a.encoder, batch_size=a.batch_size, steps=a.steps, quick=a.quick)
-
-
-if __name__ == "__main__":
-    main()

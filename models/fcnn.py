@@ -11,6 +11,7 @@ import numpy as np
 from benchmarks.core.device import resolve_device
 from benchmarks.core.errors import ConfigError, MissingBackendError
 
+from .base import BOOL, NONE, SEED, Estimator, check_device, count_classes, integer, real
 from .registry import register_model
 
 
@@ -33,15 +34,25 @@ def _check_X(X: np.ndarray, what: str) -> np.ndarray:
     return X
 
 
-class FCNN:
+class FCNN(Estimator):
     """Fully connected ReLU classifier with a softmax over the classes.
 
     ``layers`` hidden layers of width ``hidden``; optional batch norm and dropout (off by
     default, as in the baseline). Trained with AdamW + one-cycle on a class-balanced
-    weighted cross-entropy (see ``models.torch_utils``), early stopping on the validation
+    weighted cross-entropy (``models.engine``), early stopping on the validation
     loss with the best epoch's weights restored. ``standardise`` fits a mean/std on the
     training X so the model is sound whether or not the harness standardised already.
+    ``patience=None`` never stops early (the best epoch's weights are still restored).
     """
+
+    model_name = "fcnn"
+    RULES = {
+        "hidden": integer(1), "layers": integer(1), "dropout": real(0.0, 1.0, high_open=True),
+        "batchnorm": BOOL, "lr": real(0.0, low_open=True), "weight_decay": real(0.0),
+        "batch_size": integer(1), "max_epochs": integer(1), "patience": integer(0) | NONE,
+        "class_balance": BOOL, "standardise": BOOL, "amp": BOOL, "eval_batch_size": integer(1),
+        "n_classes": integer(2) | NONE, "random_state": SEED, "progress": BOOL, "num_threads": integer() | NONE,
+    }
 
     def __init__(
         self,
@@ -82,16 +93,12 @@ class FCNN:
         self.random_state = random_state
         self.progress = progress
         self.num_threads = num_threads
-        if int(layers) < 1 or int(hidden) < 1:
-            raise ConfigError(f"fcnn: layers and hidden must be >= 1, got layers={layers}, hidden={hidden}")
-        if not 0.0 <= float(dropout) < 1.0:
-            raise ConfigError(f"fcnn: dropout must be in [0, 1), got {dropout}")
 
-    def get_params(self) -> dict:
-        return {k: getattr(self, k) for k in (
-            "hidden", "layers", "dropout", "batchnorm", "lr", "weight_decay", "batch_size",
-            "max_epochs", "patience", "class_balance", "standardise", "amp", "eval_batch_size",
-            "n_classes", "device", "random_state", "progress", "num_threads")}
+    def check_params(self) -> None:
+        super().check_params()
+        if self.batchnorm and self.batch_size < 2:
+            raise ConfigError(f"fcnn: batch_size must be >= 2 with batchnorm, got {self.batch_size!r}")
+        check_device("fcnn", self.device)
 
     # ------------------------------------------------------------------ network
 
@@ -117,6 +124,23 @@ class FCNN:
 
     # ------------------------------------------------------------------ fit / predict
 
+    def _trainer(self, device: str, threads: int):
+        from .engine import OneCycle, Trainer
+
+        patience = None if self.patience is None else int(self.patience)
+        return Trainer(schedule=OneCycle(weight_decay=float(self.weight_decay)), batch_size=int(self.batch_size),
+                       eval_batch_size=int(self.eval_batch_size), patience=patience, device=device,
+                       amp=self.amp, threads=threads, progress=self.progress)
+
+    def _split(self, X: np.ndarray, y: np.ndarray, w: np.ndarray | None):
+        from .engine import Split, TensorRows, loss_weights
+        from .torch_utils import to_device
+
+        # The whole table fits on the device (HiggsML: 250k x 30 floats = 30 MB): one
+        # pinned transfer, then batches are device-side gathers with no per-batch copies.
+        rows = TensorRows(to_device(self._scale(X), self.device_))
+        return Split.of(rows, y, loss_weights(y, w, self.n_classes_, self.class_balance), self.device_)
+
     def fit(
         self,
         X: np.ndarray,
@@ -127,20 +151,36 @@ class FCNN:
         w_val: np.ndarray | None = None,
         epoch_callback: Callable[[int, np.ndarray], Any] | None = None,
     ) -> "FCNN":
-        torch = _torch()
-        from . import torch_utils as tu
+        self.check_params()
+        _torch()
+        from .engine import Stage
+        from .torch_utils import choose_threads
 
-        X = _check_X(X, "X")
-        y = np.asarray(y, dtype=np.int64)
+        X, y = _check_X(X, "X"), np.asarray(y, dtype=np.int64)
         has_val = X_val is not None and y_val is not None
         if has_val:
-            X_val = _check_X(X_val, "X_val")
-            y_val = np.asarray(y_val, dtype=np.int64)
-        top = max(int(y.max()), int(y_val.max()) if has_val else 0)
-        self.n_classes_ = int(self.n_classes or top + 1)
+            X_val, y_val = _check_X(X_val, "X_val"), np.asarray(y_val, dtype=np.int64)
+        self.n_classes_ = count_classes("fcnn", self.n_classes, y, y_val if has_val else None)
         self.classes_ = np.arange(self.n_classes_)
         self.n_features_ = X.shape[1]
+        self._fit_scaler(X)
+        self.device_ = resolve_device(self.device)
+        self.threads_ = choose_threads(self.num_threads)
+        self.trainer_ = trainer = self._trainer(self.device_, self.threads_)
+        with trainer.session(self.random_state) as gen:
+            net = self._build(self.n_features_, self.n_classes_).to(self.device_)
+            train = self._split(X, y, sample_weight)
+            val = self._split(X_val, y_val, w_val) if has_val else None
+            stage = Stage([{"params": list(net.parameters()), "lr": float(self.lr)}], int(self.max_epochs), desc="fcnn")
+            self.history_: list[dict] = []
+            result = trainer.fit(net, [stage], train, val, generator=gen,
+                                 epoch_callback=epoch_callback if has_val else None, history=self.history_)
+        self.net_ = net.eval()
+        self.best_epoch_ = result.best_epoch
+        self.info_ = self._describe(net)
+        return self
 
+    def _fit_scaler(self, X: np.ndarray) -> None:
         if self.standardise:
             self.mean_ = X.mean(axis=0)
             std = X.std(axis=0)
@@ -148,66 +188,12 @@ class FCNN:
         else:
             self.mean_ = self.std_ = None
 
-        self.device_ = resolve_device(self.device)
-        threads = tu.choose_threads(self.num_threads)
-        self.threads_ = threads
-        with tu.torch_threads(threads):
-            gen = tu.seed_everything(self.random_state)
-            net = self._build(self.n_features_, self.n_classes_).to(self.device_)
-            dev = self.device_
-            # The whole table fits on the device (HiggsML: 250k x 30 floats = 30 MB): one
-            # pinned transfer, then batches are device-side gathers with no per-batch copies.
-            Xt = tu.to_device(self._scale(X), dev)
-            yt = tu.to_device(y, dev)
-            wt = tu.to_device(tu.loss_weights(y, sample_weight, self.n_classes_, self.class_balance), dev, torch.float32)
-            if has_val:
-                Xv = tu.to_device(self._scale(X_val), dev)
-                yv = tu.to_device(y_val, dev)
-                wv = tu.to_device(tu.loss_weights(y_val, w_val, self.n_classes_, self.class_balance), dev, torch.float32)
-
-            steps = tu.n_train_batches(len(y), int(self.batch_size))
-            opt, sched = tu.adamw_onecycle(
-                [{"params": list(net.parameters()), "lr": float(self.lr)}],
-                weight_decay=float(self.weight_decay), total_steps=steps * int(self.max_epochs))
-
-            def train_one_epoch() -> float:
-                net.train()
-                total = torch.zeros((), device=dev)
-                count = 0
-                for idx in tu.batch_indices(len(y), int(self.batch_size), True, gen):
-                    idx = idx.to(dev, non_blocking=True)
-                    with tu.autocast(dev, self.amp):
-                        logits = net(Xt[idx])
-                    loss = tu.weighted_ce(logits, yt[idx], wt[idx])
-                    opt.zero_grad(set_to_none=True)
-                    loss.backward()
-                    opt.step()
-                    sched.step()
-                    # Accumulate on the device: a .item() per batch would sync the GPU each step.
-                    total += loss.detach() * len(idx)
-                    count += len(idx)
-                return float(total) / max(count, 1)
-
-            def evaluate() -> tuple[float, np.ndarray]:
-                logits = self._logits(net, Xv)
-                ce = torch.nn.functional.cross_entropy(logits, yv, reduction="none")
-                val_loss = float((ce * wv).sum() / wv.sum())
-                return val_loss, torch.softmax(logits, 1).double().cpu().numpy()
-
-            self.history_: list[dict] = []
-            stopper = tu.EarlyStopping(patience=int(self.patience))
-            tu.run_epochs(net, n_epochs=int(self.max_epochs), train_one_epoch=train_one_epoch,
-                          evaluate=evaluate if has_val else None, stopper=stopper,
-                          history=self.history_, epoch_callback=epoch_callback if has_val else None,
-                          progress=self.progress, desc="fcnn")
-            stopper.restore(net)
-        self.net_ = net.eval()
-        self.best_epoch_ = stopper.best_epoch
-        self.info_ = {
+    def _describe(self, net) -> dict:
+        return {
             "device": self.device_,
-            "precision": tu.precision_name(self.device_, self.amp),
+            "precision": self.trainer_.precision,
             "batch_size": int(self.batch_size),
-            "threads": threads,
+            "threads": self.threads_,
             "architecture": f"{self.layers}x{self.hidden} ReLU"
                             + (" +batchnorm" if self.batchnorm else "")
                             + (f" +dropout {self.dropout}" if self.dropout else ""),
@@ -217,33 +203,20 @@ class FCNN:
             "standardise": bool(self.standardise),
             "class_balance": bool(self.class_balance),
         }
-        return self
-
-    def _logits(self, net, Xt):
-        """Logits (float32) in large batches, no autograd."""
-        torch = _torch()
-        from . import torch_utils as tu
-
-        net.eval()
-        out = []
-        with torch.inference_mode():
-            for start in range(0, Xt.shape[0], int(self.eval_batch_size)):
-                with tu.autocast(self.device_, self.amp):
-                    out.append(net(Xt[start:start + int(self.eval_batch_size)]).float())
-        return torch.cat(out) if out else torch.zeros((0, self.n_classes_), device=Xt.device)
 
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
         if not hasattr(self, "net_"):
             raise ConfigError("fcnn: call fit before predict_proba")
-        torch = _torch()
-        from . import torch_utils as tu
+        from .engine import TensorRows
+        from .torch_utils import to_device
 
         X = _check_X(X, "X")
         if X.shape[1] != self.n_features_:
             raise ConfigError(f"fcnn: fitted on {self.n_features_} features, got {X.shape[1]}")
-        with tu.torch_threads(self.threads_):
-            logits = self._logits(self.net_, tu.to_device(self._scale(X), self.device_))
-            return torch.softmax(logits, 1).double().cpu().numpy()
+        if len(X) == 0:
+            return np.zeros((0, self.n_classes_))
+        rows = TensorRows(to_device(self._scale(X), self.device_))
+        return self.trainer_.predict_proba(self.net_, rows)
 
 
 def search_space(trial) -> dict:

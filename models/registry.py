@@ -5,6 +5,10 @@ Every model follows one interface (scikit-learn style, plain constructor paramet
     fit(X, y, sample_weight=None, X_val=None, y_val=None, w_val=None, epoch_callback=None)
     predict_proba(X) -> (n, n_classes)
 
+Models are scikit-learn estimators (``get_params``/``set_params``/``clone``) whose parameters
+are checked when ``fit`` starts; ``validate_model(name, **params)`` runs the same checks
+without training, so a run can reject bad parameters before it trains anything.
+
 ``epoch_callback(epoch, proba_val)`` is called by iterative models after each epoch with
 validation probabilities; it may raise to stop training (Optuna pruning). Tags on the
 registration say which optional backend a model needs (``backend``), whether it accepts a
@@ -53,6 +57,8 @@ def model_entry(name: str) -> Entry:
 
 
 def create_model(name: str, **kwargs: Any):
+    """An unfitted model. Parameter values are checked by ``fit`` (and ``validate_model``),
+    not here; only an unknown keyword of a model without library extras is an error."""
     entry = MODELS.get(name)
     backend = entry.tags.get("backend", "sklearn")
     if not backend_available(backend):
@@ -65,6 +71,15 @@ def create_model(name: str, **kwargs: Any):
         return entry.factory(**kwargs)
     except (TypeError, ValueError) as exc:  # an unknown keyword or a bad value in a suite's params
         raise ConfigError(f"model {name!r}: {exc}") from None
+
+
+def validate_model(name: str, **params: Any) -> None:
+    """Raise the one-line ConfigError (or MissingBackendError) that fitting ``name`` with
+    ``params`` would raise for a bad or unknown parameter, without training anything."""
+    model = create_model(name, **params)
+    check = getattr(model, "check_params", None)
+    if check is not None:
+        check()
 
 
 def list_models(backend: str | None = None, family: str | None = None) -> list[str]:

@@ -8,7 +8,6 @@ torch and timm are imported inside functions only, so registering these models n
 """
 from __future__ import annotations
 
-import importlib
 import os
 import socket
 import warnings
@@ -22,6 +21,7 @@ from benchmarks.core.device import resolve_device
 from benchmarks.core.errors import ConfigError, MissingBackendError
 from benchmarks.core.registry import Entry
 
+from .base import BOOL, MAPPING, NAMES, NONE, SEED, TEXT, Estimator, check_device, count_classes, integer, one_of, real
 from .registry import MODELS, register_model
 
 TRAINING_MODES = ("single", "two-stage")
@@ -35,21 +35,6 @@ def _torch_timm():
     except ImportError as exc:  # pragma: no cover - depends on the install
         raise MissingBackendError("SuperTML models need torch and timm; install them with: pip install '.[torch]'") from exc
     return torch, timm
-
-
-# ----------------------------------------------------------------------------- encoders
-
-def make_encoder(name: str, **options: Any):
-    """``encoders.create_encoder`` with a fallback import of ``encoders.<name>`` (in case the
-    package does not import its encoder modules eagerly)."""
-    import encoders
-
-    if name not in encoders.ENCODERS:
-        try:
-            importlib.import_module(f"encoders.{name}")
-        except ImportError:
-            pass
-    return encoders.create_encoder(name, **options)
 
 
 # ----------------------------------------------------------------------------- pretrained weights
@@ -202,6 +187,10 @@ def layer_groups(net) -> list[list]:
 
 # ----------------------------------------------------------------------------- image batches
 
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+
+
 class ImageBatches:
     """Turns index batches of a table into normalised float image tensors on the device.
 
@@ -213,21 +202,24 @@ class ImageBatches:
 
     def __init__(self, encoder, device: str, channels: int, channels_last: bool = True):
         torch, _ = _torch_timm()
-        from . import torch_utils as tu
+        from .torch_utils import is_cuda
 
         self.encoder = encoder
         self.device = device
-        self.cuda = tu.is_cuda(device)
+        self.cuda = is_cuda(device)
         self.channels_last = bool(channels_last and self.cuda)
-        mean, std = (tu.IMAGENET_MEAN, tu.IMAGENET_STD) if channels == 3 else ((0.5,) * channels, (0.5,) * channels)
+        mean, std = (IMAGENET_MEAN, IMAGENET_STD) if channels == 3 else ((0.5,) * channels, (0.5,) * channels)
         self.mean = torch.tensor(mean, device=device).view(1, -1, 1, 1)
         self.std = torch.tensor(std, device=device).view(1, -1, 1, 1)
 
     def source(self, X: np.ndarray):
-        from . import torch_utils as tu
+        from .torch_utils import to_device
 
         X = np.ascontiguousarray(X, dtype=np.float64)
-        return tu.to_device(X, self.device) if self.cuda else X
+        return to_device(X, self.device) if self.cuda else X
+
+    def rows(self, X: np.ndarray) -> "ImageRows":
+        return ImageRows(self, X)
 
     def raw(self, src, idx):
         """Encoder output for one batch (uint8 or float32 images), on the device."""
@@ -236,18 +228,37 @@ class ImageBatches:
             return self.encoder.transform_torch(src[idx.to(self.device, non_blocking=True)])
         return torch.from_numpy(np.ascontiguousarray(self.encoder.transform(src[idx.numpy()])))
 
-    def __call__(self, src, idx, augment: bool = False):
+    def __call__(self, src, idx, augment: Any = False):
+        """``augment``: False, True (random ``jitter``) or a fixed transform of [0, 1] pixels."""
         torch, _ = _torch_timm()
         img = self.raw(src, idx)
         x = img.to(self.device, non_blocking=True).float()
         if img.dtype == torch.uint8:  # encoders may also give float32 in 0..1 (dtype option)
             x = x.div_(255.0)
-        if augment:
+        if callable(augment):
+            x = augment(x)
+        elif augment:
             x = jitter(x)
         x = (x - self.mean) / self.std
         if self.channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
         return x
+
+
+class ImageRows:
+    """One table's rows as images for the training engine (``engine.Rows``): each batch is
+    encoded on the fly, so no image is ever stored."""
+
+    def __init__(self, images: ImageBatches, X: np.ndarray):
+        self.images = images
+        self.src = images.source(X)
+        self.n = len(X)
+
+    def __len__(self) -> int:
+        return self.n
+
+    def batch(self, idx, augment: Any = False):
+        return self.images(self.src, idx, augment)
 
 
 def jitter(x):
@@ -262,7 +273,7 @@ def jitter(x):
 
 # ----------------------------------------------------------------------------- the model
 
-class SuperTML:
+class SuperTML(Estimator):
     """SuperTML classifier: encoder (text or pixels) + timm CNN.
 
     ``training="single"`` trains the whole network with one AdamW + one-cycle schedule for
@@ -271,9 +282,24 @@ class SuperTML:
     then unfreezes everything for ``epochs`` with discriminative learning rates spread
     geometrically from ``lr / lr_mult`` (stem) to ``lr`` (last stage and head).
     Both stages stop early on the validation loss, and the best weights are restored.
-    ``encoder_options`` go to the encoder and override ``image_size``/``channels``; the
-    backbone's input channels follow what the encoder actually produces.
+    ``encoder_options`` go to the encoder and override ``image_size``/``channels``/
+    ``missing_value``; the backbone's input channels follow what the encoder actually
+    produces. ``missing_value`` is the dataset's missing-value marker (HiggsML: -999.0), drawn
+    as missing by the encoder; None: only NaN is missing.
     """
+
+    model_name = "supertml"
+    RULES = {
+        "encoder": TEXT, "encoder_options": MAPPING | NONE, "backbone": TEXT, "image_size": integer(8),
+        "channels": one_of(1, 3), "pretrained": one_of("auto", True, False), "pretrained_path": TEXT | NONE,
+        "training": one_of(*TRAINING_MODES), "lr": real(0.0, low_open=True), "head_lr": real(0.0, low_open=True) | NONE,
+        "lr_mult": real(0.0, low_open=True), "epochs": integer(0), "head_epochs": integer(0),
+        "batch_size": integer(2, note=" (batch norm)"), "eval_batch_size": integer(1) | NONE,
+        "weight_decay": real(0.0), "patience": integer(0) | NONE, "augment": BOOL, "tta": integer(0),
+        "class_balance": BOOL, "feature_names": NAMES | NONE, "missing_value": real() | NONE, "amp": BOOL, "channels_last": BOOL,
+        "cudnn_benchmark": BOOL | one_of("auto"), "n_classes": integer(2) | NONE, "random_state": SEED,
+        "progress": BOOL, "num_threads": integer() | NONE,
+    }
 
     def __init__(
         self,
@@ -298,6 +324,7 @@ class SuperTML:
         tta: int = 0,
         class_balance: bool = True,
         feature_names: list[str] | tuple[str, ...] | None = None,
+        missing_value: float | None = None,
         amp: bool = True,
         channels_last: bool = True,
         cudnn_benchmark: bool | str = "auto",
@@ -308,7 +335,7 @@ class SuperTML:
         num_threads: int | None = None,
     ):
         self.encoder = encoder
-        self.encoder_options = dict(encoder_options or {})
+        self.encoder_options = encoder_options
         self.backbone = backbone
         self.image_size = image_size
         self.channels = channels
@@ -328,6 +355,7 @@ class SuperTML:
         self.tta = tta
         self.class_balance = class_balance
         self.feature_names = feature_names
+        self.missing_value = missing_value
         self.amp = amp
         self.channels_last = channels_last
         self.cudnn_benchmark = cudnn_benchmark
@@ -336,30 +364,29 @@ class SuperTML:
         self.random_state = random_state
         self.progress = progress
         self.num_threads = num_threads
-        if training not in TRAINING_MODES:
-            raise ConfigError(f"supertml: training must be one of {', '.join(TRAINING_MODES)}, got {training!r}")
-        if pretrained not in ("auto", True, False):
-            raise ConfigError(f"supertml: pretrained must be 'auto', true or false, got {pretrained!r}")
-        if int(tta) < 0:
-            raise ConfigError(f"supertml: tta must be >= 0, got {tta}")
-        if int(batch_size) < 2:
-            raise ConfigError(f"supertml: batch_size must be >= 2 (batch norm), got {batch_size}")
-        min_epochs = 0 if training == "two-stage" else 1
-        if int(epochs) < min_epochs or (training == "two-stage" and int(head_epochs) + int(epochs) < 1):
-            raise ConfigError(f"supertml: epochs={epochs}, head_epochs={head_epochs} trains nothing")
 
-    def _logits(self, src, n: int, augment: bool = False):
-        torch, _ = _torch_timm()
-        from . import torch_utils as tu
+    def check_params(self) -> None:
+        """The rules, then what only the encoder, timm and the file system can tell; trains nothing."""
+        super().check_params()
+        if (self.training == "single" and self.epochs < 1) or self.head_epochs + self.epochs < 1:
+            raise ConfigError(f"supertml: epochs={self.epochs}, head_epochs={self.head_epochs} trains nothing")
+        check_device("supertml", self.device)
+        _, timm = _torch_timm()
+        if not timm.is_model(self.backbone):
+            raise ConfigError(f"supertml: unknown timm backbone {self.backbone!r}; see timm.list_models()")
+        if self.pretrained_path and not Path(self.pretrained_path).is_file():
+            raise ConfigError(f"supertml: pretrained_path {self.pretrained_path!r} does not exist")
+        import encoders
 
-        self.net_.eval()
-        out = []
-        with torch.inference_mode():
-            for idx in tu.batch_indices(n, self._eval_bs, shuffle=False):
-                x = self.images_(src, idx, augment)
-                with tu.autocast(self.device_, self.amp):
-                    out.append(self.net_(x).float())
-        return torch.cat(out)
+        try:  # the encoder checks its options when made (a font, nothing fitted)
+            encoders.create_encoder(self.encoder, **self._encoder_settings())
+        except ConfigError as exc:
+            raise ConfigError(f"supertml: {exc}") from None
+
+    def _encoder_settings(self) -> dict:
+        return {"size": int(self.image_size), "channels": int(self.channels),
+                "random_state": int(self.random_state or 0), "missing_value": self.missing_value,
+                **(self.encoder_options or {})}
 
     # ------------------------------------------------------------------ fit
 
@@ -373,139 +400,139 @@ class SuperTML:
         w_val: np.ndarray | None = None,
         epoch_callback: Callable[[int, np.ndarray], Any] | None = None,
     ) -> "SuperTML":
-        torch, _ = _torch_timm()
-        from . import torch_utils as tu
+        self.check_params()
+        from .engine import Split, loss_weights
+        from .torch_utils import choose_threads
 
+        X, y, X_val, y_val = self._check_data(X, y, X_val, y_val)
+        has_val = X_val is not None
+        self.device_ = resolve_device(self.device)
+        self.threads_ = choose_threads(self.num_threads)
+        self.trainer_ = trainer = self._trainer()
+        with trainer.session(self.random_state) as gen:
+            self._set_cudnn(len(X))
+            w_train = loss_weights(y, sample_weight, self.n_classes_, self.class_balance)
+            # The encoder sees the weights the network trains on: with raw HiggsML weights an
+            # importance-ordered layout would rank features by how well they describe background.
+            options = self._fit_encoder(X, y, w_train if sample_weight is not None else None)
+            net, source, detail = self._build_net()
+            self.images_ = ImageBatches(self.encoder_, self.device_, self.image_shape_[0], self.channels_last)
+            train = Split.of(self.images_.rows(X), y, w_train, self.device_, self.augment)
+            val = None
+            if has_val:
+                w = loss_weights(y_val, w_val, self.n_classes_, self.class_balance)
+                val = Split.of(self.images_.rows(X_val), y_val, w, self.device_)
+            stages = self._stages(net)
+            self.history_: list[dict] = []
+            result = trainer.fit(net, stages, train, val, generator=gen,
+                                 epoch_callback=epoch_callback if has_val else None, history=self.history_)
+        net.eval()
+        self.best_epoch_ = result.best_epoch
+        self.info_ = self._describe(net, stages, options, source, detail)
+        return self
+
+    def _check_data(self, X, y, X_val, y_val):
         X = np.asarray(X, dtype=np.float64)
         y = np.asarray(y, dtype=np.int64)
         if X.ndim != 2 or len(X) != len(y):
             raise ConfigError(f"supertml: X must be 2-D with one row per label, got {X.shape} and {y.shape}")
-        has_val = X_val is not None and y_val is not None
-        if has_val:
+        if X_val is None or y_val is None:
+            X_val = y_val = None
+        else:
             X_val = np.asarray(X_val, dtype=np.float64)
             y_val = np.asarray(y_val, dtype=np.int64)
-        top = max(int(y.max()), int(y_val.max()) if has_val else 0)
-        self.n_classes_ = int(self.n_classes or top + 1)
+        self.n_classes_ = count_classes("supertml", self.n_classes, y, y_val)
         self.classes_ = np.arange(self.n_classes_)
         self.n_features_ = X.shape[1]
+        return X, y, X_val, y_val
 
-        self.device_ = resolve_device(self.device)
-        self._cuda = tu.is_cuda(self.device_)
-        self.threads_ = tu.choose_threads(self.num_threads)
-        self._eval_bs = int(self.eval_batch_size or 2 * int(self.batch_size))
-        with tu.torch_threads(self.threads_):
-            gen = tu.seed_everything(self.random_state)
-            if self._cuda:
-                # cuDNN's autotuning costs seconds for every new input shape; it pays off only
-                # when training is long ("auto": from 200k training images on).
-                bench = self.cudnn_benchmark
-                if bench == "auto":
-                    bench = len(X) * int(self.epochs) >= 200_000
-                torch.backends.cudnn.benchmark = bool(bench)
+    def _trainer(self):
+        from .engine import OneCycle, Trainer
 
-            w_train = tu.loss_weights(y, sample_weight, self.n_classes_, self.class_balance)
-            options = {"size": int(self.image_size), "channels": int(self.channels),
-                       "random_state": int(self.random_state or 0), **self.encoder_options}
-            self.encoder_ = make_encoder(self.encoder, **options)
-            # The encoder sees the weights the network trains on: with raw HiggsML weights an
-            # importance-ordered layout would rank features by how well they describe background.
-            self.encoder_.fit(X, y, sample_weight=w_train if sample_weight is not None else None,
-                              feature_names=list(self.feature_names) if self.feature_names is not None else None)
-            probe = np.asarray(self.encoder_.transform(X[:2]))
-            if probe.ndim != 4 or probe.dtype not in (np.uint8, np.float32):
-                raise ConfigError(f"encoder {self.encoder!r} gave {probe.dtype} images of shape {probe.shape}; "
-                                  "expected uint8 or float32 (n, C, H, W)")
-            self.image_shape_ = tuple(int(s) for s in probe.shape[1:])
-            in_chans = self.image_shape_[0]
+        bs = int(self.batch_size)
+        return Trainer(schedule=OneCycle(weight_decay=float(self.weight_decay)), batch_size=bs,
+                       eval_batch_size=int(self.eval_batch_size or 2 * bs),
+                       patience=None if self.patience is None else int(self.patience),
+                       device=self.device_, amp=self.amp, threads=self.threads_, progress=self.progress)
 
-            net, source, detail = build_backbone(self.backbone, self.n_classes_, in_chans,
-                                                 self.pretrained, self.pretrained_path)
-            net = net.to(self.device_)
-            if self._cuda and self.channels_last:
-                net = net.to(memory_format=torch.channels_last)
-            self.net_ = net
-            self.images_ = ImageBatches(self.encoder_, self.device_, in_chans, self.channels_last)
-            src = self.images_.source(X)
-            yt = tu.to_device(y, self.device_)
-            wt = tu.to_device(w_train, self.device_, torch.float32)
-            if has_val:
-                src_v = self.images_.source(X_val)
-                yv = tu.to_device(y_val, self.device_)
-                wv = tu.to_device(tu.loss_weights(y_val, w_val, self.n_classes_, self.class_balance),
-                                  self.device_, torch.float32)
-            bs = int(self.batch_size)
-            steps = tu.n_train_batches(len(y), bs)
+    def _set_cudnn(self, n_train: int) -> None:
+        from .torch_utils import is_cuda
 
-            def make_epoch(opt, sched):
-                def train_one_epoch() -> float:
-                    net.train()
-                    total = torch.zeros((), device=self.device_)
-                    count = 0
-                    for idx in tu.batch_indices(len(y), bs, True, gen):
-                        x = self.images_(src, idx, self.augment)
-                        idx_d = idx.to(self.device_, non_blocking=True)
-                        with tu.autocast(self.device_, self.amp):
-                            logits = net(x)
-                        loss = tu.weighted_ce(logits, yt[idx_d], wt[idx_d])
-                        opt.zero_grad(set_to_none=True)
-                        loss.backward()
-                        opt.step()
-                        sched.step()
-                        total += loss.detach() * len(idx)
-                        count += len(idx)
-                    return float(total) / max(count, 1)
-                return train_one_epoch
+        if not is_cuda(self.device_):
+            return
+        torch, _ = _torch_timm()
+        # cuDNN's autotuning costs seconds for every new input shape; it pays off only
+        # when training is long ("auto": from 200k training images on).
+        bench = self.cudnn_benchmark
+        if bench == "auto":
+            bench = n_train * int(self.epochs) >= 200_000
+        torch.backends.cudnn.benchmark = bool(bench)
 
-            def evaluate() -> tuple[float, np.ndarray]:
-                logits = self._logits(src_v, len(y_val))
-                ce = torch.nn.functional.cross_entropy(logits, yv, reduction="none")
-                return float((ce * wv).sum() / wv.sum()), torch.softmax(logits, 1).double().cpu().numpy()
+    def _fit_encoder(self, X: np.ndarray, y: np.ndarray, weights: np.ndarray | None) -> dict:
+        """Fit ``encoder_`` on the training split; returns the options it was made with."""
+        import encoders
 
-            self.history_: list[dict] = []
-            stopper = tu.EarlyStopping(patience=int(self.patience))
-            lr_info: dict[str, Any] = {}
-            common = dict(evaluate=evaluate if has_val else None, stopper=stopper, history=self.history_,
-                          epoch_callback=epoch_callback if has_val else None, progress=self.progress)
-            head = list(net.get_classifier().parameters())
-            wd = float(self.weight_decay)
-            lr = float(self.lr)
-            if self.training == "two-stage" and int(self.head_epochs) > 0:
-                head_ids = {id(p) for p in head}
-                for p in net.parameters():
-                    p.requires_grad_(id(p) in head_ids)
-                head_lr = float(self.head_lr or lr)
-                lr_info["head_stage_lr"] = head_lr
-                opt, sched = tu.adamw_onecycle([{"params": head, "lr": head_lr}], weight_decay=wd,
-                                               total_steps=steps * int(self.head_epochs))
-                tu.run_epochs(net, n_epochs=int(self.head_epochs), train_one_epoch=make_epoch(opt, sched),
-                              desc=f"{self.backbone} head", extra={"stage": "head"}, **common)
-                for p in net.parameters():
-                    p.requires_grad_(True)
-                stopper.bad_epochs = 0
-            if int(self.epochs) > 0:
-                if self.training == "two-stage":
-                    body = layer_groups(net)
-                    k = len(body)
-                    # Geometric spread: the stem gets lr / lr_mult, the last stage lr.
-                    lrs = [lr / float(self.lr_mult) ** ((k - 1 - i) / max(k - 1, 1)) for i in range(k)]
-                    groups = [{"params": ps, "lr": g_lr} for ps, g_lr in zip(body, lrs)]
-                    groups.append({"params": head, "lr": lr})
-                    stage = "full"
-                else:
-                    groups = [{"params": list(net.parameters()), "lr": lr}]
-                    stage = "single"
-                lr_info["peak_lr_per_group"] = [float(f"{g['lr']:.3g}") for g in groups]
-                opt, sched = tu.adamw_onecycle(groups, weight_decay=wd, total_steps=steps * int(self.epochs))
-                tu.run_epochs(net, n_epochs=int(self.epochs), train_one_epoch=make_epoch(opt, sched),
-                              desc=self.backbone, extra={"stage": stage}, **common)
-            stopper.restore(net)
-        net.eval()
-        self.best_epoch_ = stopper.best_epoch
-        self.info_ = {
+        options = self._encoder_settings()
+        self.encoder_ = encoders.create_encoder(self.encoder, **options)
+        self.encoder_.fit(X, y, sample_weight=weights,
+                          feature_names=list(self.feature_names) if self.feature_names is not None else None)
+        probe = np.asarray(self.encoder_.transform(X[:2]))
+        if probe.ndim != 4 or probe.dtype not in (np.uint8, np.float32):
+            raise ConfigError(f"encoder {self.encoder!r} gave {probe.dtype} images of shape {probe.shape}; "
+                              "expected uint8 or float32 (n, C, H, W)")
+        self.image_shape_ = tuple(int(s) for s in probe.shape[1:])
+        return options
+
+    def _build_net(self):
+        torch, _ = _torch_timm()
+        from .torch_utils import is_cuda
+
+        net, source, detail = build_backbone(self.backbone, self.n_classes_, self.image_shape_[0],
+                                             self.pretrained, self.pretrained_path)
+        net = net.to(self.device_)
+        if is_cuda(self.device_) and self.channels_last:
+            net = net.to(memory_format=torch.channels_last)
+        self.net_ = net
+        return net, source, detail
+
+    def _stages(self, net) -> list:
+        """The fit as data: "single" trains everything for ``epochs``; "two-stage" the head alone for
+        ``head_epochs``, then everything for ``epochs`` with discriminative learning rates."""
+        from .engine import Stage
+
+        head = list(net.get_classifier().parameters())
+        lr = float(self.lr)
+        stages = []
+        if self.training == "two-stage" and int(self.head_epochs) > 0:
+            stages.append(Stage([{"params": head, "lr": float(self.head_lr or lr)}], int(self.head_epochs),
+                                name="head", trainable=head, desc=f"{self.backbone} head"))
+        if self.training == "two-stage":
+            body = layer_groups(net)
+            k = len(body)
+            # Geometric spread: the stem gets lr / lr_mult, the last stage lr.
+            lrs = [lr / float(self.lr_mult) ** ((k - 1 - i) / max(k - 1, 1)) for i in range(k)]
+            groups = [{"params": ps, "lr": g_lr} for ps, g_lr in zip(body, lrs)] + [{"params": head, "lr": lr}]
+            stages.append(Stage(groups, int(self.epochs), name="full", desc=self.backbone))
+        else:
+            stages.append(Stage([{"params": list(net.parameters()), "lr": lr}], int(self.epochs),
+                                name="single", desc=self.backbone))
+        return stages
+
+    def _describe(self, net, stages, options: dict, source: str, detail: dict) -> dict:
+        from .torch_utils import is_cuda
+
+        cuda = is_cuda(self.device_)
+        lr_info: dict[str, Any] = {}
+        for stage in stages:
+            if stage.name == "head":
+                lr_info["head_stage_lr"] = stage.param_groups[0]["lr"]
+            elif stage.epochs > 0:
+                lr_info["peak_lr_per_group"] = [float(f"{g['lr']:.3g}") for g in stage.param_groups]
+        return {
             "encoder": self.encoder,
-            "encoder_options": {k: v for k, v in options.items()},
+            "encoder_options": dict(options),
             "image_size": f"{self.image_shape_[1]}x{self.image_shape_[2]}",
-            "image_channels": in_chans,
+            "image_channels": self.image_shape_[0],
             "backbone": self.backbone,
             "parameters": int(sum(p.numel() for p in net.parameters())),
             "pretrained": source,
@@ -513,10 +540,10 @@ class SuperTML:
             "training": self.training,
             **lr_info,
             "device": self.device_,
-            "precision": tu.precision_name(self.device_, self.amp),
-            "channels_last": bool(self._cuda and self.channels_last),
-            "image_pipeline": "GPU encoding per batch" if self._cuda else "CPU encoding per batch",
-            "batch_size": bs,
+            "precision": self.trainer_.precision,
+            "channels_last": bool(cuda and self.channels_last),
+            "image_pipeline": "GPU encoding per batch" if cuda else "CPU encoding per batch",
+            "batch_size": int(self.batch_size),
             "threads": self.threads_,
             "augment": bool(self.augment),
             "tta": int(self.tta),
@@ -524,27 +551,20 @@ class SuperTML:
             "best_epoch": self.best_epoch_,
             "class_balance": bool(self.class_balance),
         }
-        return self
 
     # ------------------------------------------------------------------ predict
 
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
         """Softmax probabilities; with ``tta=k`` averaged over the clean images and k jittered copies."""
-        if not hasattr(self, "net_"):
+        if not hasattr(self, "trainer_") or not hasattr(self, "images_"):
             raise ConfigError("supertml: call fit before predict_proba")
-        torch, _ = _torch_timm()
-        from . import torch_utils as tu
-
         X = np.asarray(X, dtype=np.float64)
         if X.ndim != 2 or X.shape[1] != self.n_features_:
             raise ConfigError(f"supertml: fitted on {self.n_features_} features, got shape {X.shape}")
-        with tu.torch_threads(self.threads_):
-            src = self.images_.source(X)
-            proba = torch.softmax(self._logits(src, len(X)), 1)
-            for _ in range(int(self.tta)):
-                proba += torch.softmax(self._logits(src, len(X), augment=True), 1)
-            proba /= 1 + int(self.tta)
-            return proba.double().cpu().numpy()
+        if len(X) == 0:
+            return np.zeros((0, self.n_classes_))
+        views = [False] + [True] * int(self.tta)
+        return self.trainer_.predict_proba(self.net_, self.images_.rows(X), views)
 
 
 # ----------------------------------------------------------------------------- registration

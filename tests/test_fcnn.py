@@ -7,6 +7,7 @@ torch = pytest.importorskip("torch")
 from benchmarks.core.errors import ConfigError  # noqa: E402
 from benchmarks.core.device import resolve_device  # noqa: E402
 from models import create_model, model_entry  # noqa: E402
+from models import engine  # noqa: E402
 from models import torch_utils as tu  # noqa: E402
 from models.fcnn import FCNN  # noqa: E402
 
@@ -128,13 +129,13 @@ def test_registry_and_search_space():
 def test_loss_weights_balance_classes():
     y = np.array([0, 0, 0, 1, 1, 2])
     w = np.array([1.0, 2.0, 3.0, 1e-3, 3e-3, 5.0])
-    lw = tu.loss_weights(y, w, 3)
+    lw = engine.loss_weights(y, w, 3)
     sums = np.bincount(y, weights=lw)
     np.testing.assert_allclose(sums, [2.0, 2.0, 2.0])  # each class n / k
     np.testing.assert_allclose(lw[:3] / lw[0], w[:3] / w[0])  # shape within a class kept
-    raw = tu.loss_weights(y, w, 3, class_balance=False)
+    raw = engine.loss_weights(y, w, 3, class_balance=False)
     assert raw.mean() == pytest.approx(1.0) and raw[4] / raw[3] == pytest.approx(3.0)
-    np.testing.assert_array_equal(tu.loss_weights(y, None, 3), np.ones(6))
+    np.testing.assert_array_equal(engine.loss_weights(y, None, 3), np.ones(6))
 
 
 def test_device_resolution():

@@ -7,7 +7,7 @@ torch = pytest.importorskip("torch")
 timm = pytest.importorskip("timm")
 
 from benchmarks.core.errors import ConfigError  # noqa: E402
-from models import create_model, model_entry  # noqa: E402
+from models import create_model, model_entry, validate_model  # noqa: E402
 from models import supertml  # noqa: E402
 from models.supertml import SuperTML, build_backbone  # noqa: E402
 
@@ -140,5 +140,26 @@ def test_resolver_and_registered_names():
         assert model_entry(name).tags["search_space"] is supertml.search_space
     with pytest.raises(ConfigError, match="fixes backbone"):
         create_model("supertml-text-resnet18", backbone="resnet34")
+    model = SuperTML(training="three-stage")  # stored as given, checked before training
+    assert model.training == "three-stage"
+    with pytest.raises(ConfigError, match="^supertml: training must be one of 'single', 'two-stage', got 'three-stage'$"):
+        validate_model("supertml-text-resnet10t", training="three-stage")
     with pytest.raises(ConfigError, match="training must be"):
-        SuperTML(training="three-stage")
+        model.fit(np.zeros((4, 2)), np.array([0, 1, 0, 1]))
+
+
+def test_missing_value_reaches_the_encoder(easy):
+    X, y = easy[0][:64].copy(), easy[1][:64]
+    X[::4, 1] = -999.0  # the HiggsML marker, row 0 included
+    kw = dict(FAST, encoder="text", pretrained=False, epochs=1)
+    marked = SuperTML(missing_value=-999.0, **kw).fit(X, y)
+    plain = SuperTML(**kw).fit(X, y)
+    explicit = SuperTML(missing_value=-999.0, encoder_options={"missing_value": None}, **kw).fit(X, y)
+    assert marked.encoder_.missing_value == -999.0 and marked.info_["encoder_options"]["missing_value"] == -999.0
+    assert plain.encoder_.missing_value is None  # only NaN is missing unless the dataset says otherwise
+    assert explicit.encoder_.missing_value is None  # encoder_options win
+    # Drawn as missing ("NA") with the marker, printed as the number -999 without it.
+    assert not np.array_equal(marked.encoder_.transform(X[:1]), plain.encoder_.transform(X[:1]))
+    np.testing.assert_array_equal(explicit.encoder_.transform(X[:8]), plain.encoder_.transform(X[:8]))
+    with pytest.raises(ConfigError, match="supertml: missing_value must be a number or None, got 'NA'"):
+        validate_model("supertml-text-resnet10t", missing_value="NA")

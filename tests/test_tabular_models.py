@@ -1,8 +1,10 @@
+import re
+
 import numpy as np
 import pytest
 
 from benchmarks.core.errors import ConfigError, MissingBackendError
-from models import create_model, list_models, model_entry
+from models import create_model, list_models, model_entry, validate_model
 from models.registry import MODELS
 
 
@@ -73,10 +75,83 @@ def test_missing_backend_is_a_clear_error():
         create_model("test-needs-nothing-real")
 
 
-@pytest.mark.parametrize("name", sorted(FAST))
-def test_unknown_parameter_is_a_config_error(name):
+def _needs_backend(name):
     backend = model_entry(name).tags["backend"]
     if backend != "sklearn":
         pytest.importorskip(backend)
+
+
+@pytest.mark.parametrize("name", sorted(FAST))
+def test_unknown_parameter_is_a_config_error(name):
+    _needs_backend(name)
+    with pytest.raises(ConfigError, match=f"^{name}: unknown parameter\\(s\\) n_estimatorz$"):
+        validate_model(name, n_estimatorz=5)
+    model = create_model(name, n_estimatorz=5)  # construction stores parameters as given
+    X, y, w = _task()
     with pytest.raises(ConfigError, match="n_estimatorz"):
-        create_model(name, n_estimatorz=5)
+        model.fit(X, y, w)
+    with pytest.raises(ConfigError, match="n_estimatorz"):
+        create_model(name).set_params(n_estimatorz=5)
+
+
+@pytest.mark.parametrize("name, bad, message", [
+    ("random-forest", {"n_estimators": 0}, "random-forest: n_estimators must be an integer >= 1, got 0"),
+    ("random-forest", {"max_features": "all"}, "random-forest: max_features must be one of 'sqrt', 'log2' or"),
+    ("xgboost", {"subsample": 1.5}, "xgboost: subsample must be a number in (0.0, 1.0], got 1.5"),
+    ("lightgbm", {"num_leaves": 1}, "lightgbm: num_leaves must be an integer >= 2, got 1"),
+])
+def test_bad_values_are_one_line_errors_before_training(name, bad, message):
+    _needs_backend(name)
+    with pytest.raises(ConfigError) as err:
+        validate_model(name, **bad)
+    assert str(err.value).startswith(message) and "\n" not in str(err.value)
+    model = create_model(name, **bad)
+    X, y, w = _task()
+    with pytest.raises(ConfigError, match=re.escape(message.split(",")[0])):
+        model.fit(X, y, w)
+    assert not hasattr(model, "model_"), "trained before rejecting the parameters"
+
+
+@pytest.mark.parametrize("name, extra, bad", [
+    ("random-forest", {"criterion": "entropy"}, {"criterion": "entropyy"}),
+    ("xgboost", {"gamma": 0.5}, {"gamma": -1.0}),
+    ("lightgbm", {"min_split_gain": 0.1}, {"boosting_type": "nonsense"}),
+])
+def test_library_extras_round_trip_and_reach_the_library(name, extra, bad):
+    from sklearn.base import clone
+
+    _needs_backend(name)
+    model = create_model(name, n_estimators=10, n_jobs=1, **extra)
+    assert {k: model.get_params()[k] for k in extra} == extra
+    copy = clone(model)
+    assert copy.get_params() == model.get_params() and copy is not model
+    X, y, w = _task()
+    model.fit(X[:400], y[:400], w[:400], X[400:], y[400:], w[400:])
+    assert all(model.model_.get_params()[k] == v for k, v in extra.items())
+    validate_model(name, **bad)  # the name is known: its value is the library's to check, at fit
+    with pytest.raises(ConfigError) as err:
+        copy.set_params(**bad).fit(X[:400], y[:400], w[:400], X[400:], y[400:], w[400:])
+    assert str(err.value).startswith(f"{name}: ") and "\n" not in str(err.value)
+
+
+def test_random_forest_probabilities_do_not_depend_on_threads():
+    """scikit-learn's forest sums the trees' probabilities in whatever order its threads
+    finish (an ulp apart from run to run); the wrapper adds them in tree order."""
+    from sklearn.ensemble import RandomForestClassifier
+
+    X, y, w = _task(n=3000)
+    kw = dict(n_estimators=64, min_samples_leaf=5, random_state=3)  # leaves with fractions: sums that round
+    parallel = create_model("random-forest", n_jobs=-1, **kw).fit(X, y, w)
+    runs = [parallel.predict_proba(X) for _ in range(3)]
+    single = create_model("random-forest", n_jobs=1, **kw).fit(X, y, w).predict_proba(X)
+    sklearn_single = RandomForestClassifier(n_jobs=1, **kw).fit(X, y, sample_weight=_balanced(y, w)).predict_proba(X)
+    for proba in runs:
+        assert np.array_equal(proba, single)
+    assert np.array_equal(single, sklearn_single)
+    assert np.array_equal(create_model("random-forest", n_jobs=2, **kw).fit(X, y, w).predict_proba(X[:7]), single[:7])
+
+
+def _balanced(y, w):
+    from benchmarks.core.weights import balance_classes
+
+    return balance_classes(y, w)
