@@ -50,15 +50,16 @@ def splits_for(ds: Dataset, spec: DatasetSpec, seed: int) -> Splits:
     """The splits every model (and every tuning worker) sees for one seed."""
     raw = make_splits(ds, seed, spec.val_fraction, spec.test_fraction, spec.max_events)
     get_metric(ds.metric).check_parts(ds.name, raw.parts)
-    return preprocess_splits(spec.preprocess, raw, ds.missing_value)
+    return preprocess_splits(spec.preprocess, raw)
 
 
 def build_model(spec: ModelSpec, params: dict, seed: int, device: str, splits: Splits):
     """One place that turns a suite's model spec into an estimator (runs and tuning alike)."""
     extra = {}
-    if model_entry(spec.name).tags.get("family") == "supertml" and "feature_names" not in params:
-        extra["feature_names"] = list(splits.feature_names)  # for encoder feature orders given by name
-    return create_model(spec.name, random_state=seed, device=device, **extra, **params)
+    if model_entry(spec.name).tags.get("family") == "supertml":
+        # Encoders need the feature names (orders given by name) and the data's missing marker.
+        extra = {"feature_names": list(splits.feature_names), "missing_value": splits.missing_value}
+    return create_model(spec.name, random_state=seed, device=device, **{**extra, **params})
 
 
 def fit(model, splits: Splits, epoch_callback: Callable | None = None) -> float:

@@ -17,7 +17,7 @@ import numpy as np
 
 from datasets import Dataset, Splits
 from encoders.examples import write_encoder_sheet
-from models import create_model, model_entry
+from models import model_entry, validate_model
 
 from . import pipeline, store
 from .controls import CONTROLS
@@ -127,8 +127,8 @@ def plan_run(suite: Suite, opts: RunOptions) -> Plan:
         ds = pipeline.load_for_spec(dspec, opts.data)
         seeds = pipeline.resolve_seeds(suite, dspec, ds, opts.seeds)
         planned.append(PlannedDataset(dspec, ds, seeds, pipeline.splits_for(ds, dspec, seeds[0])))
-    for spec in models:  # unknown parameters fail here, before hours of training
-        create_model(spec.name, random_state=0, device=device, **spec.params)
+    for spec in models:  # bad parameters fail here, before hours of training
+        validate_model(spec.name, random_state=0, device=device, **spec.params)
     controls = (NO_CONTROL,) + ((opts.control,) if opts.control != NO_CONTROL else ())
     return Plan(suite, tuple(planned), models, controls, device)
 

@@ -128,6 +128,9 @@ class Splits:
     # False for tables without event weights: their parts carry ones, and models should
     # train unweighted (no class rebalancing) since they are scored by plain accuracy.
     weighted: bool = True
+    # The value that marks a missing entry in X (besides NaN), e.g. HiggsML's -999.0; None
+    # once preprocessing imputed or replaced it. Encoders draw such entries as missing.
+    missing_value: float | None = None
 
     def fit_weights(self, part: Part) -> np.ndarray | None:
         return part.weights if self.weighted else None
@@ -152,4 +155,5 @@ class Splits:
             self.feature_names,
             self.notes,
             self.weighted,
+            self.missing_value,
         )

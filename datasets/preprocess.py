@@ -111,8 +111,13 @@ def fit_preprocessor(config: PreprocessConfig, X_train: np.ndarray, feature_name
     return pre, names
 
 
-def preprocess_splits(config: PreprocessConfig, splits: Splits, missing_value: float | None) -> Splits:
-    """Fit on ``splits.train`` and apply the same transform to every part."""
-    pre, names = fit_preprocessor(config, splits.train.X, splits.feature_names, missing_value)
+def preprocess_splits(config: PreprocessConfig, splits: Splits) -> Splits:
+    """Fit on ``splits.train`` and apply the same transform to every part.
+
+    The marker of missing entries survives only ``missing="keep"``: imputed entries are no
+    longer missing, and ``missing="nan"`` turns them into NaN.
+    """
+    pre, names = fit_preprocessor(config, splits.train.X, splits.feature_names, splits.missing_value)
     out = splits.map_X(pre.transform)
-    return Splits(out.seed, out.train, out.val, out.tests, names, out.notes, out.weighted)
+    marker = splits.missing_value if config.missing == "keep" else None
+    return Splits(out.seed, out.train, out.val, out.tests, names, out.notes, out.weighted, marker)

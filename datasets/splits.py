@@ -58,4 +58,5 @@ def make_splits(
         feature_names=ds.feature_names,
         notes=a.notes,
         weighted=ds.weights is not None,
+        missing_value=ds.missing_value,
     )

@@ -162,7 +162,7 @@ def test_score_cli(tmp_path):
 @pytest.mark.parametrize("toml, message", [
     ('[[datasets]]\nname = "iris"\nval_fraction = "x"\n[[models]]\nname = "random-forest"\n', "could not convert"),
     ('[[datasets]]\nname = "iris"\nval_fraction = 0.7\ntest_fraction = 0.5\n[[models]]\nname = "random-forest"\n', "sum below 1"),
-    ('[[datasets]]\nname = "iris"\n[[models]]\nname = "random-forest"\nsearch = { trials = -3 }\n', "positive"),
+    ('[[datasets]]\nname = "iris"\n[[models]]\nname = "random-forest"\nsearch = { trials = -3 }\n', "between 1 and"),
     ('[[datasets]]\nname = "iris"\n[[models]]\nname = "random-forest"\nparams = 3\n', "suite"),
     ('[[datasets]]\nname = "iris"\n[[models]]\nname = "random-forest"\nparams = { n_estimatorz = 3 }\n', "n_estimatorz"),
     ('this is [not toml', "invalid TOML"),
@@ -178,7 +178,7 @@ def test_bad_suite_files_are_one_line_errors(tmp_path, toml, message):
 
 @pytest.mark.parametrize("args, message", [
     (["run", "--suite", "iris", "--data", "x.csv"], "no dataset of suite"),
-    (["run", "--suite", "iris", "--max-events", "0"], "at least 1"),
+    (["run", "--suite", "iris", "--max-events", "0"], "between 1 and"),
     (["encode", "--dataset", "iris", "--encoder", "text", "--decimals", "x"], "--decimals"),
     (["encode", "--dataset", "iris", "--encoder", "text", "--bogus-free"], None),
 ])

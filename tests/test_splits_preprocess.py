@@ -70,7 +70,7 @@ def test_max_events_subsamples_every_part():
 def test_standardisation_fitted_on_train_only():
     ds = _weighted_binary()
     s = make_splits(ds, 0)
-    out = preprocess_splits(PreprocessConfig(standardise=True), s, None)
+    out = preprocess_splits(PreprocessConfig(standardise=True), s)
     assert np.allclose(out.train.X.mean(0), 0, atol=1e-9)
     assert np.allclose(out.train.X.std(0), 1, atol=1e-9)
     # The test part is transformed with the train statistics, not its own.
@@ -112,7 +112,7 @@ def test_orientation_drops_features_it_makes_constant():
 
     ds = load_dataset("higgsml-toy", n_events=2000)
     s = make_splits(ds, 0)
-    out = preprocess_splits(PreprocessConfig(orientation=True, cartesian=True, standardise=True), s, ds.missing_value)
+    out = preprocess_splits(PreprocessConfig(orientation=True, cartesian=True, standardise=True), s)
     assert "PRI_lep_phi" not in out.feature_names and "PRI_lep_py" not in out.feature_names
     assert "PRI_tau_px" in out.feature_names
     assert all(p.X.shape[1] == len(out.feature_names) for p in out.parts)
