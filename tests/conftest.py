@@ -5,19 +5,17 @@ import pytest
 SHARED_HIGGS = (Path(__file__).resolve().parents[2] / "shared" / "data" / "higgsml"
                 / "atlas-higgs-challenge-2014-v2-sample10k.csv.gz")
 
-# Backend markers let each tox environment run its own backend's tests (-m torch, ...).
-TORCH_MODULES = {"test_fcnn", "test_supertml", "test_perf_train"}
+# What a test needs, declared on the test (a module's pytestmark, a decorator, or a
+# pytest.param's marks): "sklearn" for the core only, or each optional backend it uses.
+# Each tox environment selects its tests by these markers (pyproject.toml registers them).
+BACKENDS = ("sklearn", "xgboost", "lightgbm", "torch")
 
 
 def pytest_collection_modifyitems(config, items):
-    for item in items:
-        module = item.module.__name__.rsplit(".", 1)[-1]
-        node = item.nodeid.lower()
-        if module in TORCH_MODULES or "torch" in item.name.lower():
-            item.add_marker(pytest.mark.torch)
-        for backend in ("xgboost", "lightgbm"):
-            if backend in node:
-                item.add_marker(getattr(pytest.mark, backend))
+    undeclared = [item.nodeid for item in items if not any(item.get_closest_marker(b) for b in BACKENDS)]
+    if undeclared:
+        raise pytest.UsageError(
+            f"{len(undeclared)} test(s) declare no backend marker ({', '.join(BACKENDS)}), e.g. {undeclared[0]}")
 
 
 @pytest.fixture

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.sklearn
+
 grimp = pytest.importorskip("grimp")
 importlinter_cli = pytest.importorskip("importlinter.cli")
 

@@ -9,6 +9,8 @@ from benchmarks.cli import main
 from benchmarks.suite import list_suites, load_suite, parse_suite
 from benchmarks.core.errors import ConfigError
 
+pytestmark = pytest.mark.sklearn
+
 ROOT = Path(__file__).resolve().parents[1]
 
 

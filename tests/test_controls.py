@@ -6,6 +6,8 @@ from benchmarks.core.stats import consistent_with_chance
 from datasets import load_dataset, make_splits
 from models import create_model
 
+pytestmark = pytest.mark.sklearn
+
 
 @pytest.mark.parametrize("counts", [(30, 30, 30), (66, 34), (500, 250, 7)])
 def test_independent_permutation_keeps_counts_and_carries_no_information(counts):

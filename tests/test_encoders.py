@@ -17,6 +17,8 @@ from encoders.base import fit_importances
 from encoders.pixels import intensity
 from encoders.text import round_scaled
 
+pytestmark = pytest.mark.sklearn
+
 LAYOUTS = [("text", "equal"), ("text", "variable"), ("pixels", "blocks"), ("pixels", "bars")]
 
 

@@ -9,6 +9,8 @@ from benchmarks.cli import main
 from benchmarks.suite import load_suite
 from models import backend_available, model_entry
 
+pytestmark = pytest.mark.sklearn
+
 
 def _need_backends(suite):
     for m in suite.models:
@@ -18,6 +20,9 @@ def _need_backends(suite):
 
 
 @pytest.mark.slow
+@pytest.mark.torch
+@pytest.mark.xgboost
+@pytest.mark.lightgbm
 def test_smoke_suite_end_to_end(tmp_path, capsys):
     suite = load_suite("smoke")
     _need_backends(suite)

@@ -20,6 +20,8 @@ from datasets.higgsml import (
 from datasets.higgsml_toy import KAGGLE_SET_COUNTS, make_higgsml_toy, write_higgsml_toy
 from datasets.registry import load_dataset
 
+pytestmark = pytest.mark.sklearn
+
 TOTALS = {1: SIGNAL_TOTAL, 0: BACKGROUND_TOTAL}
 JET_FEATURES_2 = [
     "DER_deltaeta_jet_jet", "DER_mass_jet_jet", "DER_prodeta_jet_jet", "DER_lep_eta_centrality",

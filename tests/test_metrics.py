@@ -20,6 +20,8 @@ from benchmarks.core.metrics import (
 )
 from datasets.base import Part
 
+pytestmark = pytest.mark.sklearn
+
 
 def test_ams_hand_computed_values():
     # sqrt(2((s+b+10) ln(1+s/(b+10)) - s)) worked out by hand

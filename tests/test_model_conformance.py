@@ -62,6 +62,7 @@ def data():
     return X, y, w
 
 
+@pytest.mark.sklearn
 def test_every_registered_model_is_covered():
     assert KNOWN <= set(_package_models()), "a known model is no longer registered"
     assert all(model_entry(n).tags["family"] == "supertml" for n in RESOLVED)

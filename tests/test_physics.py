@@ -9,6 +9,8 @@ from datasets.higgsml import FEATURES
 from datasets.higgsml_toy import make_higgsml_toy
 from datasets.physics import fix_orientation, to_cartesian
 
+pytestmark = pytest.mark.sklearn
+
 M = -999.0
 OBJECTS = ("tau", "lep", "jet_leading", "jet_subleading")
 I = {n: i for i, n in enumerate(FEATURES)}

@@ -20,6 +20,8 @@ from benchmarks.suite import parse_suite
 from reports import plots
 from reports.compare import compare_runs, write_comparison
 
+pytestmark = pytest.mark.sklearn
+
 
 def _iris_run(out: Path, n_estimators: int) -> Path:
     raw = {"name": "iris-mini",

@@ -18,6 +18,8 @@ from benchmarks.runner import RunOptions, run_suite
 from benchmarks.suite import parse_suite
 from models import backend_available
 
+pytestmark = pytest.mark.sklearn
+
 ROOT = Path(__file__).resolve().parents[1]
 
 SLOW_SUITE = """
@@ -63,7 +65,6 @@ def _metrics(out: Path) -> dict:
     return {(r["dataset"], r["model"], r["seed"], r["control"]): r["metrics"] for r in _records(out)}
 
 
-@pytest.mark.sklearn
 def test_second_process_on_a_run_directory_fails_at_once(tmp_path):
     suite = tmp_path / "slow.toml"
     suite.write_text(SLOW_SUITE)
@@ -85,7 +86,6 @@ def test_second_process_on_a_run_directory_fails_at_once(tmp_path):
     assert "iris" not in first.stdout.read()  # its summary shows its own results only
 
 
-@pytest.mark.sklearn
 def test_a_held_lock_refuses_a_run_and_a_dead_holder_frees_it(tmp_path, capsys):
     out = tmp_path / "r"
     out.mkdir()
@@ -107,7 +107,6 @@ def test_a_held_lock_refuses_a_run_and_a_dead_holder_frees_it(tmp_path, capsys):
     assert main(args) == 0
 
 
-@pytest.mark.sklearn
 def test_run_over_an_existing_run_is_refused(tmp_path, capsys):
     args = ["run", "--suite", "iris", "--models", "random-forest", "--seeds", "1", "--quiet", "--out", str(tmp_path / "r")]
     assert main(args) == 0
@@ -117,7 +116,6 @@ def test_run_over_an_existing_run_is_refused(tmp_path, capsys):
     assert (tmp_path / "r" / "results.json").read_text() == before
 
 
-@pytest.mark.sklearn
 def test_kill_then_resume_equals_an_uninterrupted_run(tmp_path):
     suite = tmp_path / "slow.toml"
     suite.write_text(SLOW_SUITE)
@@ -140,7 +138,6 @@ def test_kill_then_resume_equals_an_uninterrupted_run(tmp_path):
     assert (killed / "report.md").is_file()
 
 
-@pytest.mark.sklearn
 def test_resume_refuses_another_setup(tmp_path, capsys):
     out = tmp_path / "r"
     base = ["run", "--suite", "iris", "--models", "random-forest", "--quiet"]

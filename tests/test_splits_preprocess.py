@@ -7,6 +7,8 @@ from datasets import Dataset, load_dataset, make_splits
 from datasets.higgsml import SAMPLE_FILE_SPLITS, split_policy
 from datasets.preprocess import PreprocessConfig, fit_preprocessor, preprocess_splits
 
+pytestmark = pytest.mark.sklearn
+
 
 def _weighted_binary(n=2000, seed=0, groups=None):
     rng = np.random.default_rng(seed)

@@ -7,6 +7,8 @@ from benchmarks.core import audit, stats
 from benchmarks.core.errors import ConfigError, DataError
 from benchmarks.core.metrics import accuracy, ams, ams_at_cut, choose_cut
 
+pytestmark = pytest.mark.sklearn
+
 S_TOTAL, B_TOTAL = 692.0, 410_999.0  # HiggsML-like full-luminosity totals
 
 

@@ -6,6 +6,8 @@ from benchmarks.core.errors import DataError
 from datasets.higgsml_toy import write_higgsml_toy
 from benchmarks.submission import read_solution, read_submission, score_submission, score_submission_files
 
+pytestmark = pytest.mark.sklearn
+
 
 def _solution():
     # EventIds 1-2 training, 3-6 public (b), 7-9 private (v)

@@ -5,6 +5,8 @@ import pytest
 from benchmarks.core.errors import ConfigError, DataError
 from datasets import list_datasets, load_dataset
 
+pytestmark = pytest.mark.sklearn
+
 
 def test_bundled_tables():
     iris, wine = load_dataset("iris"), load_dataset("wine")

@@ -18,6 +18,19 @@ def _task(n_classes=2, n=600, seed=0):
     return X, y, w
 
 
+pytestmark = pytest.mark.sklearn
+
+
+def _named(names):
+    """Model names as parameters, each marked with the backend it needs."""
+    return [pytest.param(n, id=n, marks=getattr(pytest.mark, model_entry(n).tags["backend"])) for n in names]
+
+
+def _cases(rows):
+    """Parameter rows whose first value is a model name, marked with that model's backend."""
+    return [pytest.param(*row, marks=getattr(pytest.mark, model_entry(row[0]).tags["backend"])) for row in rows]
+
+
 FAST = {
     "random-forest": {"n_estimators": 30},
     "xgboost": {"n_estimators": 60, "early_stopping_rounds": 10},
@@ -25,7 +38,7 @@ FAST = {
 }
 
 
-@pytest.mark.parametrize("name", sorted(FAST))
+@pytest.mark.parametrize("name", _named(sorted(FAST)))
 @pytest.mark.parametrize("n_classes", [2, 3])
 def test_tabular_model_learns(name, n_classes):
     backend = model_entry(name).tags["backend"]
@@ -40,7 +53,7 @@ def test_tabular_model_learns(name, n_classes):
     assert (proba.argmax(1) == y[500:]).mean() > 1.0 / n_classes + 0.2
 
 
-@pytest.mark.parametrize("name", sorted(FAST))
+@pytest.mark.parametrize("name", _named(sorted(FAST)))
 def test_tabular_model_is_seeded(name):
     backend = model_entry(name).tags["backend"]
     if backend != "sklearn":
@@ -81,7 +94,7 @@ def _needs_backend(name):
         pytest.importorskip(backend)
 
 
-@pytest.mark.parametrize("name", sorted(FAST))
+@pytest.mark.parametrize("name", _named(sorted(FAST)))
 def test_unknown_parameter_is_a_config_error(name):
     _needs_backend(name)
     with pytest.raises(ConfigError, match=f"^{name}: unknown parameter\\(s\\) n_estimatorz$"):
@@ -94,12 +107,12 @@ def test_unknown_parameter_is_a_config_error(name):
         create_model(name).set_params(n_estimatorz=5)
 
 
-@pytest.mark.parametrize("name, bad, message", [
+@pytest.mark.parametrize("name, bad, message", _cases([
     ("random-forest", {"n_estimators": 0}, "random-forest: n_estimators must be an integer >= 1, got 0"),
     ("random-forest", {"max_features": "all"}, "random-forest: max_features must be one of 'sqrt', 'log2' or"),
     ("xgboost", {"subsample": 1.5}, "xgboost: subsample must be a number in (0.0, 1.0], got 1.5"),
     ("lightgbm", {"num_leaves": 1}, "lightgbm: num_leaves must be an integer >= 2, got 1"),
-])
+]))
 def test_bad_values_are_one_line_errors_before_training(name, bad, message):
     _needs_backend(name)
     with pytest.raises(ConfigError) as err:
@@ -112,11 +125,11 @@ def test_bad_values_are_one_line_errors_before_training(name, bad, message):
     assert not hasattr(model, "model_"), "trained before rejecting the parameters"
 
 
-@pytest.mark.parametrize("name, extra, bad", [
+@pytest.mark.parametrize("name, extra, bad", _cases([
     ("random-forest", {"criterion": "entropy"}, {"criterion": "entropyy"}),
     ("xgboost", {"gamma": 0.5}, {"gamma": -1.0}),
     ("lightgbm", {"min_split_gain": 0.1}, {"boosting_type": "nonsense"}),
-])
+]))
 def test_library_extras_round_trip_and_reach_the_library(name, extra, bad):
     from sklearn.base import clone
 

@@ -16,6 +16,8 @@ import pytest
 optuna = pytest.importorskip("optuna")
 from optuna.trial import TrialState  # noqa: E402
 
+pytestmark = pytest.mark.sklearn
+
 from benchmarks.core.errors import BenchmarkError, ConfigError  # noqa: E402
 from benchmarks.suite import ModelSpec, SearchSpec  # noqa: E402
 from benchmarks.core.secrets import redact as redact_url  # noqa: E402
@@ -213,6 +215,7 @@ from pathlib import Path
 sys.path.insert(0, {tests!r})
 import test_tuning  # registers the test-only models
 from benchmarks.tuning import run_tune_worker
+
 go = Path({go!r})
 while not go.exists():  # start all workers together
     time.sleep(0.02)
