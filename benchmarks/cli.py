@@ -58,6 +58,7 @@ def _add_run(sub) -> None:
     r.add_argument("--target", help="label column for --dataset csv:PATH")
     r.add_argument("--weight", help="event-weight column for --dataset csv:PATH")
     r.add_argument("--metric", help="metric for --dataset csv:PATH (default: accuracy; see `list`)")
+    r.add_argument("--categorical", help="categorical columns of --dataset csv:PATH, comma-separated")
     r.add_argument("--models", type=_csv_list, help="comma-separated model labels or registry names")
     r.add_argument("--seeds", type=int, help="number of seeds (repeats of split + train + evaluate)")
     r.add_argument("--device", help="auto, cpu, cuda or cuda:N (default: auto)")
@@ -163,22 +164,23 @@ def cmd_list(args) -> int:
     return 0
 
 
-RUN_SHAPING = ("suite", "data", "dataset", "target", "weight", "metric", "models", "seeds", "device",
+RUN_SHAPING = ("suite", "data", "dataset", "target", "weight", "metric", "categorical", "models", "seeds", "device",
                "max_events", "control", "no_tune", "storage")
 
 
 def _suite_for_args(args):
     suite = load_suite(args.suite or "default")
     if args.dataset:
-        options = {k: v for k, v in (("target", args.target), ("weight", args.weight), ("metric", args.metric)) if v}
+        options = {k: v for k, v in (("target", args.target), ("weight", args.weight), ("metric", args.metric),
+                                     ("categorical", args.categorical)) if v}
         if args.dataset.startswith("csv:") and not args.target:
             raise ConfigError("--dataset csv:PATH needs --target COL (the label column)")
         spec = DatasetSpec(args.dataset, options)
         # The manifest keeps the suite as run, so that --resume repeats it.
         raw = {**suite.raw, "datasets": [{"name": args.dataset, "options": options}]}
         suite = replace(suite, datasets=(spec,), raw=raw)
-    elif args.target or args.weight or args.metric:
-        raise ConfigError("--target, --weight and --metric go with --dataset csv:PATH")
+    elif args.target or args.weight or args.metric or args.categorical:
+        raise ConfigError("--target, --weight, --metric and --categorical go with --dataset csv:PATH")
     return suite
 
 

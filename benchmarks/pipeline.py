@@ -55,10 +55,11 @@ def splits_for(ds: Dataset, spec: DatasetSpec, seed: int) -> Splits:
 
 def build_model(spec: ModelSpec, params: dict, seed: int, device: str, splits: Splits):
     """One place that turns a suite's model spec into an estimator (runs and tuning alike)."""
-    extra = {}
-    if model_entry(spec.name).tags.get("family") == "supertml":
-        # Encoders need the feature names (orders given by name) and the data's missing marker.
-        extra = {"feature_names": list(splits.feature_names), "missing_value": splits.missing_value}
+    facts = {"feature_names": list(splits.feature_names), "missing_value": splits.missing_value,
+             "categorical_features": list(splits.categorical)}
+    # A model names the facts of the data it needs in its registration (``data_facts``).
+    wanted = model_entry(spec.name).tags.get("data_facts", ())
+    extra = {k: facts[k] for k in wanted}
     return create_model(spec.name, random_state=seed, device=device, **{**extra, **params})
 
 

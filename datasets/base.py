@@ -40,6 +40,7 @@ class Dataset:
     missing_value: float | None = None
     notes: tuple[str, ...] = ()
     split_policy: Any = field(default_factory=HeldOutTest)
+    categorical: tuple[str, ...] = ()  # columns that name categories (HiggsML: PRI_jet_num), not amounts
 
     def __post_init__(self) -> None:
         X, y = self.X, self.y
@@ -73,6 +74,9 @@ class Dataset:
             if w.shape != (n,) or not np.isfinite(w).all() or (w < 0).any() or (w > MAX_ABS_VALUE).any():
                 raise DataError(f"{self.name}: weights must be {n} finite non-negative numbers below {MAX_ABS_VALUE:g}")
         get_metric(self.metric).check_task(self.name, len(self.class_names), self.weights is not None)
+        unknown = [c for c in self.categorical if c not in self.feature_names]
+        if unknown:
+            raise DataError(f"{self.name}: categorical column(s) {', '.join(map(repr, unknown))} are not features")
 
     @property
     def n_classes(self) -> int:
@@ -85,7 +89,7 @@ class Dataset:
             if a is not None:
                 h.update(str(a.dtype).encode() + repr(a.shape).encode())
                 h.update(np.ascontiguousarray(a).tobytes())
-        h.update(repr((self.feature_names, self.class_names, self.metric, self.missing_value,
+        h.update(repr((self.feature_names, self.class_names, self.metric, self.missing_value, self.categorical,
                        sorted((self.weight_totals or {}).items()), self.split_policy)).encode())
         return h.hexdigest()[:16]
 
@@ -131,6 +135,7 @@ class Splits:
     # The value that marks a missing entry in X (besides NaN), e.g. HiggsML's -999.0; None
     # once preprocessing imputed or replaced it. Encoders draw such entries as missing.
     missing_value: float | None = None
+    categorical: tuple[str, ...] = ()  # the categorical features among feature_names
 
     def fit_weights(self, part: Part) -> np.ndarray | None:
         return part.weights if self.weighted else None
@@ -156,4 +161,5 @@ class Splits:
             self.notes,
             self.weighted,
             self.missing_value,
+            self.categorical,
         )

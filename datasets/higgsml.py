@@ -309,6 +309,7 @@ def higgsml_dataset(df: pd.DataFrame, name: str, source: str, synthetic: bool = 
         missing_value=MISSING,
         notes=tuple(notes),
         split_policy=split_policy(groups),
+        categorical=("PRI_jet_num",),
     )
 
 

@@ -120,4 +120,5 @@ def preprocess_splits(config: PreprocessConfig, splits: Splits) -> Splits:
     pre, names = fit_preprocessor(config, splits.train.X, splits.feature_names, splits.missing_value)
     out = splits.map_X(pre.transform)
     marker = splits.missing_value if config.missing == "keep" else None
-    return Splits(out.seed, out.train, out.val, out.tests, names, out.notes, out.weighted, marker)
+    categorical = tuple(c for c in splits.categorical if c in names)  # a dropped column drops out
+    return Splits(out.seed, out.train, out.val, out.tests, names, out.notes, out.weighted, marker, categorical)

@@ -59,4 +59,5 @@ def make_splits(
         notes=a.notes,
         weighted=ds.weights is not None,
         missing_value=ds.missing_value,
+        categorical=ds.categorical,
     )

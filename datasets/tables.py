@@ -45,8 +45,8 @@ def wine() -> Dataset:
 
 @register_dataset("csv")
 def csv(path: str | None = None, target: str | None = None, weight: str | None = None,
-        id_column: str | None = None, metric: str = "accuracy") -> Dataset:
-    """Any user table: ``--dataset csv:PATH --target COL [--weight COL] [--metric NAME]``."""
+        id_column: str | None = None, metric: str = "accuracy", categorical: str | list | tuple = ()) -> Dataset:
+    """Any user table: ``--dataset csv:PATH --target COL [--weight COL] [--metric NAME] [--categorical A,B]``."""
     if not path:
         raise DataError("csv dataset needs a path: --dataset csv:PATH")
     if not target:
@@ -59,12 +59,19 @@ def csv(path: str | None = None, target: str | None = None, weight: str | None =
         first = str(exc).splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise DataError(f"cannot read {p} as CSV: {first}") from None
     return table_dataset(df, target=target, weight=weight, id_column=id_column,
-                         name=f"csv:{p.name}", source=str(p), metric=metric)
+                         name=f"csv:{p.name}", source=str(p), metric=metric, categorical=categorical)
+
+
+def _names(value: str | list | tuple) -> tuple[str, ...]:
+    """Column names from ``"a,b"`` or ``["a", "b"]``."""
+    if isinstance(value, str):
+        return tuple(v.strip() for v in value.split(",") if v.strip())
+    return tuple(str(v) for v in value)
 
 
 def table_dataset(df: pd.DataFrame, target: str, weight: str | None = None,
                   id_column: str | None = None, name: str = "csv", source: str = "",
-                  metric: str = "accuracy") -> Dataset:
+                  metric: str = "accuracy", categorical: str | list | tuple = ()) -> Dataset:
     """Validate a DataFrame and turn it into a Dataset (labels from any column type)."""
     for role, col in (("target", target), ("weight", weight), ("id", id_column)):
         if col is not None and col not in df.columns:
@@ -97,4 +104,5 @@ def table_dataset(df: pd.DataFrame, target: str, weight: str | None = None,
         ids=ids,
         metric=metric,
         source=source or name,
+        categorical=_names(categorical),
     )

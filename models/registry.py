@@ -12,8 +12,10 @@ without training, so a run can reject bad parameters before it trains anything.
 ``epoch_callback(epoch, proba_val)`` is called by iterative models after each epoch with
 validation probabilities; it may raise to stop training (Optuna pruning). Tags on the
 registration say which optional backend a model needs (``backend``), whether it accepts a
-``device`` argument, and the model family (``tabular`` or ``supertml``). A registered
-``search_space(trial) -> dict`` gives the model's Optuna space (define-by-run).
+``device`` argument, the model family (``tabular``, ``supertml``, ...) and which facts of
+the data the harness passes it (``data_facts``: any of ``feature_names``, ``missing_value``,
+``categorical_features``). A registered ``search_space(trial) -> dict`` gives the model's
+Optuna space (define-by-run).
 """
 from __future__ import annotations
 
@@ -35,6 +37,7 @@ def register_model(
     family: str = "tabular",
     accepts_device: bool = False,
     search_space: Callable[[Any], dict] | None = None,
+    data_facts: tuple[str, ...] = (),
     description: str = "",
 ):
     return MODELS.register(
@@ -44,6 +47,7 @@ def register_model(
         family=family,
         accepts_device=accepts_device,
         search_space=search_space,
+        data_facts=tuple(data_facts),
     )
 
 

@@ -591,7 +591,8 @@ def _factory(encoder: str, backbone: str) -> Callable[..., SuperTML]:
     return factory
 
 
-_TAGS = dict(backend="torch", family="supertml", accepts_device=True, search_space=search_space)
+_TAGS = dict(backend="torch", family="supertml", accepts_device=True, search_space=search_space,
+             data_facts=("feature_names", "missing_value"))
 
 for _enc, _bb in (("text", "resnet18"), ("text", "resnet34"), ("pixels", "resnet18"), ("pixels", "resnet34"),
                   ("text", "seresnet50"), ("text", "legacy_senet154")):
