@@ -56,7 +56,7 @@ def splits_for(ds: Dataset, spec: DatasetSpec, seed: int) -> Splits:
 def build_model(spec: ModelSpec, params: dict, seed: int, device: str, splits: Splits):
     """One place that turns a suite's model spec into an estimator (runs and tuning alike)."""
     facts = {"feature_names": list(splits.feature_names), "missing_value": splits.missing_value,
-             "categorical_features": list(splits.categorical)}
+             "categorical_features": list(splits.categorical), "augmentation": splits.augmentation}
     # A model names the facts of the data it needs in its registration (``data_facts``).
     wanted = model_entry(spec.name).tags.get("data_facts", ())
     extra = {k: facts[k] for k in wanted}

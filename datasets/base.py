@@ -41,6 +41,7 @@ class Dataset:
     notes: tuple[str, ...] = ()
     split_policy: Any = field(default_factory=HeldOutTest)
     categorical: tuple[str, ...] = ()  # columns that name categories (HiggsML: PRI_jet_num), not amounts
+    symmetries: Any = None  # transforms leaving the physics unchanged (datasets.symmetries), or None
 
     def __post_init__(self) -> None:
         X, y = self.X, self.y
@@ -136,6 +137,8 @@ class Splits:
     # once preprocessing imputed or replaced it. Encoders draw such entries as missing.
     missing_value: float | None = None
     categorical: tuple[str, ...] = ()  # the categorical features among feature_names
+    # The dataset's symmetries as transforms of these features (datasets.symmetries), or None.
+    augmentation: Any = None
 
     def fit_weights(self, part: Part) -> np.ndarray | None:
         return part.weights if self.weighted else None
@@ -162,4 +165,5 @@ class Splits:
             self.weighted,
             self.missing_value,
             self.categorical,
+            self.augmentation,
         )

@@ -26,6 +26,7 @@ from benchmarks.core.limits import check_table_file
 from .base import Dataset
 from .policies import Assignment, CarvedTests, stratified
 from .registry import register_dataset
+from .symmetries import BeamSymmetries
 
 URL = "http://opendata.cern.ch/record/328/files/atlas-higgs-challenge-2014-v2.csv.gz"
 FILENAME = "atlas-higgs-challenge-2014-v2.csv.gz"
@@ -310,6 +311,7 @@ def higgsml_dataset(df: pd.DataFrame, name: str, source: str, synthetic: bool = 
         notes=tuple(notes),
         split_policy=split_policy(groups),
         categorical=("PRI_jet_num",),
+        symmetries=BeamSymmetries(),
     )
 
 

@@ -121,4 +121,20 @@ def preprocess_splits(config: PreprocessConfig, splits: Splits) -> Splits:
     out = splits.map_X(pre.transform)
     marker = splits.missing_value if config.missing == "keep" else None
     categorical = tuple(c for c in splits.categorical if c in names)  # a dropped column drops out
-    return Splits(out.seed, out.train, out.val, out.tests, names, out.notes, out.weighted, marker, categorical)
+    return Splits(out.seed, out.train, out.val, out.tests, names, out.notes, out.weighted, marker, categorical,
+                  _augmentation(config, splits, pre, names, marker))
+
+
+def _augmentation(config: PreprocessConfig, splits: Splits, pre: Preprocessor, names, marker):
+    """The data's symmetries as transforms of the preprocessed features, where they survive.
+
+    The orientation fix uses the symmetries up (every event already turned one way), and
+    imputed missing entries could no longer be told apart from measured ones: in either
+    case there is no augmentation.
+    """
+    symmetries = getattr(splits.augmentation, "symmetries", None)
+    if symmetries is None or config.orientation:
+        return None
+    if config.missing == "impute" and splits.missing_value is not None:
+        return None
+    return symmetries.in_feature_space(names, pre.means, pre.stds, marker)

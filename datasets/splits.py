@@ -60,4 +60,6 @@ def make_splits(
         weighted=ds.weights is not None,
         missing_value=ds.missing_value,
         categorical=ds.categorical,
+        augmentation=None if ds.symmetries is None else ds.symmetries.in_feature_space(
+            ds.feature_names, None, None, ds.missing_value),
     )

@@ -14,7 +14,7 @@ validation probabilities; it may raise to stop training (Optuna pruning). Tags o
 registration say which optional backend a model needs (``backend``), whether it accepts a
 ``device`` argument, the model family (``tabular``, ``supertml``, ...) and which facts of
 the data the harness passes it (``data_facts``: any of ``feature_names``, ``missing_value``,
-``categorical_features``). A registered ``search_space(trial) -> dict`` gives the model's
+``categorical_features``, ``augmentation``). A registered ``search_space(trial) -> dict`` gives the model's
 Optuna space (define-by-run).
 """
 from __future__ import annotations
