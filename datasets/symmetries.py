@@ -110,6 +110,9 @@ class Augmentation:
         import torch
 
         raw = X.to(torch.float64).clone()
+        angle = torch.as_tensor(angle, dtype=torch.float64, device=raw.device)
+        flip_y = torch.as_tensor(flip_y, dtype=torch.bool, device=raw.device)
+        flip_z = torch.as_tensor(flip_z, dtype=torch.bool, device=raw.device)
         mean, std = self._stats(raw.device)
         present = ~torch.isnan(raw)
         if self.missing_value is not None:
