@@ -196,3 +196,33 @@ def test_scored_part_from_part():
     assert audit.honest([sp], 0.5)["public"] == pytest.approx(ams(2.0, 0.0))
     with pytest.raises(DataError):
         audit.ScoredPart.from_part(part, np.array([0.1, 0.2]))
+
+
+def test_minimum_detectable_difference_and_resolution():
+    from scipy.stats import norm
+
+    assert stats.minimum_detectable_difference(1.0) == pytest.approx(norm.ppf(0.975) + norm.ppf(0.8))
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 2, 400)
+    a = np.where(rng.random(400) < 0.80, y, 1 - y)
+    b = np.where(rng.random(400) < 0.79, y, 1 - y)
+    out = stats.paired_accuracy_comparison(y, a, b, n_boot=500, seed=1)
+    assert out["mdd"] == pytest.approx(stats.minimum_detectable_difference(out["se"]))
+    assert out["below_resolution"] == (abs(out["diff"]) < out["mdd"])
+    # Twice the events: the resolution improves by about sqrt(2).
+    y2, a2, b2 = (np.concatenate([v, v]) for v in (y, a, b))
+    out2 = stats.paired_accuracy_comparison(y2, a2, b2, n_boot=500, seed=1)
+    assert out2["mdd"] == pytest.approx(out["mdd"] / np.sqrt(2), rel=0.2)
+
+
+def test_selection_counts_at_a_cut():
+    from benchmarks.core.metrics import higgs_metrics, selection_counts
+
+    scores = np.array([0.9, 0.8, 0.7, 0.2, 0.1])
+    y = np.array([1, 0, 1, 0, 1])
+    w = np.array([1.0, 2.0, 3.0, 4.0, 5.0])
+    assert selection_counts(scores, y, w, 0.5) == {"n_sig": 2, "n_bkg": 1, "w_sig": 4.0, "w_bkg": 2.0}
+    part = type("P", (), {"name": "public", "y": y, "weights": w})()
+    out = higgs_metrics(scores, part, [(part, scores)])
+    assert out["n_bkg_public"] == int(((scores >= out["cut"]) & (y == 0)).sum())
+    assert out["w_sig_val"] == float(w[(scores >= out["cut"]) & (y == 1)].sum())

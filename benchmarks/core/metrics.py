@@ -160,6 +160,19 @@ def ams_at_cut(scores, y, w, cut: float, b_reg: float = B_REG) -> float:
     return ams(s, b, b_reg)
 
 
+def selection_counts(scores, y, w, cut: float) -> dict[str, float]:
+    """What the cut selects: raw numbers and weight sums of signal and background events.
+
+    An AMS resting on a handful of background events is a small-number artefact (any
+    signal over no background gives a large AMS); these counts let a reader see that.
+    """
+    scores, y, w = _as_arrays(scores, y, w)
+    sel = scores >= cut
+    sig = y == 1
+    return {"n_sig": int((sel & sig).sum()), "n_bkg": int((sel & ~sig).sum()),
+            "w_sig": float(w[sel & sig].sum()), "w_bkg": float(w[sel & ~sig].sum())}
+
+
 def max_ams(scores, y, w, b_reg: float = B_REG) -> tuple[float, float]:
     """(max AMS, its cut) over all cuts. Optimistic when computed on a test split."""
     cuts, values = ams_scan(scores, y, w, b_reg)
@@ -248,7 +261,9 @@ def higgs_metrics(proba_val, val, tests: Sequence[tuple[Any, Any]] | Mapping[Any
     Keys: ``cut`` (chosen on validation ONLY), ``ams_val``, ``ams_<name>`` (honest AMS
     on each test part at the validation cut), ``auc`` (weighted, concatenated test
     parts), ``auc_<name>``, ``ams_max_<name>`` / ``cut_max_<name>`` (the max AMS over
-    cuts tuned on that test part: an optimistic diagnostic, never a result).
+    cuts tuned on that test part: an optimistic diagnostic, never a result), and what
+    the cut selects on validation and each test part: ``n_sig_<part>``, ``n_bkg_<part>``
+    (raw events), ``w_sig_<part>``, ``w_bkg_<part>`` (weights).
     """
     pairs = _pairs(tests)
     p_val = signal_scores(proba_val)
@@ -267,6 +282,8 @@ def higgs_metrics(proba_val, val, tests: Sequence[tuple[Any, Any]] | Mapping[Any
         best, best_cut = max_ams(p, part.y, part.weights, b_reg)
         out[f"ams_max_{part.name}"] = best
         out[f"cut_max_{part.name}"] = best_cut
+    for name, p, part in [("val", p_val, val), *((part.name, p, part) for part, p in pairs)]:
+        out.update({f"{k}_{name}": v for k, v in selection_counts(p, part.y, part.weights, cut).items()})
     return out
 
 
@@ -292,6 +309,7 @@ __all__: Iterable[str] = [
     "choose_cut",
     "ams_at_cut",
     "max_ams",
+    "selection_counts",
     "signal_scores",
     "to_labels",
     "accuracy",

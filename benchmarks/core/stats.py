@@ -151,8 +151,22 @@ def bootstrap_accuracy_ci(
 # ----------------------------------------------------------------- paired comparisons
 
 
+def minimum_detectable_difference(se: float, alpha: float = 0.05, power: float = 0.8) -> float:
+    """The smallest true difference a two-sided test at `alpha` detects with probability `power`,
+    for a difference estimated with standard error `se`: (z_{1-alpha/2} + z_{power}) * se.
+
+    A difference below it may be real, but this data cannot tell it from noise.
+    """
+    from scipy.stats import norm
+
+    if not 0 < power < 1:
+        raise ConfigError(f"power must be in (0, 1), got {power}")
+    return float((norm.ppf(1 - alpha / 2) + norm.ppf(power)) * se)
+
+
 def _paired_summary(diff: float, diffs: np.ndarray, alpha: float) -> dict:
-    """Percentile interval and two-sided bootstrap p-value of a paired difference.
+    """Percentile interval and two-sided bootstrap p-value of a paired difference, with the
+    difference this resolution could detect (``mdd``: 80% power, from the bootstrap spread).
 
     p = 2 * min(share of resampled differences <= 0, share >= 0), with the +1 correction
     so that it is never reported as exactly 0.
@@ -161,6 +175,7 @@ def _paired_summary(diff: float, diffs: np.ndarray, alpha: float) -> dict:
     tail = min(int((diffs <= 0).sum()), int((diffs >= 0).sum()))
     p = min(1.0, (2 * tail + 1) / (n + 1))
     low, high = _interval(diffs, alpha)
+    se = float(np.std(diffs, ddof=1)) if n > 1 else float("nan")
     return {
         "diff": float(diff),
         "ci_low": low,
@@ -169,6 +184,9 @@ def _paired_summary(diff: float, diffs: np.ndarray, alpha: float) -> dict:
         "significant": bool(p < alpha),
         "alpha": alpha,
         "n_boot": n,
+        "se": se,
+        "mdd": minimum_detectable_difference(se, alpha) if n > 1 else float("nan"),
+        "below_resolution": bool(n > 1 and abs(diff) < minimum_detectable_difference(se, alpha)),
     }
 
 
@@ -350,6 +368,7 @@ __all__ = [
     "paired_ams_comparison",
     "paired_accuracy_comparison",
     "paired_seed_test",
+    "minimum_detectable_difference",
     "chance_interval_accuracy",
     "consistent_with_chance",
     "random_selection_ams",
