@@ -7,7 +7,7 @@ split) -> preprocess (fitted on train only) -> build the model -> fit -> predict
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable
 
 import numpy as np
@@ -17,7 +17,6 @@ from datasets.preprocess import preprocess_splits
 from models import create_model, model_entry
 
 from .core.errors import ConfigError
-from .core.scoring import get_metric
 from .suite import DatasetSpec, ModelSpec, Suite
 
 
@@ -26,7 +25,10 @@ def load_for_spec(spec: DatasetSpec, data: str | None) -> Dataset:
     options = dict(spec.options)
     if data is not None and takes_data_file(spec.name):
         options["data"] = data
-    return load_dataset(spec.name, **options)
+    ds = load_dataset(spec.name, **options)
+    if spec.metric_options:  # the suite's say over the dataset's defaults (e.g. the AMS cut rule)
+        ds = replace(ds, metric_options={**ds.metric_options, **spec.metric_options})
+    return ds
 
 
 def takes_data_file(name: str) -> bool:
@@ -49,7 +51,7 @@ def resolve_seeds(suite: Suite, spec: DatasetSpec, ds: Dataset, override: int | 
 def splits_for(ds: Dataset, spec: DatasetSpec, seed: int) -> Splits:
     """The splits every model (and every tuning worker) sees for one seed."""
     raw = make_splits(ds, seed, spec.val_fraction, spec.test_fraction, spec.max_events)
-    get_metric(ds.metric).check_parts(ds.name, raw.parts)
+    ds.scorer.check_parts(ds.name, raw.parts)
     return preprocess_splits(spec.preprocess, raw)
 
 

@@ -24,7 +24,6 @@ from .controls import CONTROLS
 from .core import limits
 from .core.device import resolve_device
 from .core.errors import ConfigError
-from .core.scoring import get_metric
 from .core.secrets import redact
 from .manifest import make_manifest
 from .suite import DatasetSpec, ModelSpec, Suite
@@ -149,6 +148,7 @@ def describe_dataset(ds: Dataset, splits: Splits, spec: DatasetSpec, seeds: list
         "source": ds.source,
         "synthetic": ds.synthetic,
         "metric": ds.metric,
+        "metric_options": ds.scorer.options(),
         "task": ds.task,
         "n_events": ds.n_events,
         "n_features": len(splits.feature_names),
@@ -178,7 +178,7 @@ def train_and_evaluate(ds: Dataset, splits: Splits, spec: ModelSpec, params: dic
     pred = pipeline.predict(model, splits)
     n_test = sum(len(p) for p in splits.tests)
     info = dict(getattr(model, "info_", {}) or {})
-    scored = get_metric(ds.metric).score(pred.val, splits.val, [(p, pred.tests[p.name]) for p in splits.tests],
+    scored = ds.scorer.score(pred.val, splits.val, [(p, pred.tests[p.name]) for p in splits.tests],
                                          ds.n_classes)
     record = {
         "dataset": ds.name,

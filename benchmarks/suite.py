@@ -26,6 +26,7 @@ class DatasetSpec:
     test_fraction: float = 0.2
     repeats: int | str = "auto"  # "auto": 5 when test splits are carved from a sample, else 1
     max_events: int | None = None
+    metric_options: dict[str, Any] = field(default_factory=dict)  # e.g. { min_background = 10 } for AMS
 
 
 @dataclass(frozen=True)
@@ -120,7 +121,8 @@ def _parse(raw: dict, source: str, default_name: str) -> Suite:
     datasets = []
     for i, d in enumerate(raw.get("datasets", [])):
         where = f"suite {default_name}, datasets[{i}]"
-        _check_keys(where, d, {"name", "options", "preprocess", "val_fraction", "test_fraction", "repeats", "max_events"})
+        _check_keys(where, d, {"name", "options", "preprocess", "val_fraction", "test_fraction", "repeats", "max_events",
+                               "metric_options"})
         if "name" not in d:
             raise ConfigError(f"{where}: needs a name")
         repeats = d.get("repeats", "auto")
@@ -136,6 +138,7 @@ def _parse(raw: dict, source: str, default_name: str) -> Suite:
             preprocess=PreprocessConfig.from_dict(d.get("preprocess")),
             val_fraction=fractions[0], test_fraction=fractions[1],
             repeats=repeats, max_events=_positive_or_none(f"{where}: max_events", d.get("max_events")),
+            metric_options=dict(_table(f"{where}: metric_options", d.get("metric_options", {}))),
         ))
     models = []
     for i, m in enumerate(raw.get("models", [])):

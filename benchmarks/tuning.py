@@ -33,7 +33,6 @@ from models import model_entry
 
 from .core.device import resolve_device
 from .core.errors import BenchmarkError, ConfigError
-from .core.scoring import get_metric
 from .core.secrets import redact
 from .pipeline import build_model, fit, load_for_spec, resolve_seeds, splits_for
 from .suite import ModelSpec, SearchSpec, load_suite
@@ -223,7 +222,7 @@ def make_pruner(name: str):
     raise ConfigError(f"unknown pruner {name!r}; choose one of {', '.join(PRUNERS)}")
 
 
-def data_fingerprint(ds_name: str, metric: str, splits: Splits, spec: ModelSpec) -> str:
+def data_fingerprint(ds_name: str, metric, splits: Splits, spec: ModelSpec) -> str:
     """What a study's objective depends on: the train/validation rows, features, model, base params.
 
     Event ids and labels (not float features, which may differ in the last bit between
@@ -240,7 +239,7 @@ def data_fingerprint(ds_name: str, metric: str, splits: Splits, spec: ModelSpec)
         with np.errstate(all="ignore"):
             stats = np.round(np.nan_to_num(np.stack([np.nanmean(part.X, 0), np.nanstd(part.X, 0)])), 4)
         h.update(stats.tobytes())
-    h.update(json.dumps([ds_name, metric, list(splits.feature_names), spec.name,
+    h.update(json.dumps([ds_name, metric.name, metric.options(), list(splits.feature_names), spec.name,
                          spec.params], sort_keys=True, default=str).encode())
     return h.hexdigest()[:16]
 
@@ -276,13 +275,12 @@ def _counts(study) -> dict[str, int]:
     return out
 
 
-def _make_objective(study, space: Callable, spec: ModelSpec, hpo: Splits, metric: str, device: str,
+def _make_objective(study, space: Callable, spec: ModelSpec, hpo: Splits, scorer, device: str,
                     seed: int, n_total: int | None):
-    """The objective sees train + validation parts and the metric name: nothing else."""
+    """The objective sees train + validation parts and the metric object: nothing else."""
     import optuna
     from optuna.trial import TrialState
 
-    scorer = get_metric(metric)
     val = hpo.val
 
     def objective(trial) -> float:
@@ -408,7 +406,7 @@ def _summary(study, space: Callable, storage_shown: str, search: SearchSpec, t0:
     }
 
 
-def tune(ds_name: str, metric: str, splits: Splits, spec: ModelSpec, device: str, storage_url: str,
+def tune(ds_name: str, metric, splits: Splits, spec: ModelSpec, device: str, storage_url: str,
          study_name: str, seed: int, *, sampler_seed: int | None = None, n_total: int | None = None,
          timeout_s: float | None = None,
          heartbeat_interval: int = HEARTBEAT_INTERVAL_S, grace_period: int = GRACE_PERIOD_S,
@@ -445,13 +443,13 @@ def tune_for_run(ds, splits: Splits, spec: ModelSpec, device: str, out_dir: Path
     """The search ``run`` does before fitting: returns ``(best_params, summary)``.
 
     Joins the study if the storage already holds it (e.g. filled by ``tune`` workers) and
-    runs only the missing trials. Only ``ds.name`` and ``ds.metric`` are read from ``ds``.
+    runs only the missing trials. Only ``ds.name`` and ``ds.scorer`` are read from ``ds``.
     """
     if storage is None:
         Path(out_dir).mkdir(parents=True, exist_ok=True)
     url = storage or default_storage(out_dir)
     name = study_name or default_study_name(suite_name, ds.name, spec.label)
-    summary = tune(ds.name, ds.metric, splits, spec, device, url, name, seed, log=log)
+    summary = tune(ds.name, ds.scorer, splits, spec, device, url, name, seed, log=log)
     if summary["trials"] == 0:
         raise BenchmarkError(f"search for {spec.label!r} on {ds.name} completed no trial within "
                              f"timeout_s={summary['budget']['timeout_s']}; raise the budget")
@@ -497,7 +495,7 @@ def run_tune_worker(suite_name_or_path: str, model_label: str, storage: str | No
     log(f"tune {name}: {spec.label} on {ds.name} ({len(splits.train)} train / {len(splits.val)} validation events), "
         f"storage {redact(storage)}")
     # The model seed is the run's first seed, as in tune_for_run; only the sampler differs.
-    summary = tune(ds.name, ds.metric, splits, spec, resolve_device(device), storage, name, split_seed,
+    summary = tune(ds.name, ds.scorer, splits, spec, resolve_device(device), storage, name, split_seed,
                    sampler_seed=sampler_seed, n_total=n_trials_total, timeout_s=timeout_s,
                    heartbeat_interval=heartbeat_interval, grace_period=grace_period, log=log)
     log(f"tune {name}: {summary['trials']} complete, {summary['pruned']} pruned, {summary['failed']} failed; "

@@ -42,6 +42,7 @@ class Dataset:
     split_policy: Any = field(default_factory=HeldOutTest)
     categorical: tuple[str, ...] = ()  # columns that name categories (HiggsML: PRI_jet_num), not amounts
     symmetries: Any = None  # transforms leaving the physics unchanged (datasets.symmetries), or None
+    metric_options: Mapping[str, Any] = field(default_factory=dict)  # e.g. AMS's min_background
 
     def __post_init__(self) -> None:
         X, y = self.X, self.y
@@ -74,10 +75,15 @@ class Dataset:
             w = self.weights
             if w.shape != (n,) or not np.isfinite(w).all() or (w < 0).any() or (w > MAX_ABS_VALUE).any():
                 raise DataError(f"{self.name}: weights must be {n} finite non-negative numbers below {MAX_ABS_VALUE:g}")
-        get_metric(self.metric).check_task(self.name, len(self.class_names), self.weights is not None)
+        self.scorer.check_task(self.name, len(self.class_names), self.weights is not None)
         unknown = [c for c in self.categorical if c not in self.feature_names]
         if unknown:
             raise DataError(f"{self.name}: categorical column(s) {', '.join(map(repr, unknown))} are not features")
+
+    @property
+    def scorer(self):
+        """The dataset's metric object, with its options."""
+        return get_metric(self.metric, **self.metric_options)
 
     @property
     def n_classes(self) -> int:
@@ -90,7 +96,8 @@ class Dataset:
             if a is not None:
                 h.update(str(a.dtype).encode() + repr(a.shape).encode())
                 h.update(np.ascontiguousarray(a).tobytes())
-        h.update(repr((self.feature_names, self.class_names, self.metric, self.missing_value, self.categorical,
+        h.update(repr((self.feature_names, self.class_names, self.metric, sorted(self.metric_options.items()),
+                       self.missing_value, self.categorical,
                        sorted((self.weight_totals or {}).items()), self.split_policy)).encode())
         return h.hexdigest()[:16]
 

@@ -81,10 +81,10 @@ class _Poison:
 
 
 class _MetricOnlyDataset:
-    """A dataset of which only the name and the metric may be read."""
+    """A dataset of which only the name and the metric (object) may be read."""
 
-    def __init__(self, name: str, metric: str):
-        object.__setattr__(self, "_fields", {"name": name, "metric": metric})
+    def __init__(self, name: str, scorer):
+        object.__setattr__(self, "_fields", {"name": name, "scorer": scorer})
 
     def __getattr__(self, item):
         fields = object.__getattribute__(self, "_fields")
@@ -135,7 +135,7 @@ def test_random_forest_on_iris_stays_in_its_space(iris, tmp_path):
 def test_search_never_reads_test_parts_or_the_full_table(iris, tmp_path):
     ds, splits = iris
     poisoned = replace(splits, tests=(_Poison(), _Poison()))
-    spy = _MetricOnlyDataset(ds.name, ds.metric)
+    spy = _MetricOnlyDataset(ds.name, ds.scorer)
     best, summary = tune_for_run(spy, poisoned, _scripted(trials=3), "cpu", tmp_path, None, seed=0)
     assert summary["trials"] == 3 and 0.0 <= best["quality"] <= 1.0
     # The objective is validation accuracy: the scripted model makes it round(q * n_val) / n_val.
@@ -191,9 +191,9 @@ def test_configuration_errors(iris, tmp_path):
     assert redact_url("postgresql://bob:s3cret@db.example/optuna") == "postgresql://bob:***@db.example/optuna"
     # A study made for other data is refused rather than mixed in.
     url = f"sqlite:///{tmp_path / 'shared.db'}"
-    tune(ds.name, ds.metric, splits, _scripted(trials=1), "cpu", url, "s", seed=0)
+    tune(ds.name, ds.scorer, splits, _scripted(trials=1), "cpu", url, "s", seed=0)
     with pytest.raises(ConfigError, match="other data"):
-        tune(ds.name, ds.metric, make_splits(ds, 1), _scripted(trials=1), "cpu", url, "s", seed=0)
+        tune(ds.name, ds.scorer, make_splits(ds, 1), _scripted(trials=1), "cpu", url, "s", seed=0)
 
 
 # --------------------------------------------------------------------------- several processes

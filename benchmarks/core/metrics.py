@@ -139,14 +139,39 @@ def cut_from_scan(cuts: np.ndarray, values: np.ndarray, top_fraction: float = 0.
     return float(np.mean(cuts[top]))
 
 
-def choose_cut(scores_val, y_val, w_val, top_fraction: float = 0.1, b_reg: float = B_REG) -> float:
-    """The AMS cut chosen on the validation split: mean of the cuts giving the top 10% of AMS."""
+def background_counts(scores, y, cuts: np.ndarray) -> np.ndarray:
+    """Raw number of background events (class != 1) with score >= each cut."""
+    scores = signal_scores(scores)
+    bkg = np.sort(scores[np.asarray(y).ravel() != 1])
+    return len(bkg) - np.searchsorted(bkg, cuts, side="left")
+
+
+def eligible_cuts(scores, y, cuts: np.ndarray, min_background: int) -> np.ndarray:
+    """Which cuts keep at least `min_background` raw background events.
+
+    Once a cut keeps (almost) no background, a handful of signal events gives any AMS at
+    all: on small validation splits the top of the scan is such spikes, and averaging
+    them pulls the chosen cut up. If no cut keeps enough, every cut stays eligible.
+    """
+    if min_background <= 0:
+        return np.ones(len(cuts), dtype=bool)
+    ok = background_counts(scores, y, cuts) >= min_background
+    return ok if ok.any() else np.ones(len(cuts), dtype=bool)
+
+
+def choose_cut(scores_val, y_val, w_val, top_fraction: float = 0.1, b_reg: float = B_REG,
+               min_background: int = 0) -> float:
+    """The AMS cut chosen on the validation split: mean of the cuts giving the top 10% of AMS
+    (among the cuts keeping at least `min_background` raw background events)."""
     if b_reg < 0:
         raise ConfigError(f"b_reg must be >= 0, got {b_reg}")
     scores, y, w = _as_arrays(scores_val, y_val, w_val)
     if not np.dot(y == 1, w) > 0:
         raise DataError("the validation split has no signal weight; cannot choose an AMS cut")
     cuts, values = _scan(scores, y, w, b_reg)
+    if min_background > 0:
+        ok = eligible_cuts(scores, y, cuts, min_background)
+        cuts, values = cuts[ok], values[ok]
     return cut_from_scan(cuts, values, top_fraction)
 
 
@@ -251,7 +276,8 @@ def _pairs(tests) -> list[tuple[Any, np.ndarray]]:
     return [(part, signal_scores(p)) for part, p in tests]
 
 
-def higgs_metrics(proba_val, val, tests: Sequence[tuple[Any, Any]] | Mapping[Any, Any], b_reg: float = B_REG) -> dict[str, float]:
+def higgs_metrics(proba_val, val, tests: Sequence[tuple[Any, Any]] | Mapping[Any, Any], b_reg: float = B_REG,
+                  min_background: int = 0) -> dict[str, float]:
     """AMS metrics of one model on one set of HiggsML splits.
 
     `val` and the test parts carry ``.y``, ``.weights`` (renormalised to full luminosity)
@@ -267,7 +293,7 @@ def higgs_metrics(proba_val, val, tests: Sequence[tuple[Any, Any]] | Mapping[Any
     """
     pairs = _pairs(tests)
     p_val = signal_scores(proba_val)
-    cut = choose_cut(p_val, val.y, val.weights, b_reg=b_reg)
+    cut = choose_cut(p_val, val.y, val.weights, b_reg=b_reg, min_background=min_background)
     out: dict[str, float] = {"cut": cut, "ams_val": ams_at_cut(p_val, val.y, val.weights, cut, b_reg)}
     for part, p in pairs:
         out[f"ams_{part.name}"] = ams_at_cut(p, part.y, part.weights, cut, b_reg)
@@ -307,6 +333,8 @@ __all__: Iterable[str] = [
     "ams_scan",
     "cut_from_scan",
     "choose_cut",
+    "background_counts",
+    "eligible_cuts",
     "ams_at_cut",
     "max_ams",
     "selection_counts",

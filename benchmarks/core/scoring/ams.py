@@ -5,7 +5,7 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from .. import audit, metrics, stats
+from .. import audit, limits, metrics, stats
 from .base import PRIVATE, Column, Metric, SplitArrays, register_metric
 
 
@@ -31,13 +31,24 @@ class AMS(Metric):
                     "model's AMS, is.")
     chance_title = "chance (random pick of as many events) [95%]"
 
+    def __init__(self, min_background: int = 0):
+        # The cut rule: averaging the top-10% validation cuts among those that keep at least
+        # this many raw background events (0: all cuts, the rule of Strong's studies).
+        self.min_background = limits.integer(min_background, "ams: min_background", 0, limits.MAX_EVENTS)
+
+    def options(self) -> dict:
+        return {"min_background": self.min_background} if self.min_background else {}
+
+    def _cut(self, scores, y, w) -> float:
+        return metrics.choose_cut(scores, y, w, min_background=self.min_background)
+
     def score(self, proba_val, val, tests, n_classes) -> dict:
-        return metrics.higgs_metrics(proba_val[:, 1], val, [(part, proba[:, 1]) for part, proba in tests])
+        return metrics.higgs_metrics(proba_val[:, 1], val, [(part, proba[:, 1]) for part, proba in tests],
+                                     min_background=self.min_background)
 
     def objective(self, proba_val, val) -> float:
         s = proba_val[:, 1]
-        cut = metrics.choose_cut(s, val.y, val.weights)
-        return metrics.ams_at_cut(s, val.y, val.weights, cut)
+        return metrics.ams_at_cut(s, val.y, val.weights, self._cut(s, val.y, val.weights))
 
     def test_key(self, split: str) -> str:
         return f"ams_{split}"
@@ -93,4 +104,4 @@ class AMS(Metric):
             return None
         s = arrays.proba[:, 1]
         cuts, values = metrics.ams_scan(s, arrays.y, arrays.w)
-        return cuts, values, metrics.choose_cut(s, arrays.y, arrays.w)
+        return cuts, values, self._cut(s, arrays.y, arrays.w)

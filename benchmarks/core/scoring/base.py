@@ -23,15 +23,15 @@ METRICS = Registry("metric")
 
 
 def register_metric(cls: type["Metric"]) -> type["Metric"]:
-    """Class decorator: register one instance of a Metric subclass under ``cls.name``."""
-    instance = cls()
-    METRICS.register(cls.name, description=cls.description)(lambda: instance)
+    """Class decorator: register a Metric subclass under ``cls.name`` (its constructor's
+    keyword arguments are the metric's options, e.g. AMS's ``min_background``)."""
+    METRICS.register(cls.name, description=cls.description)(cls)
     return cls
 
 
-def get_metric(name: str) -> "Metric":
-    """The metric called `name`; an unknown name is a one-line ConfigError with suggestions."""
-    return METRICS.create(name)
+def get_metric(name: str, **options: Any) -> "Metric":
+    """The metric called `name` with `options`; an unknown name or option is a one-line ConfigError."""
+    return METRICS.create(name, **options)
 
 
 def list_metrics() -> list[str]:
@@ -89,6 +89,10 @@ class Metric:
     needs_weights: bool = False
     validation_key: str = ""
     objective_title: str = ""
+
+    def options(self) -> dict[str, Any]:
+        """The options this metric was made with (stored with a run, to score it again alike)."""
+        return {}
 
     # ------------------------------------------------------------------ the dataset's task
 
