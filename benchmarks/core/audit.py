@@ -143,33 +143,43 @@ def audit_table(
     seed: int = 0,
     reference_cut: float = 0.5,
 ) -> list[dict[str, Any]]:
-    """Rows {label, kind, values, explanation} for the report's AMS audit.
+    """Rows {label, kind, column, values, cells, explanation} for the report's AMS audit.
 
     ``kind`` is "result" (quote this), "optimistic" (cut tuned on test), "inflated"
-    (wrong luminosity), "chance" (subsample fluctuation) or "reference".
+    (wrong luminosity), "chance" (subsample fluctuation) or "reference". ``values`` holds
+    every figure computed; ``cells`` the ones a table shows, keyed by the column suffix
+    (a split name, or unscaled/rescaled), under the short title ``column``. Chance rows,
+    one per split, also name their ``split``.
     """
+    honest_values = honest(tests, cut, b_reg)
+    optimistic = {name: v["ams"] for name, v in max_ams_per_split(tests, b_reg).items()}
+    combined = {"unscaled": combined_unscaled(tests, cut, b_reg), "rescaled": combined_rescaled(tests, cut, b_reg)}
     rows: list[dict[str, Any]] = [
         {
             "label": "AMS at validation cut (honest)",
             "kind": "result",
-            "values": {**honest(tests, cut, b_reg), "cut": float(cut)},
+            "column": "honest",
+            "values": {**honest_values, "cut": float(cut)},
+            "cells": honest_values,
             "explanation": "Cut chosen on the validation split only (mean of the top-10% AMS cuts); "
             "each test split's weights renormalised to the full luminosity. This is the result.",
         },
         {
             "label": "Max AMS per test split (optimistic)",
             "kind": "optimistic",
-            "values": {f"{name}": v["ams"] for name, v in max_ams_per_split(tests, b_reg).items()},
+            "column": "max over cuts (optimistic)",
+            "values": optimistic,
+            "cells": optimistic,
             "explanation": "Cut tuned on the test split itself, so it fits that split's noise; "
             "always >= what the cut would give on unseen data. A diagnostic, not a result.",
         },
         {
             "label": "Public+private combined, weights not rescaled (inflated)",
             "kind": "inflated",
-            "values": {
-                "unscaled": combined_unscaled(tests, cut, b_reg),
-                "rescaled": combined_rescaled(tests, cut, b_reg),
-            },
+            "column": "combined",
+            "values": combined,
+            # One split has nothing to combine: the figures equal the honest ones, so none is shown.
+            "cells": combined if len(tests) >= 2 else {},
             "explanation": "Each split's weights already sum to the full luminosity; concatenating "
             f"{len(tests)} splits without rescaling counts it {len(tests)}x, so AMS grows by about "
             f"sqrt({len(tests)}). 'rescaled' is the same events at one luminosity.",
@@ -181,16 +191,22 @@ def audit_table(
             {
                 "label": f"Max AMS over {n_subsamples} random {fraction:.0%} subsamples of {t.name} (chance)",
                 "kind": "chance",
+                "column": "subsample max (chance)",
+                "split": t.name,
                 "values": {"max": sub["max"], "mean": sub["mean"], "std": sub["std"]},
+                "cells": {t.name: sub["max"]},
                 "explanation": f"Validation cut, subsamples of {sub['subsample_size']} events with weights "
                 "rescaled per class; the max shows how far picking a lucky subset moves AMS by chance.",
             }
         )
+    reference = {t.name: fixed_cut(t.scores, t.y, t.w, reference_cut, b_reg) for t in tests}
     rows.append(
         {
             "label": f"AMS at fixed cut {reference_cut:g} (reference)",
             "kind": "reference",
-            "values": {t.name: fixed_cut(t.scores, t.y, t.w, reference_cut, b_reg) for t in tests},
+            "column": "fixed cut",
+            "values": reference,
+            "cells": reference,
             "explanation": "An untuned cut on the signal probability; shows how much the cut choice matters.",
         }
     )
