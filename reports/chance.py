@@ -55,12 +55,12 @@ def control_table(run_dir: Path, records: list[dict], dataset: str, groups: Mapp
     if not shuffled:
         return None
     key = metric.test_key(split)
-    rows, n_events = [], None
+    rows, events = [], []
     for label, recs in shuffled.items():
         real = by_seed(groups.get(label, []))
         judged = [j for j in (_judge(run_dir, metric, split, r, real.get(r["seed"])) for r in recs) if j]
+        events += [n for _, _, n in judged]
         verdict = metric.control_summary([v for _, v, _ in judged]) if judged else "–"
-        n_events = n_events if n_events is not None or not judged else judged[0][2]
-        rows.append(ControlRow(label, tuple(r["metrics"].get(key) for r in groups.get(label, [])),
+        rows.append(ControlRow(label, tuple(r["metrics"].get(key) for r in real.values()),
                                tuple(r["metrics"].get(key) for r in recs), tuple(c for c, _, _ in judged), verdict))
-    return ControlTable(split, n_events, tuple(rows))
+    return ControlTable(split, events[0] if events else None, tuple(rows))

@@ -17,6 +17,7 @@ from benchmarks import store
 from benchmarks.core.errors import BenchmarkError, ConfigError
 from benchmarks.core.scoring import Column, get_metric
 
+from .records import NO_CONTROL
 from .tables import finite, fmt_mean_std, seconds, table
 
 Key = tuple[str, str, str, str]  # dataset, model label, control, params as canonical JSON
@@ -30,7 +31,7 @@ def params_key(params: dict | None) -> str:
 
 
 def record_row_key(rec: dict) -> Key:
-    return rec["dataset"], rec["model"], rec.get("control", "none"), params_key(rec.get("params"))
+    return rec["dataset"], rec["model"], rec.get("control", NO_CONTROL), params_key(rec.get("params"))
 
 
 def run_labels(run_dirs: Sequence[Path]) -> list[str]:

@@ -50,25 +50,39 @@ def _over_seeds(recs: Sequence[dict], ref_recs: Mapping[int, dict], key: str) ->
     return None if p is None else SeedTest(p, len(pairs))
 
 
-def _model_rows(run_dir: Path, metric: Metric, label: str, recs: Sequence[dict], tests: Sequence[str],
-                ref: str | None, ref_recs: Mapping[int, dict], ref_arrays: dict) -> list[StatRow]:
+class _Reference:
+    """The reference model's records by seed, and its predictions read at most once per seed."""
+
+    def __init__(self, recs: Sequence[dict]):
+        self.records = by_seed(recs)
+        self._arrays: dict[int, dict | None] = {}
+
+    def arrays(self, run_dir: Path, seed: int, tests: Sequence[str]) -> dict | None:
+        if seed not in self.records:
+            return None
+        if seed not in self._arrays:
+            self._arrays[seed] = load_splits(run_dir, self.records[seed], tests)
+        return self._arrays[seed]
+
+
+def _model_rows(run_dir: Path, metric: Metric, recs: Sequence[dict], tests: Sequence[str],
+                reference: _Reference | None, is_reference: bool) -> list[StatRow]:
+    """One model's rows: its first seed's interval per split; unless it is the reference,
+    the paired comparison with the reference's record of the same seed."""
     rec = first_seed(recs)
     arrays = load_splits(run_dir, rec, tests)
     if arrays is None:
         return []
-    ref_rec = ref_recs.get(rec["seed"])
-    if label != ref and ref_rec is not None and rec["seed"] not in ref_arrays:
-        ref_arrays[rec["seed"]] = load_splits(run_dir, ref_rec, tests)
-    theirs = ref_arrays.get(rec["seed"]) if label != ref and ref_rec is not None else None
+    theirs = None if reference is None or is_reference else reference.arrays(run_dir, rec["seed"], tests)
     rows = []
     for split in tests:
         low, high = metric.interval(arrays[split], rec["metrics"], N_BOOT, rec["seed"])
         comparison = seeds = None
         if theirs is not None:
-            comparison = metric.paired(arrays[split], rec["metrics"], theirs[split], ref_rec["metrics"],
-                                       N_BOOT, rec["seed"])
-            seeds = _over_seeds(recs, ref_recs, metric.test_key(split))
-        rows.append(StatRow(label, split, rec["metrics"][metric.test_key(split)], low, high, label == ref,
+            comparison = metric.paired(arrays[split], rec["metrics"], theirs[split],
+                                       reference.records[rec["seed"]]["metrics"], N_BOOT, rec["seed"])
+            seeds = _over_seeds(recs, reference.records, metric.test_key(split))
+        rows.append(StatRow(rec["model"], split, rec["metrics"][metric.test_key(split)], low, high, is_reference,
                             comparison, seeds))
     return rows
 
@@ -76,8 +90,7 @@ def _model_rows(run_dir: Path, metric: Metric, label: str, recs: Sequence[dict],
 def statistics(run_dir: Path, groups: Mapping[str, list[dict]], metric: Metric, tests: Sequence[str]) -> Statistics:
     """Every model's interval on each visible test split, and its comparison with the reference."""
     ref = best_tabular(groups, metric)
-    ref_recs = by_seed(groups.get(ref, [])) if ref else {}
-    ref_arrays: dict[int, dict | None] = {}  # the reference's predictions, read once per seed
+    reference = _Reference(groups[ref]) if ref else None
     rows = [row for label, recs in groups.items()
-            for row in _model_rows(run_dir, metric, label, recs, tests, ref, ref_recs, ref_arrays)]
+            for row in _model_rows(run_dir, metric, recs, tests, reference, label == ref)]
     return Statistics(ref, N_BOOT, tuple(rows))
