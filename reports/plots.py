@@ -7,6 +7,7 @@ read by name through ``records.load_splits``, so a blind report never reads a pr
 """
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
@@ -67,6 +68,18 @@ def _thin(*arrays: np.ndarray, max_points: int = MAX_POINTS) -> list[np.ndarray]
         return list(arrays)
     idx = np.unique(np.linspace(0, n - 1, max_points).round().astype(np.int64))
     return [a[idx] for a in arrays]
+
+
+@contextmanager
+def _seeded_global_rng(seed: int = 0):
+    """Seaborn jitters strip plots with NumPy's global generator; seeding it here makes a
+    re-rendered plot identical, and restoring it leaves everyone else's draws alone."""
+    state = np.random.get_state()
+    np.random.seed(seed)
+    try:
+        yield
+    finally:
+        np.random.set_state(state)
 
 
 def model_colors(labels: Iterable[str]) -> dict[str, Any]:
@@ -207,7 +220,8 @@ def timing_plot(run_dir: Path, data: DatasetAnalysis, colors: dict) -> Plot | No
         # Bars are means; dots are the seeds (an sd bar would dip below zero on skewed timings).
         sns.barplot(data=shown, y="model", x=col, hue="model", order=order, hue_order=order,
                     palette={m: colors.get(m) for m in order}, errorbar=None, legend=False, ax=ax)
-        sns.stripplot(data=shown, y="model", x=col, order=order, color="black", size=3, jitter=0.15, ax=ax)
+        with _seeded_global_rng():
+            sns.stripplot(data=shown, y="model", x=col, order=order, color="black", size=3, jitter=0.15, ax=ax)
         means = shown.groupby("model")[col].mean()
         if means.max() / means.min() > LOG_RANGE:
             ax.set_xscale("log")
