@@ -18,6 +18,7 @@ from benchmarks.core.scoring import get_metric
 from benchmarks.runner import RunOptions, run_suite
 from benchmarks.suite import parse_suite
 from reports.analysis import analyse_run
+from reports.plots import make_plots
 from reports.sections import SECTIONS, SectionContext, render_dataset
 from reports.tables import fmt_mean_std
 
@@ -64,6 +65,17 @@ def test_renderers_read_no_file(iris_run, tmp_path, monkeypatch):
     monkeypatch.setattr(np, "load", no_reads)
     parts = render_dataset(SectionContext(analysis, analysis.datasets[0]))
     assert len(parts) == 5  # dataset, results, control, statistics, timing (no plots were made)
+
+
+def test_rerendered_plots_are_identical(iris_run, tmp_path):
+    """The same stored run gives the same PNG bytes, the timing plot's jittered seed dots included."""
+    run = shutil.copytree(iris_run, tmp_path / "run")
+    results, manifest = store.load_run(run)
+    analysis = analyse_run(run, results, manifest)
+    first = {p.path: (run / p.path).read_bytes() for p in make_plots(analysis, run)["iris"]}
+    np.random.seed(None)  # whatever the global generator holds, the plots do not depend on it
+    second = {p.path: (run / p.path).read_bytes() for p in make_plots(analysis, run)["iris"]}
+    assert "plots/iris_timing.png" in first and first == second
 
 
 def test_dataset_without_records_says_so(iris_run):
