@@ -100,3 +100,19 @@ def test_roc_auc_console_and_compare(auc_run, tmp_path):
     assert "ROC AUC" in summary and "good" in summary
     md = compare_runs([auc_run, other])
     assert "| ROC AUC | Δ ROC AUC |" in md and "| 0.0000 |" in md
+
+
+def test_roc_auc_intervals_on_a_small_imbalanced_split():
+    """5 positives in 30 events: a plain bootstrap draws resamples without a positive (AUC
+    undefined, the report would stop); the metric resamples within each class instead."""
+    rng = np.random.default_rng(0)
+    y = np.r_[np.ones(5, dtype=int), np.zeros(25, dtype=int)]
+    assert any(len(np.unique(y[rng.integers(0, 30, 30)])) < 2 for _ in range(1000))
+    s_a, s_b = rng.uniform(size=30) + 0.4 * y, rng.uniform(size=30)
+    a = SplitArrays(y, np.column_stack([1 - s_a, s_a]), np.ones(30))
+    b = SplitArrays(y, np.column_stack([1 - s_b, s_b]), np.ones(30))
+    low, high = METRIC.interval(a, {}, 1000, 0)
+    assert low < METRIC.value(a, {}) < high
+    c = METRIC.paired(a, {}, b, {}, 1000, 0)
+    assert c["diff"] == pytest.approx(METRIC.value(a, {}) - METRIC.value(b, {}))
+    assert c["ci_low"] < c["diff"] < c["ci_high"] and 0 < c["p_value"] <= 1
