@@ -14,16 +14,14 @@ from typing import Sequence
 import numpy as np
 
 from benchmarks import store
-from benchmarks.core.errors import ConfigError
+from benchmarks.core.errors import BenchmarkError, ConfigError
+from benchmarks.core.scoring import Column
 
-from .tables import finite, mean_std, seconds, table
+from .records import NO_CONTROL, dataset_metric
+from .tables import finite, fmt_mean_std, seconds, table
 
 Key = tuple[str, str, str, str]  # dataset, model label, control, params as canonical JSON
 
-# (metric key, column title, shown in percent)
-AMS_METRICS = (("ams_public", "AMS public", False), ("ams_private", "AMS private", False), ("auc", "AUC", False))
-AMS_METRICS_BLIND = (("ams_public", "AMS public", False), ("auc_public", "AUC public", False))
-ACC_METRICS = (("accuracy", "accuracy", True),)
 TIMINGS = (("train_s", "train s"), ("predict_per_1k_s", "predict s / 1k"))
 DATASET_FACTS = ("source", "n_events", "n_features", "preprocess", "seeds")
 
@@ -33,7 +31,7 @@ def params_key(params: dict | None) -> str:
 
 
 def record_row_key(rec: dict) -> Key:
-    return rec["dataset"], rec["model"], rec.get("control", "none"), params_key(rec.get("params"))
+    return rec["dataset"], rec["model"], rec.get("control", NO_CONTROL), params_key(rec.get("params"))
 
 
 def run_labels(run_dirs: Sequence[Path]) -> list[str]:
@@ -54,14 +52,14 @@ def _mean(values) -> float | None:
     return float(np.mean(vals)) if vals else None
 
 
-def _delta(value: float | None, ref: float | None, pct: bool) -> str:
+def _delta(value: float | None, ref: float | None, column: Column) -> str:
     if value is None or ref is None:
         return "–"
-    d = (value - ref) * (100.0 if pct else 1.0)
-    text = f"{d:+.{2 if pct else 3}f}"
+    d = (value - ref) * (100.0 if column.percent else 1.0)
+    text = f"{d:+.{column.digits}f}"
     if float(text) == 0:  # "+0.000" and "-0.000" both mean no visible change
         text = text[1:]
-    return text + (" pp" if pct else "")
+    return text + (" pp" if column.percent else "")
 
 
 def _ratio(value: float | None, ref: float | None) -> str:
@@ -95,13 +93,13 @@ def _dataset_notes(name: str, labels: list[str], runs: list[tuple[dict, dict]]) 
     return notes
 
 
-def _row_table(key: Key, labels: list[str], groups: list[list[dict]], metric_cols,
+def _row_table(key: Key, labels: list[str], groups: list[list[dict]], metric_cols: list[Column],
                has_dataset: list[bool]) -> str:
     ref_i = next(i for i, g in enumerate(groups) if g)
     ref = groups[ref_i]
     headers = ["run", "seeds", "device"]
-    for _, title, _ in metric_cols:
-        headers += [title, f"Δ {title}"]
+    for column in metric_cols:
+        headers += [column.title, f"Δ {column.title}"]
     for _, title in TIMINGS:
         headers += [title, "ratio"]
     rows = []
@@ -112,10 +110,10 @@ def _row_table(key: Key, labels: list[str], groups: list[list[dict]], metric_col
             continue
         row = [label, ",".join(str(r["seed"]) for r in recs),
                ", ".join(sorted({str(r.get("device", "?")) for r in recs}))]
-        for mkey, _, pct in metric_cols:
-            vals = [r["metrics"].get(mkey) for r in recs]
-            row.append(mean_std(vals, 2 if pct else 3, pct=pct))
-            row.append("ref" if recs is ref else _delta(_mean(vals), _mean(r["metrics"].get(mkey) for r in ref), pct))
+        for column in metric_cols:
+            vals = [column.get(r["metrics"]) for r in recs]
+            row.append(fmt_mean_std(vals, column.digits, column.percent))
+            row.append("ref" if recs is ref else _delta(_mean(vals), _mean(column.get(r["metrics"]) for r in ref), column))
         for tkey, _ in TIMINGS:
             vals = [(r.get("timing") or {}).get(tkey) for r in recs]
             row.append(seconds(vals))
@@ -124,6 +122,14 @@ def _row_table(key: Key, labels: list[str], groups: list[list[dict]], metric_col
     dataset, model, control, params = key
     title = f"### {dataset} / {model} (control {control})"
     return f"{title}\n\nparams: `{params}`; reference: {labels[ref_i]}\n\n{table(headers, rows)}"
+
+
+def summary_columns(metric_of: dict[str, dict], dataset: str, hide_private: bool) -> list[Column]:
+    """The dataset's metric's summary figures, private ones left out when hidden."""
+    if dataset not in metric_of:
+        raise BenchmarkError(f"records of dataset {dataset!r} but no facts about it in any results.json")
+    return [c for c in dataset_metric(metric_of[dataset]).summary_columns(hide_private)
+            if not (hide_private and c.private)]
 
 
 def compare_runs(run_dirs: Sequence[Path], unblind: bool = False) -> str:
@@ -140,10 +146,10 @@ def compare_runs(run_dirs: Sequence[Path], unblind: bool = False) -> str:
     for i, (res, _) in enumerate(runs):
         for rec in res.get("records", []):
             by_key.setdefault(record_row_key(rec), [[] for _ in runs])[i].append(rec)
-    metric_of: dict[str, str] = {}
+    metric_of: dict[str, dict] = {}
     for res, _ in runs:
         for name, info in res.get("datasets", {}).items():
-            metric_of.setdefault(name, info.get("metric", "accuracy"))
+            metric_of.setdefault(name, info)
 
     parts = [f"# Comparison of {len(runs)} runs", "",
              "Rows align on dataset, model label, control and parameters; the reference of each "
@@ -163,9 +169,7 @@ def compare_runs(run_dirs: Sequence[Path], unblind: bool = False) -> str:
         else:
             lonely.append((key, present[0]))
     for dataset, keys in by_dataset.items():
-        is_ams = metric_of.get(dataset) == "ams" or any(
-            "ams_public" in r["metrics"] for g in by_key[keys[0]] for r in g)
-        cols = (AMS_METRICS_BLIND if hide_private else AMS_METRICS) if is_ams else ACC_METRICS
+        cols = summary_columns(metric_of, dataset, hide_private)
         parts += ["", f"## Dataset: {dataset}"]
         notes = _dataset_notes(dataset, labels, runs)
         if notes:

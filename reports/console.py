@@ -5,28 +5,26 @@ from pathlib import Path
 
 from benchmarks import store
 
-from .markdown import group_records
-from .tables import mean_std, seconds
+from .records import dataset_metric, group_records
+from .tables import fmt_mean_std, seconds
+
+WIDTH = 16  # characters per figure column
 
 
 def console_summary(run_dir: Path, unblind: bool = False) -> str:
     results, _ = store.load_run(run_dir)
-    blind = results.get("blind") and not unblind
+    blind = bool(results.get("blind")) and not unblind
     lines = []
     for name, info in results["datasets"].items():
         groups = group_records(results["records"], name)
+        columns = dataset_metric(info).summary_columns(blind)
         lines.append(f"\n{name} ({'synthetic, ' if info['synthetic'] else ''}{len(info['seeds'])} seed(s))")
-        if info["metric"] == "ams":
-            auc_key = "auc_public" if blind else "auc"
-            lines.append(f"  {'model':28s} {'AMS public':>16s} {'AMS private':>16s} {auc_key.replace('auc', 'AUC'):>16s} {'train s':>8s}")
-            for label, recs in groups.items():
-                m = lambda k: mean_std([r["metrics"].get(k) for r in recs])  # noqa: E731
-                private = "blinded" if blind else m("ams_private")
-                lines.append(f"  {label:28s} {m('ams_public'):>16s} {private:>16s} {m(auc_key):>16s} "
-                             f"{seconds([r['timing']['train_s'] for r in recs]):>8s}")
-        else:
-            lines.append(f"  {'model':28s} {'accuracy':>18s} {'train s':>8s}")
-            for label, recs in groups.items():
-                acc = mean_std([r["metrics"]["accuracy"] for r in recs], 1, pct=True)
-                lines.append(f"  {label:28s} {acc:>18s} {seconds([r['timing']['train_s'] for r in recs]):>8s}")
+        lines.append(f"  {'model':28s}" + "".join(f" {c.title:>{WIDTH}s}" for c in columns) + f" {'train s':>8s}")
+        for label, recs in groups.items():
+            # The console is a glance: percentages to a tenth.
+            cells = ["blinded" if blind and c.private else
+                     fmt_mean_std([c.get(r["metrics"]) for r in recs], 1 if c.percent else c.digits, c.percent)
+                     for c in columns]
+            lines.append(f"  {label:28s}" + "".join(f" {cell:>{WIDTH}s}" for cell in cells)
+                         + f" {seconds([r['timing']['train_s'] for r in recs]):>8s}")
     return "\n".join(lines)

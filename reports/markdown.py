@@ -1,10 +1,12 @@
-"""Render a run (results.json + manifest.json) as a Markdown report."""
+"""The report document: the run header, every dataset's sections, the published figures."""
 from __future__ import annotations
 
-from collections import defaultdict
-from pathlib import Path
+from typing import Mapping, Sequence
 
-from .tables import mean_std, seconds, table
+from .analysis import RunAnalysis
+from .plots import Plot
+from .sections import SectionContext, render_dataset
+from .tables import table
 
 LITERATURE = [
     ("HiggsML challenge winner (Melis), private leaderboard", "HiggsML", "AMS 3.80581"),
@@ -16,85 +18,13 @@ LITERATURE = [
     ("Strong (2020) final ensemble, private", "HiggsML", "AMS about 3.79"),
 ]
 
-
-def group_records(records: list[dict], dataset: str, control: str = "none") -> dict[str, list[dict]]:
-    """Records of one dataset and control, by model label, in suite order."""
-    out: dict[str, list[dict]] = defaultdict(list)
-    for r in records:
-        if r["dataset"] == dataset and r.get("control", "none") == control:
-            out[r["model"]].append(r)
-    return dict(out)
+BLIND_NOTE = ("> **Blind mode**: private-test AMS is hidden. Re-render with "
+              "`python -m benchmarks report RUN_DIR --unblind` once every choice is final.")
 
 
-def _col(recs: list[dict], key: str, section: str = "metrics") -> list:
-    return [r[section].get(key) for r in recs]
-
-
-def dataset_section(info: dict) -> str:
-    lines = [f"## Dataset: {info['name']}", ""]
-    if info.get("synthetic"):
-        lines += ["> **Synthetic data.** These events come from a seeded generator with the CERN "
-                  "file's schema; no physics conclusion can be drawn from them.", ""]
-    lines += [f"- Source: {info['source']}",
-              f"- Events: {info['n_events']}, features used: {info['n_features']}, "
-              f"task: {info['task']}, metric: {info['metric'].upper() if info['metric'] == 'ams' else 'accuracy'}",
-              f"- Seeds (repeats of split + train + evaluate): {', '.join(map(str, info['seeds']))}",
-              "- Preprocessing (fitted on the training split only): "
-              + ", ".join(f"{k}={v}" for k, v in info["preprocess"].items())]
-    for note in info.get("notes", []):
-        lines.append(f"- {note}")
-    lines.append("")
-    classes = info["class_names"]
-    headers = ["split", "events"] + [f"n({c})" for c in classes]
-    weighted = any(f"weight_{c}" in e for e in info["splits"].values() for c in classes)
-    if weighted:
-        headers += [f"Σw({c})" for c in classes]
-    rows = []
-    for name, e in info["splits"].items():
-        row = [name, e["events"]] + [e.get(f"n_{c}", "") for c in classes]
-        if weighted:
-            row += [f"{e.get(f'weight_{c}', float('nan')):.6g}" for c in classes]
-        rows.append(row)
-    lines += [f"Split sizes for seed {info['seeds'][0]} (other seeds differ only by the random assignment):", "",
-              table(headers, rows)]
-    if info.get("weight_totals"):
-        totals = ", ".join(f"{c}: {v:.12g}" for c, v in info["weight_totals"].items())
-        lines += ["", f"Weights of every split are rescaled per class to the full-data totals ({totals}), "
-                      "so AMS is comparable between splits of any size."]
-    return "\n".join(lines)
-
-
-def ams_table(groups: dict[str, list[dict]], blind: bool) -> str:
-    # In blind mode the AUC too comes from the public split alone.
-    auc_key = "auc_public" if blind else "auc"
-    headers = ["model", "seeds", "AMS public", "AMS private", "AMS val", "cut",
-               "AUC public" if blind else "AUC", "train s", "predict s / 1k"]
-    rows = []
-    for label, recs in groups.items():
-        private = "blinded" if blind else mean_std(_col(recs, "ams_private"))
-        rows.append([label, len(recs), mean_std(_col(recs, "ams_public")), private,
-                     mean_std(_col(recs, "ams_val")), mean_std(_col(recs, "cut")),
-                     mean_std(_col(recs, auc_key)), seconds(_col(recs, "train_s", "timing")),
-                     seconds(_col(recs, "predict_per_1k_s", "timing"))])
-    note = ("AMS at the cut chosen on the validation split (mean of the cuts giving the top 10% of "
-            "validation AMS values), b_reg = 10; mean ± std over seeds.")
-    return note + "\n\n" + table(headers, rows)
-
-
-def accuracy_table(groups: dict[str, list[dict]], class_names: list[str]) -> str:
-    headers = ["model", "seeds", "test accuracy", "val accuracy"] + [f"acc({c})" for c in class_names] + ["train s", "predict s / 1k"]
-    rows = []
-    for label, recs in groups.items():
-        per_class = [mean_std([r["metrics"]["per_class_accuracy"][k] for r in recs], 1, pct=True)
-                     for k in range(len(class_names))]
-        rows.append([label, len(recs), mean_std(_col(recs, "accuracy"), 2, pct=True),
-                     mean_std(_col(recs, "accuracy_val"), 2, pct=True), *per_class,
-                     seconds(_col(recs, "train_s", "timing")), seconds(_col(recs, "predict_per_1k_s", "timing"))])
-    return "Accuracy on the held-out test split; mean ± std over seeds.\n\n" + table(headers, rows)
-
-
-def run_header(results: dict, manifest: dict) -> str:
-    lines = [f"# Benchmark report: suite `{results.get('suite', '?')}`", ""]
+def run_header(analysis: RunAnalysis) -> str:
+    manifest = analysis.manifest
+    lines = [f"# Benchmark report: suite `{analysis.suite}`", ""]
     facts = [
         ("command", f"`{manifest.get('command', '?')}`"),
         ("started", manifest.get("started", "?")),
@@ -120,26 +50,12 @@ def literature_section() -> str:
     ])
 
 
-def render_report(results: dict, manifest: dict, run_dir: Path | None = None, unblind: bool = False) -> str:
-    from . import sections
-
-    blind = bool(results.get("blind")) and not unblind
-    parts = [run_header(results, manifest)]
-    if blind:
-        parts.append("> **Blind mode**: private-test AMS is hidden. Re-render with "
-                     "`python -m benchmarks report RUN_DIR --unblind` once every choice is final.")
-    records = results.get("records", [])
-    for name, info in results.get("datasets", {}).items():
-        parts.append(dataset_section(info))
-        groups = group_records(records, name)
-        if not groups:
-            parts.append("_No results recorded for this dataset._")
-            continue
-        parts.append("### Results")
-        if info["metric"] == "ams":
-            parts.append(ams_table(groups, blind))
-        else:
-            parts.append(accuracy_table(groups, info["class_names"]))
-        parts.extend(sections.extra_sections(results, info, groups, run_dir, blind))
+def render_report(analysis: RunAnalysis, plots: Mapping[str, Sequence[Plot]]) -> str:
+    """The Markdown of an analysed run whose plots are already written."""
+    parts = [run_header(analysis)]
+    if analysis.blind:
+        parts.append(BLIND_NOTE)
+    for data in analysis.datasets:
+        parts += render_dataset(SectionContext(analysis, data, tuple(plots.get(data.name, ()))))
     parts.append(literature_section())
     return "\n\n".join(p for p in parts if p) + "\n"

@@ -1,10 +1,12 @@
-"""Small Markdown building blocks: tables and mean +- std cells."""
+"""Small Markdown building blocks: tables and the text of single cells."""
 from __future__ import annotations
 
 import math
 from typing import Iterable, Sequence
 
 import numpy as np
+
+MISSING = "–"
 
 
 def table(headers: Sequence[str], rows: Iterable[Sequence[object]], align: Sequence[str] | None = None) -> str:
@@ -27,11 +29,11 @@ def finite(values: Iterable[object]) -> list[float]:
     return out
 
 
-def mean_std(values: Iterable[object], digits: int = 3, pct: bool = False) -> str:
-    """``mean ± std (n)`` over seeds; std with ddof=1; a lone value prints alone."""
+def fmt_mean_std(values: Iterable[object], digits: int = 3, pct: bool = False) -> str:
+    """``mean ± std`` over seeds as text; std with ddof=1; a lone value prints alone."""
     vals = finite(values)
     if not vals:
-        return "–"
+        return MISSING
     scale = 100.0 if pct else 1.0
     arr = np.asarray(vals) * scale
     unit = "%" if pct else ""
@@ -43,10 +45,19 @@ def mean_std(values: Iterable[object], digits: int = 3, pct: bool = False) -> st
 def seconds(values: Iterable[object]) -> str:
     vals = finite(values)
     if not vals:
-        return "–"
+        return MISSING
     m = float(np.mean(vals))
     if m >= 100:
         return f"{m:.0f}"
     if m >= 1:
         return f"{m:.2f}"
     return f"{m:.3g}"
+
+
+def times(relative: float | None) -> str:
+    """A multiple of the fastest, e.g. ``14.2x``."""
+    return MISSING if relative is None else f"{relative:.1f}x"
+
+
+def p_value(p: float) -> str:
+    return f"p={p:.3f}"

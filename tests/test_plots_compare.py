@@ -18,7 +18,9 @@ from benchmarks.core.errors import BenchmarkError, ConfigError
 from benchmarks.runner import RunOptions, run_suite
 from benchmarks.suite import parse_suite
 from reports import plots
+from reports.analysis import analyse_run
 from reports.compare import compare_runs, write_comparison
+from reports.sections import SectionContext, plots_section
 
 pytestmark = pytest.mark.sklearn
 
@@ -62,9 +64,9 @@ def _copy(run: Path, dest: Path, **results_changes) -> Path:
 
 
 def _assert_pngs(run_dir: Path, plot_list) -> None:
-    for caption, rel in plot_list:
-        assert caption and rel.startswith("plots/") and rel.endswith(".png")
-        path = run_dir / rel
+    for plot in plot_list:
+        assert plot.caption and plot.path.startswith("plots/") and plot.path.endswith(".png")
+        path = run_dir / plot.path
         assert path.stat().st_size > 0
         with Image.open(path) as img:
             img.verify()
@@ -74,20 +76,45 @@ def _assert_pngs(run_dir: Path, plot_list) -> None:
 # ------------------------------------------------------------------------------------ plots
 
 
+def _analysed(run: Path, blind: bool = False, **results_changes):
+    results, manifest = store.load_run(run)
+    results.update(results_changes)
+    return analyse_run(run, results, manifest, unblind=not blind)
+
+
 def test_make_plots_iris_writes_roc_timing_tuning(iris_runs, tmp_path):
     run = _copy(iris_runs[0], tmp_path / "run")
-    results, _ = store.load_run(run)
-    results["tuning"]["iris/random-forest"] = {"history": [[0, 0.8], [1, 0.9], [2, None], [3, 0.85]],
-                                               "best_value": 0.9}
-    out = plots.make_plots(results, run, blind=False)
+    tuning = {"iris/random-forest": {"history": [[0, 0.8], [1, 0.9], [2, None], [3, 0.85]], "best_value": 0.9}}
+    analysis = _analysed(run, tuning=tuning)
+    out = plots.make_plots(analysis, run)
     assert list(out) == ["iris"]
-    names = [Path(rel).name for _, rel in out["iris"]]
-    assert names == ["iris_roc.png", "iris_timing.png", "iris_tuning.png"]  # no AMS plot for accuracy
+    names = [Path(p.path).name for p in out["iris"]]
+    assert names == ["iris_roc.png", "iris_timing.png", "iris_tuning.png"]  # accuracy has no threshold curve
     _assert_pngs(run, out["iris"])
-    md = plots.plots_section(out["iris"])
-    for caption, rel in out["iris"]:
-        assert f"![{caption}]({rel})" in md
-    assert plots.plots_section([]) == ""
+    assert not list((run / store.PLOTS).glob(".*"))  # no temporary file of the atomic writes is left
+    ctx = SectionContext(analysis, analysis.datasets[0], tuple(out["iris"]))
+    md = plots_section(ctx)
+    for p in out["iris"]:
+        assert f"![{p.caption}]({p.path})" in md
+    assert plots_section(SectionContext(analysis, analysis.datasets[0])) == ""
+
+
+def test_plots_are_written_atomically(iris_runs, tmp_path, monkeypatch):
+    """A plot that fails half-way leaves the previous file, never a torn one."""
+    run = _copy(iris_runs[0], tmp_path / "run")
+    analysis = _analysed(run)
+    first = plots.make_plots(analysis, run)["iris"][0]
+    before = (run / first.path).read_bytes()
+
+    def broken_savefig(self, fh, **kw):
+        fh.write(b"\x89PNG half")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(plots.plt.Figure, "savefig", broken_savefig)
+    with pytest.raises(OSError, match="disk full"):
+        plots.make_plots(analysis, run)
+    assert (run / first.path).read_bytes() == before
+    assert not list((run / store.PLOTS).glob(".*"))
 
 
 def test_roc_auc_is_event_weighted():
@@ -106,9 +133,9 @@ def test_roc_auc_is_event_weighted():
 
 def test_blind_roc_never_reads_private(toy_run, tmp_path, monkeypatch):
     run = _copy(toy_run, tmp_path / "run")
-    results, _ = store.load_run(run)
-    firsts = plots.first_seed_records(results, "higgsml-toy")
-    assert set(firsts) == {"random-forest", "rf-shallow"}
+    blind, open_ = _analysed(run, blind=True).datasets[0], _analysed(run).datasets[0]
+    assert set(blind.first_seed) == {"random-forest", "rf-shallow"}
+    assert blind.tests == ("public",) and open_.tests == ("public", "private")
 
     read: list[str] = []
     original = np.lib.npyio.NpzFile.__getitem__
@@ -118,12 +145,11 @@ def test_blind_roc_never_reads_private(toy_run, tmp_path, monkeypatch):
         return original(self, key)
 
     monkeypatch.setattr(np.lib.npyio.NpzFile, "__getitem__", spy)
-    curves, parts, skipped, _ = plots.roc_curves(run, firsts, blind=True)
-    assert parts == ["public"] and not skipped and set(curves) == set(firsts)
+    curves, skipped, _ = plots.roc_curves(run, blind.first_seed, blind.tests)
+    assert not skipped and set(curves) == set(blind.first_seed)
     assert read and not any(k.startswith("private") for k in read)
     read.clear()
-    curves_all, parts_all, _, _ = plots.roc_curves(run, firsts, blind=False)
-    assert parts_all == ["public", "private"]
+    plots.roc_curves(run, open_.first_seed, open_.tests)
     assert any(k.startswith("private") for k in read)  # the spy does see private reads
     monkeypatch.undo()
 
@@ -132,61 +158,46 @@ def test_blind_roc_never_reads_private(toy_run, tmp_path, monkeypatch):
         with np.load(path) as npz:
             kept = {k: npz[k] for k in npz.files if not k.startswith("private")}
         store.write_npz(path, **kept)
-    out = plots.make_plots(results, run, blind=True)
-    names = [Path(rel).name for _, rel in out["higgsml-toy"]]
+    out = plots.make_plots(_analysed(run, blind=True), run)
+    names = [Path(p.path).name for p in out["higgsml-toy"]]
     assert names[:3] == ["higgsml-toy_roc.png", "higgsml-toy_ams_cut.png", "higgsml-toy_timing.png"]
-    assert "private part not used" in out["higgsml-toy"][0][0]
+    assert "private part not used" in out["higgsml-toy"][0].caption
     _assert_pngs(run, out["higgsml-toy"])
     # the blind AUC is the public part's alone (close to the stored metric, made before float32 storage)
     for label, (_, _, auc) in curves.items():
-        pub = plots.load_arrays(run, firsts[label], ["public_proba", "public_y", "public_w"])
+        pub = store.load_predictions(run, blind.first_seed[label], ["public_proba", "public_y", "public_w"])
         assert auc == pytest.approx(metrics.weighted_auc(pub["public_y"], pub["public_proba"], pub["public_w"]))
-        assert auc == pytest.approx(firsts[label]["metrics"]["auc_public"], abs=2e-3)
+        assert auc == pytest.approx(blind.first_seed[label]["metrics"]["auc_public"], abs=2e-3)
 
 
-def test_encoder_examples_grid_and_link(iris_runs, tmp_path):
-    class Fake:  # an already fitted encoder: rows -> (n, 1, 8, 8) uint8
-        def __init__(self):
-            self.rows = None
+def test_threshold_curve_marks_the_validation_cut(toy_run, tmp_path):
+    """The metric's threshold curve on the stored validation predictions, its chosen cut marked."""
+    run = _copy(toy_run, tmp_path / "run")
+    data = _analysed(run).datasets[0]
+    curves = plots.threshold_curves(run, data)
+    assert set(curves) == set(data.first_seed)
+    for label, (cuts, values, cut, at_cut) in curves.items():
+        val = store.load_predictions(run, data.first_seed[label], ["val_proba", "val_y", "val_w"])
+        s, y, w = val["val_proba"][:, 1], val["val_y"], val["val_w"]
+        assert cut == metrics.choose_cut(s, y, w)
+        assert at_cut == pytest.approx(metrics.ams_at_cut(s, y, w, cut))
+        assert len(cuts) == len(values) and values.max() >= at_cut
 
-        def transform(self, X):
-            self.rows = np.asarray(X)
-            return np.broadcast_to((np.arange(len(X)) * 30 % 256).astype(np.uint8)[:, None, None, None],
-                                   (len(X), 1, 8, 8)).copy()
 
+def test_encoder_sheets_are_linked_when_present(iris_runs, tmp_path):
     run = _copy(iris_runs[0], tmp_path / "run")
     results, _ = store.load_run(run)
-    rec = results["records"][0]
-    rec["info"] = {"encoder": "text", "encoder_options": {"layout": "equal", "size": 32}, "image_size": "32x32"}
-    X = np.arange(60, dtype=float).reshape(30, 2)
-    y = np.repeat([0, 1, 2], 10)
-    enc = Fake()
-    dest = plots.encoder_examples_path(run, "iris", rec["model"])
-    written = plots.write_encoder_examples(enc, X, y, ["a", "b", "c"], dest, n=8)
-    assert Path(written) == dest and dest.stat().st_size > 0
-    assert len(enc.rows) == 8
-    picked = plots.pick_examples(y, 8)
-    assert np.bincount(y[picked]).tolist() == [3, 3, 2]  # classes taken in turn
-    out = plots.make_plots(results, run, blind=False)
-    caption, rel = out["iris"][-1]
-    assert rel == dest.relative_to(run).as_posix()
-    assert "`text`" in caption and "layout=equal" in caption
-    _assert_pngs(run, out["iris"])
-    with pytest.raises(BenchmarkError):
-        plots.write_encoder_examples(enc, X[:0], y[:0], ["a"], tmp_path / "x.png")
-
-
-def test_encoder_examples_with_real_text_encoder(tmp_path):
-    pytest.importorskip("encoders.text")
-    import encoders
-
-    rng = np.random.default_rng(1)
-    X = rng.normal(size=(40, 3))
-    y = (X[:, 0] > 0).astype(int)
-    enc = encoders.create_encoder("text", size=32).fit(X[:30], y[:30])
-    path = plots.write_encoder_examples(enc, X[30:], y[30:], ["b", "s"], tmp_path / "ex.png", n=4)
-    with Image.open(path) as img:
-        assert img.format == "PNG" and img.size[0] > 32
+    label = results["records"][0]["model"]
+    for rec in results["records"]:
+        rec["info"] = {"encoder": "text", "encoder_options": {"layout": "equal", "size": 32}, "image_size": "32x32"}
+    store.write_json(run / store.RESULTS, results)
+    assert not any("Example images" in p.caption for p in plots.make_plots(_analysed(run), run)["iris"])
+    sheet = store.example_image_path(run, "iris", label)
+    Image.new("L", (40, 20), 128).save(sheet)
+    caption_path = plots.make_plots(_analysed(run), run)["iris"][-1]
+    assert caption_path.path == sheet.relative_to(run).as_posix()
+    assert "`text`" in caption_path.caption and "layout=equal" in caption_path.caption
+    assert "size=" not in caption_path.caption  # the image size is given once, as 32x32 px
 
 
 # ------------------------------------------------------------------------------------ compare

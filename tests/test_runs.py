@@ -10,6 +10,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from benchmarks import store
@@ -17,33 +18,61 @@ from benchmarks.cli import main
 from benchmarks.runner import RunOptions, run_suite
 from benchmarks.suite import parse_suite
 from models import backend_available
+from models.registry import MODELS
 
 pytestmark = pytest.mark.sklearn
 
 ROOT = Path(__file__).resolve().parents[1]
+TESTS = Path(__file__).resolve().parent
+
+
+class _Sleepy:
+    """A fake classifier whose fit takes `seconds`: a run that is certain to be in progress."""
+
+    def __init__(self, seconds: float = 0.5, random_state: int = 0):
+        self.seconds = seconds
+
+    def fit(self, X, y, sample_weight=None, X_val=None, y_val=None, w_val=None, epoch_callback=None):
+        time.sleep(self.seconds)
+        self.n_classes_ = int(max(y.max(), y_val.max())) + 1
+        return self
+
+    def predict_proba(self, X):
+        return np.full((len(X), self.n_classes_), 1.0 / self.n_classes_)
+
+
+# Test-only model, registered once per process (the subprocess driver imports this module).
+if "runs-test-sleepy" not in MODELS.names():
+    MODELS.register("runs-test-sleepy", backend="sklearn", family="tabular")(lambda **kw: _Sleepy(**kw))
+
+SLEEPY_SUITE = """
+name = "sleepy"
+[[datasets]]
+name = "iris"
+repeats = 20
+[[models]]
+name = "runs-test-sleepy"
+params = { seconds = 0.5 }
+"""
+DRIVER = ("import sys; sys.path.insert(0, {tests!r}); import test_runs; from benchmarks.cli import main; "
+          "sys.exit(main({args!r}))")
 
 SLOW_SUITE = """
 name = "slow"
 [[datasets]]
 name = "higgsml-toy"
-options = { n_events = 4000, seed = 1 }
+options = { n_events = 3000, seed = 1 }
 repeats = 6
 [datasets.preprocess]
 missing = "impute"
 standardise = true
 [[models]]
 name = "random-forest"
-params = { n_estimators = 150, n_jobs = 1 }
+params = { n_estimators = 60 }
 [[models]]
-name = "random-forest"
-label = "rf-shallow"
-params = { n_estimators = 60, max_depth = 6, n_jobs = 1 }
+name = "runs-test-sleepy"
+params = { seconds = 0.6 }
 """
-
-
-def _start(*args) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "benchmarks", *args], cwd=ROOT, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
 
 
 def _wait_for(predicate, timeout: float = 120.0) -> None:
@@ -66,24 +95,24 @@ def _metrics(out: Path) -> dict:
 
 
 def test_second_process_on_a_run_directory_fails_at_once(tmp_path):
-    suite = tmp_path / "slow.toml"
-    suite.write_text(SLOW_SUITE)
+    suite = tmp_path / "sleepy.toml"
+    suite.write_text(SLEEPY_SUITE)
     out = tmp_path / "run"
-    first = _start("run", "--suite", str(suite), "--out", str(out), "--quiet")
+    args = ["run", "--suite", str(suite), "--out", str(out), "--quiet"]
+    first = subprocess.Popen([sys.executable, "-c", DRIVER.format(tests=str(TESTS), args=args)], cwd=ROOT,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         _wait_for(lambda: store.is_locked(out))
-        t0 = time.monotonic()
         second = subprocess.run([sys.executable, "-m", "benchmarks", "run", "--suite", "iris", "--models",
                                  "random-forest", "--out", str(out), "--quiet"], cwd=ROOT, capture_output=True,
                                 text=True, timeout=120)
         assert second.returncode == 2 and "in use by another run" in second.stderr
-        assert time.monotonic() - t0 < 60  # at once: it loads iris, then meets the lock
+        assert first.poll() is None  # at once: while the first run is still going
         assert first.wait(timeout=300) == 0, first.stderr.read()
     finally:
         first.kill()
-    models = {r["model"] for r in _records(out)}
-    assert models == {"random-forest", "rf-shallow"} and len(_records(out)) == 12
-    assert "iris" not in first.stdout.read()  # its summary shows its own results only
+    assert {r["model"] for r in _records(out)} == {"runs-test-sleepy"} and len(_records(out)) == 20
+    assert "random-forest" not in first.stdout.read()  # its summary shows its own results only
 
 
 def test_a_held_lock_refuses_a_run_and_a_dead_holder_frees_it(tmp_path, capsys):
@@ -120,7 +149,9 @@ def test_kill_then_resume_equals_an_uninterrupted_run(tmp_path):
     suite = tmp_path / "slow.toml"
     suite.write_text(SLOW_SUITE)
     killed, whole = tmp_path / "killed", tmp_path / "whole"
-    proc = _start("run", "--suite", str(suite), "--out", str(killed), "--quiet")
+    args = ["run", "--suite", str(suite), "--out", str(killed), "--quiet"]
+    proc = subprocess.Popen([sys.executable, "-c", DRIVER.format(tests=str(TESTS), args=args)], cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         _wait_for(lambda: len(_records(killed)) >= 3)
         os.kill(proc.pid, signal.SIGKILL)
@@ -151,9 +182,8 @@ def test_resume_refuses_another_setup(tmp_path, capsys):
 
 SAME_SEED_SUITE = {
     "name": "same-seed",
-    "datasets": [{"name": "higgsml-toy", "options": {"n_events": 1500, "seed": 3}, "repeats": 1,
-                  "preprocess": {"missing": "impute", "orientation": True, "standardise": True}},
-                 {"name": "iris", "repeats": 1, "preprocess": {"standardise": True}}],
+    "datasets": [{"name": "higgsml-toy", "options": {"n_events": 1200, "seed": 3}, "repeats": 1, "max_events": 300,
+                  "preprocess": {"missing": "impute", "orientation": True, "standardise": True}}],
     "models": [
         {"name": "random-forest", "params": {"n_estimators": 30}},  # n_jobs=-1: threads must not matter
         {"name": "xgboost", "params": {"n_estimators": 40}},
@@ -180,6 +210,6 @@ def test_same_seed_gives_bit_identical_metrics_on_cpu(tmp_path):
     a = run_suite(suite, tmp_path / "a", opts, log=lambda m: None)
     b = run_suite(suite, tmp_path / "b", opts, log=lambda m: None)
     ma, mb = _metrics(a), _metrics(b)
-    assert len(ma) == 2 * 6 * 2 and ma.keys() == mb.keys()
+    assert len(ma) == 6 * 2 and ma.keys() == mb.keys()
     for key in ma:
         assert ma[key] == mb[key], key  # exact: every float bit for bit

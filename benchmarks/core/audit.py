@@ -134,6 +134,21 @@ def fixed_cut(scores, y, w, cut: float = 0.5, b_reg: float = B_REG) -> float:
     return ams_at_cut(scores, y, w, cut, b_reg)
 
 
+def _row(kind: str, column: str, label: str, values: dict, cells: dict, explanation: str, **extra) -> dict[str, Any]:
+    return {"label": label, "kind": kind, "column": column, "values": values, "cells": cells,
+            "explanation": explanation, **extra}
+
+
+def _chance_row(t: ScoredPart, cut: float, n_subsamples: int, fraction: float, seed: int, b_reg: float) -> dict:
+    sub = max_over_subsamples(t.scores, t.y, t.w, cut, n_subsamples, fraction, seed, b_reg)
+    return _row("chance", "subsample max (chance)",
+                f"Max AMS over {n_subsamples} random {fraction:.0%} subsamples of {t.name} (chance)",
+                {"max": sub["max"], "mean": sub["mean"], "std": sub["std"]}, {t.name: sub["max"]},
+                f"Validation cut, subsamples of {sub['subsample_size']} events with weights "
+                "rescaled per class; the max shows how far picking a lucky subset moves AMS by chance.",
+                split=t.name)
+
+
 def audit_table(
     tests: Sequence[ScoredPart],
     cut: float,
@@ -143,58 +158,35 @@ def audit_table(
     seed: int = 0,
     reference_cut: float = 0.5,
 ) -> list[dict[str, Any]]:
-    """Rows {label, kind, values, explanation} for the report's AMS audit.
+    """Rows {label, kind, column, values, cells, explanation} for the report's AMS audit.
 
     ``kind`` is "result" (quote this), "optimistic" (cut tuned on test), "inflated"
-    (wrong luminosity), "chance" (subsample fluctuation) or "reference".
+    (wrong luminosity), "chance" (subsample fluctuation) or "reference". ``values`` holds
+    every figure computed; ``cells`` the ones a table shows, keyed by the column suffix
+    (a split name, or unscaled/rescaled), under the short title ``column``. Chance rows,
+    one per split, also name their ``split``.
     """
-    rows: list[dict[str, Any]] = [
-        {
-            "label": "AMS at validation cut (honest)",
-            "kind": "result",
-            "values": {**honest(tests, cut, b_reg), "cut": float(cut)},
-            "explanation": "Cut chosen on the validation split only (mean of the top-10% AMS cuts); "
-            "each test split's weights renormalised to the full luminosity. This is the result.",
-        },
-        {
-            "label": "Max AMS per test split (optimistic)",
-            "kind": "optimistic",
-            "values": {f"{name}": v["ams"] for name, v in max_ams_per_split(tests, b_reg).items()},
-            "explanation": "Cut tuned on the test split itself, so it fits that split's noise; "
-            "always >= what the cut would give on unseen data. A diagnostic, not a result.",
-        },
-        {
-            "label": "Public+private combined, weights not rescaled (inflated)",
-            "kind": "inflated",
-            "values": {
-                "unscaled": combined_unscaled(tests, cut, b_reg),
-                "rescaled": combined_rescaled(tests, cut, b_reg),
-            },
-            "explanation": "Each split's weights already sum to the full luminosity; concatenating "
-            f"{len(tests)} splits without rescaling counts it {len(tests)}x, so AMS grows by about "
-            f"sqrt({len(tests)}). 'rescaled' is the same events at one luminosity.",
-        },
+    honest_values = honest(tests, cut, b_reg)
+    optimistic = {name: v["ams"] for name, v in max_ams_per_split(tests, b_reg).items()}
+    combined = {"unscaled": combined_unscaled(tests, cut, b_reg), "rescaled": combined_rescaled(tests, cut, b_reg)}
+    reference = {t.name: fixed_cut(t.scores, t.y, t.w, reference_cut, b_reg) for t in tests}
+    n = len(tests)
+    return [
+        _row("result", "honest", "AMS at validation cut (honest)", {**honest_values, "cut": float(cut)},
+             honest_values, "Cut chosen on the validation split only (mean of the top-10% AMS cuts); "
+             "each test split's weights renormalised to the full luminosity. This is the result."),
+        _row("optimistic", "max over cuts (optimistic)", "Max AMS per test split (optimistic)", optimistic,
+             optimistic, "Cut tuned on the test split itself, so it fits that split's noise; "
+             "always >= what the cut would give on unseen data. A diagnostic, not a result."),
+        # One split has nothing to combine: its figures equal the honest ones, so none is shown.
+        _row("inflated", "combined", "Public+private combined, weights not rescaled (inflated)", combined,
+             combined if n >= 2 else {}, "Each split's weights already sum to the full luminosity; "
+             f"concatenating {n} splits without rescaling counts it {n}x, so AMS grows by about "
+             f"sqrt({n}). 'rescaled' is the same events at one luminosity."),
+        *(_chance_row(t, cut, n_subsamples, fraction, seed, b_reg) for t in tests),
+        _row("reference", "fixed cut", f"AMS at fixed cut {reference_cut:g} (reference)", reference, reference,
+             "An untuned cut on the signal probability; shows how much the cut choice matters."),
     ]
-    for t in tests:
-        sub = max_over_subsamples(t.scores, t.y, t.w, cut, n_subsamples, fraction, seed, b_reg)
-        rows.append(
-            {
-                "label": f"Max AMS over {n_subsamples} random {fraction:.0%} subsamples of {t.name} (chance)",
-                "kind": "chance",
-                "values": {"max": sub["max"], "mean": sub["mean"], "std": sub["std"]},
-                "explanation": f"Validation cut, subsamples of {sub['subsample_size']} events with weights "
-                "rescaled per class; the max shows how far picking a lucky subset moves AMS by chance.",
-            }
-        )
-    rows.append(
-        {
-            "label": f"AMS at fixed cut {reference_cut:g} (reference)",
-            "kind": "reference",
-            "values": {t.name: fixed_cut(t.scores, t.y, t.w, reference_cut, b_reg) for t in tests},
-            "explanation": "An untuned cut on the signal probability; shows how much the cut choice matters.",
-        }
-    )
-    return rows
 
 
 __all__ = [

@@ -1,6 +1,7 @@
 """AMS (HiggsML): the cut is chosen on validation; public/private AMS at that cut."""
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any, Mapping, Sequence
 
 import numpy as np
@@ -30,6 +31,11 @@ class AMS(Metric):
                     "just above the interval is not by itself a leak; one well above it, or close to the real "
                     "model's AMS, is.")
     chance_title = "chance (random pick of as many events) [95%]"
+    audit_title = "AMS audit"
+    audit_note = ("The honest figure (cut chosen on validation, each test split on its own) next to the known ways "
+                  "of fooling oneself on HiggsML. Only the **honest** columns are results; every other column is "
+                  "labelled for what it is.")
+    audit_blind_note = " Private-split figures, and the public+private combination, are hidden in blind mode."
 
     def __init__(self, min_background: int = 0):
         # The cut rule: averaging the top-10% validation cuts among those that keep at least
@@ -95,6 +101,15 @@ class AMS(Metric):
             return False, "**no: well above chance; look for a leak**"
         return True, "yes (just above the random-pick interval)"
 
+    def control_summary(self, verdicts):
+        """The verdict when every seed agrees; else each verdict with its count, failures first."""
+        counts = Counter(text for _, text in verdicts)
+        if len(counts) == 1:
+            return next(iter(counts))
+        failing = {text for ok, text in verdicts if not ok}
+        order = sorted(counts, key=lambda text: (text not in failing, -counts[text]))
+        return "; ".join(f"{text} in {counts[text]} of {len(verdicts)} seeds" for text in order)
+
     def audit(self, tests, state, seed):
         parts = [audit.ScoredPart(name, metrics.signal_scores(a.proba), a.y, a.w) for name, a in tests]
         return audit.audit_table(parts, state["cut"], seed=seed)
@@ -105,3 +120,6 @@ class AMS(Metric):
         s = arrays.proba[:, 1]
         cuts, values = metrics.ams_scan(s, arrays.y, arrays.w)
         return cuts, values, self._cut(s, arrays.y, arrays.w)
+
+    def threshold_value(self, arrays, threshold):
+        return metrics.ams_at_cut(metrics.signal_scores(arrays.proba), arrays.y, arrays.w, threshold)

@@ -146,13 +146,18 @@ class Metric:
     def summary_tests(self) -> list[str]:
         return [""]
 
+    @property
+    def fmt_digits(self) -> int:
+        """Decimals ``fmt`` prints: tenths of a percent for percent figures, else ``digits``."""
+        return 1 if self.percent else self.digits
+
     def fmt(self, value: float | None, signed: bool = False) -> str:
         if value is None or not np.isfinite(value):
             return "–"
         sign = "+" if signed else ""
         if self.percent:
-            return f"{100 * value:{sign}.1f}%"
-        return f"{value:{sign}.{self.digits}f}"
+            return f"{100 * value:{sign}.{self.fmt_digits}f}%"
+        return f"{value:{sign}.{self.fmt_digits}f}"
 
     table_note: str = ""
     interval_title: str = ""
@@ -196,14 +201,35 @@ class Metric:
         ok = low - 1e-12 <= value <= high + 1e-12
         return ok, "yes" if ok else "**no**"
 
+    def control_summary(self, verdicts: Sequence[tuple[bool, str]]) -> str:
+        """One table cell for the verdicts of every seed of a control.
+
+        A binomial-style interval only says in or out, so the default counts the seeds
+        outside it.
+        """
+        failed = sum(1 for ok, _ in verdicts if not ok)
+        return "yes" if not failed else f"**no in {failed} of {len(verdicts)} seeds**"
+
     control_note: str = ""
 
     # ------------------------------------------------------------------ metric-specific extras
 
     def audit(self, tests: Sequence[tuple[str, SplitArrays]], state: Mapping[str, Any], seed: int) -> list[dict] | None:
-        """Rows of an audit of this metric's known pitfalls; None when it has none."""
+        """Rows of an audit of this metric's known pitfalls; None when it has none.
+
+        Each row: ``kind``, ``label``, ``explanation``, ``values`` and the figures a table
+        shows, ``cells`` ({column suffix: value}) under the short title ``column``.
+        """
         return None
+
+    audit_title: str = ""  # the report section's heading, for metrics with an audit
+    audit_note: str = ""
+    audit_blind_note: str = ""  # appended to audit_note when private figures are hidden
 
     def threshold_curve(self, arrays: SplitArrays) -> tuple[np.ndarray, np.ndarray, float] | None:
         """(thresholds, figure at each, the chosen threshold) on validation; None without a threshold."""
+        return None
+
+    def threshold_value(self, arrays: SplitArrays, threshold: float) -> float | None:
+        """The figure when events scoring at least `threshold` are selected; None without a threshold."""
         return None

@@ -1,0 +1,96 @@
+"""Bootstrap intervals of each model's figure and paired comparisons with a reference model.
+
+Single-seed figures use each model's first seed; the comparison over seeds pairs the
+stored figures of every seed both models have.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Mapping, Sequence
+
+from benchmarks.core import stats
+from benchmarks.core.scoring import Metric
+
+from .records import best_tabular, by_seed, first_seed, load_splits
+
+N_BOOT = 1000
+
+
+@dataclass(frozen=True)
+class SeedTest:
+    p_value: float
+    seeds: int
+
+
+@dataclass(frozen=True)
+class StatRow:
+    label: str
+    split: str
+    value: float
+    low: float
+    high: float
+    is_reference: bool
+    comparison: dict | None  # the metric's paired bootstrap: diff, ci_low, ci_high, p_value, significant
+    over_seeds: SeedTest | None
+
+
+@dataclass(frozen=True)
+class Statistics:
+    reference: str | None  # the tabular model with the best validation score
+    n_boot: int
+    rows: tuple[StatRow, ...]
+
+
+def _over_seeds(recs: Sequence[dict], ref_recs: Mapping[int, dict], key: str) -> SeedTest | None:
+    pairs = [(r["metrics"].get(key), ref_recs[r["seed"]]["metrics"].get(key)) for r in recs if r["seed"] in ref_recs]
+    if len(pairs) < 2:
+        return None
+    p = stats.paired_seed_test([a for a, _ in pairs], [b for _, b in pairs])
+    return None if p is None else SeedTest(p, len(pairs))
+
+
+class _Reference:
+    """The reference model's records by seed, and its predictions read at most once per seed."""
+
+    def __init__(self, recs: Sequence[dict]):
+        self.records = by_seed(recs)
+        self._arrays: dict[int, dict | None] = {}
+
+    def arrays(self, run_dir: Path, seed: int, tests: Sequence[str]) -> dict | None:
+        if seed not in self.records:
+            return None
+        if seed not in self._arrays:
+            self._arrays[seed] = load_splits(run_dir, self.records[seed], tests)
+        return self._arrays[seed]
+
+
+def _model_rows(run_dir: Path, metric: Metric, recs: Sequence[dict], tests: Sequence[str],
+                reference: _Reference | None, is_reference: bool) -> list[StatRow]:
+    """One model's rows: its first seed's interval per split; unless it is the reference,
+    the paired comparison with the reference's record of the same seed."""
+    rec = first_seed(recs)
+    arrays = load_splits(run_dir, rec, tests)
+    if arrays is None:
+        return []
+    theirs = None if reference is None or is_reference else reference.arrays(run_dir, rec["seed"], tests)
+    rows = []
+    for split in tests:
+        low, high = metric.interval(arrays[split], rec["metrics"], N_BOOT, rec["seed"])
+        comparison = seeds = None
+        if theirs is not None:
+            comparison = metric.paired(arrays[split], rec["metrics"], theirs[split],
+                                       reference.records[rec["seed"]]["metrics"], N_BOOT, rec["seed"])
+            seeds = _over_seeds(recs, reference.records, metric.test_key(split))
+        rows.append(StatRow(rec["model"], split, rec["metrics"][metric.test_key(split)], low, high, is_reference,
+                            comparison, seeds))
+    return rows
+
+
+def statistics(run_dir: Path, groups: Mapping[str, list[dict]], metric: Metric, tests: Sequence[str]) -> Statistics:
+    """Every model's interval on each visible test split, and its comparison with the reference."""
+    ref = best_tabular(groups, metric)
+    reference = _Reference(groups[ref]) if ref else None
+    rows = [row for label, recs in groups.items()
+            for row in _model_rows(run_dir, metric, recs, tests, reference, label == ref)]
+    return Statistics(ref, N_BOOT, tuple(rows))

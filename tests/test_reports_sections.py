@@ -1,0 +1,126 @@
+"""The report's structure: the section registry, the plain data renderers get, the metric
+objects' verdicts and audit columns, and what ``reports`` may import."""
+from __future__ import annotations
+
+import inspect
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import reports
+from benchmarks import store
+from benchmarks.core import audit
+from benchmarks.core.scoring import get_metric
+from benchmarks.runner import RunOptions, run_suite
+from benchmarks.suite import parse_suite
+from reports.analysis import analyse_run
+from reports.plots import make_plots
+from reports.sections import SECTIONS, SectionContext, render_dataset
+from reports.tables import fmt_mean_std
+
+pytestmark = pytest.mark.sklearn
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def iris_run(tmp_path_factory) -> Path:
+    raw = {"name": "iris-sections", "datasets": [{"name": "iris", "repeats": 2}],
+           "models": [{"name": "random-forest", "params": {"n_estimators": 10}}]}
+    out = tmp_path_factory.mktemp("iris") / "run"
+    return run_suite(parse_suite(raw), out, RunOptions(progress=False, tune=False, control="shuffled"),
+                     log=lambda s: None)
+
+
+def test_every_section_is_one_function_of_the_context():
+    names = [s.name for s in SECTIONS]
+    assert len(set(names)) == len(names)
+    for section in SECTIONS:
+        params = list(inspect.signature(section.render).parameters)
+        assert params == ["ctx"], section.name
+
+
+def test_report_follows_the_registry_order(iris_run, tmp_path):
+    run = shutil.copytree(iris_run, tmp_path / "run")
+    md = reports.write_report(run).read_text()
+    headings = ["## Dataset: iris", "### Results", "### Shuffled-label control", "### Statistics", "### Timing",
+                "### Plots"]
+    positions = [md.index(h) for h in headings]
+    assert positions == sorted(positions)
+    # Accuracy has no audit, and no SuperTML model or search ran.
+    assert "audit" not in md.lower() and "### SuperTML" not in md and "Optuna" not in md
+
+
+def test_renderers_read_no_file(iris_run, tmp_path, monkeypatch):
+    """Sections format the analysed data; every prediction was read by the analysis step."""
+    results, manifest = store.load_run(iris_run)
+    analysis = analyse_run(iris_run, results, manifest)
+
+    def no_reads(*args, **kwargs):
+        raise AssertionError("a renderer read a prediction file")
+
+    monkeypatch.setattr(store, "load_predictions", no_reads)
+    monkeypatch.setattr(np, "load", no_reads)
+    parts = render_dataset(SectionContext(analysis, analysis.datasets[0]))
+    assert len(parts) == 5  # dataset, results, control, statistics, timing (no plots were made)
+
+
+def test_rerendered_plots_are_identical(iris_run, tmp_path):
+    """The same stored run gives the same PNG bytes, the timing plot's jittered seed dots included."""
+    run = shutil.copytree(iris_run, tmp_path / "run")
+    results, manifest = store.load_run(run)
+    analysis = analyse_run(run, results, manifest)
+    first = {p.path: (run / p.path).read_bytes() for p in make_plots(analysis, run)["iris"]}
+    np.random.seed(None)  # whatever the global generator holds, the plots do not depend on it
+    second = {p.path: (run / p.path).read_bytes() for p in make_plots(analysis, run)["iris"]}
+    assert "plots/iris_timing.png" in first and first == second
+
+
+def test_dataset_without_records_says_so(iris_run):
+    results, manifest = store.load_run(iris_run)
+    results["records"] = [r for r in results["records"] if r["dataset"] != "iris"]
+    analysis = analyse_run(iris_run, results, manifest)
+    parts = render_dataset(SectionContext(analysis, analysis.datasets[0]))
+    assert parts[0].startswith("## Dataset: iris") and parts[1:] == ["_No results recorded for this dataset._"]
+
+
+def test_control_verdicts_over_seeds():
+    accuracy, ams = get_metric("accuracy"), get_metric("ams")
+    assert accuracy.control_summary([(True, "yes"), (True, "yes")]) == "yes"
+    assert accuracy.control_summary([(True, "yes"), (False, "**no**"), (False, "**no**")]) == "**no in 2 of 3 seeds**"
+    just_above = ams.control_verdict(1.15, 1.0, 1.1, 3.0)
+    leak = ams.control_verdict(1.5, 1.0, 1.1, 3.0)
+    assert ams.control_summary([just_above]) == just_above[1]
+    summary = ams.control_summary([(True, "yes"), leak, (True, "yes")])
+    assert summary == f"{leak[1]} in 1 of 3 seeds; yes in 2 of 3 seeds"  # failures first
+
+
+def test_audit_rows_name_their_columns():
+    rng = np.random.default_rng(0)
+    parts = [audit.ScoredPart(name, rng.uniform(size=500), rng.integers(0, 2, 500), rng.uniform(1, 2, 500))
+             for name in ("public", "private")]
+    rows = audit.audit_table(parts, 0.5, n_subsamples=5)
+    assert [r["column"] for r in rows] == ["honest", "max over cuts (optimistic)", "combined",
+                                          "subsample max (chance)", "subsample max (chance)", "fixed cut"]
+    assert [r.get("split") for r in rows if r["kind"] == "chance"] == ["public", "private"]
+    assert rows[3]["cells"] == {"public": rows[3]["values"]["max"]}
+    assert rows[0]["cells"] == {k: v for k, v in rows[0]["values"].items() if k != "cut"}
+    alone = audit.audit_table(parts[:1], 0.5, n_subsamples=5)
+    assert alone[2]["kind"] == "inflated" and alone[2]["cells"] == {}  # nothing to combine
+
+
+def test_fmt_mean_std():
+    assert fmt_mean_std([1.0, 2.0, None, float("nan")]) == "1.500 ± 0.707"
+    assert fmt_mean_std([0.5], 1, pct=True) == "50.0%"
+    assert fmt_mean_std([None]) == "–"
+
+
+def test_reports_import_no_model_data_or_encoder_code():
+    code = ("import sys, reports, reports.analysis, reports.plots, reports.sections; "
+            "print(sorted({m.split('.')[0] for m in sys.modules} & {'datasets', 'models', 'encoders'}))")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
