@@ -13,6 +13,7 @@ from datasets import DATASETS
 from encoders import ENCODERS
 from models import MODELS, backend_available
 from reports import console_summary, write_comparison, write_report
+from reports.analysis import missing_fits
 
 from .controls import CONTROLS
 from .core.errors import BenchmarkError, ConfigError
@@ -235,7 +236,13 @@ def _check_output_dir(path: Path) -> None:
 
 
 def cmd_report(args) -> int:
-    print(f"wrote {write_report(args.run_dir, unblind=args.unblind)}")
+    path = write_report(args.run_dir, unblind=args.unblind)
+    results, manifest = store.load_run(args.run_dir)
+    missing = missing_fits(results, manifest)
+    if missing:
+        print(f"warning: {args.run_dir} is incomplete: {len(missing)} planned fit(s) have no results "
+              "(listed at the top of the report)", file=sys.stderr)
+    print(f"wrote {path}")
     return 0
 
 

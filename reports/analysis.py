@@ -11,11 +11,12 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Mapping
 
+from benchmarks import store
 from benchmarks.core.scoring import Column, Metric
 
 from .audit import AuditTable, audit_table
 from .chance import ControlTable, control_table
-from .records import dataset_metric, first_seed, group_records, visible_tests
+from .records import dataset_metric, first_seed, group_records, unreadable_predictions, visible_tests
 from .summaries import (MainTable, SuperTMLRow, TimingRow, TuningRow, main_table, supertml_rows, timing_rows,
                         tuning_rows)
 from .uncertainty import Statistics, statistics
@@ -47,6 +48,16 @@ class RunAnalysis:
     blind: bool  # private figures hidden (a blind suite not rendered with --unblind)
     manifest: Mapping[str, Any]
     datasets: tuple[DatasetAnalysis, ...] = field(default_factory=tuple)
+    missing_fits: tuple[tuple, ...] = ()  # planned (dataset, model, seed, control) with no record
+    in_progress: bool = False  # a process holds the run's lock: it is still being written
+    unreadable: tuple[str, ...] = ()  # prediction files that are missing or corrupt
+
+
+def missing_fits(results: Mapping, manifest: Mapping) -> tuple[tuple, ...]:
+    """The fits the manifest planned that results.json does not hold."""
+    done = {(r["dataset"], r["model"], r["seed"], r["control"]) for r in results.get("records", [])}
+    planned = [tuple(f) for f in manifest.get("fits") or [] if isinstance(f, (list, tuple)) and len(f) == 4]
+    return tuple(f for f in planned if f not in done)
 
 
 def headline_column(metric: Metric, blind: bool) -> Column:
@@ -78,6 +89,8 @@ def analyse_dataset(run_dir: Path, results: Mapping, info: Mapping, blind: bool)
 def analyse_run(run_dir: Path, results: Mapping, manifest: Mapping, unblind: bool = False) -> RunAnalysis:
     """Every dataset of a stored run, analysed; private figures left out when the run is blind."""
     blind = bool(results.get("blind")) and not unblind
-    datasets = tuple(analyse_dataset(Path(run_dir), results, info, blind)
-                     for info in (results.get("datasets") or {}).values())
-    return RunAnalysis(results.get("suite", "?"), blind, manifest, datasets)
+    infos = results.get("datasets") or {}
+    datasets = tuple(analyse_dataset(Path(run_dir), results, info, blind) for info in infos.values())
+    return RunAnalysis(results.get("suite", "?"), blind, manifest, datasets,
+                       missing_fits=missing_fits(results, manifest), in_progress=store.is_locked(run_dir),
+                       unreadable=unreadable_predictions(Path(run_dir), results.get("records", []), infos, blind))

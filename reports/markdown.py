@@ -50,9 +50,29 @@ def literature_section() -> str:
     ])
 
 
+def completeness_note(analysis: RunAnalysis) -> str:
+    """What the report lacks, said before anything else: missing fits, unreadable files."""
+    lines = []
+    if analysis.missing_fits:
+        n = len(analysis.missing_fits)
+        shown = "; ".join(f"{d}/{m} seed {s}" + ("" if c == "none" else f" ({c})")
+                          for d, m, s, c in analysis.missing_fits[:12])
+        more = f"; and {n - 12} more" if n > 12 else ""
+        state = ("the run is still in progress" if analysis.in_progress
+                 else "finish it with `python -m benchmarks run --resume RUN_DIR`")
+        lines.append(f"> **Incomplete run**: {n} planned fit(s) have no results ({state}): {shown}{more}. "
+                     "Every table below covers only the fits that finished.")
+    if analysis.unreadable:
+        files = ", ".join(f"`{f}`" for f in analysis.unreadable)
+        lines.append(f"> **Unreadable prediction files**: {files} (missing or corrupt). Their fits' metrics "
+                     "come from results.json, but their intervals, comparisons, audit rows and plots are "
+                     "left out; `run --resume RUN_DIR` reruns them.")
+    return "\n>\n".join(lines)
+
+
 def render_report(analysis: RunAnalysis, plots: Mapping[str, Sequence[Plot]]) -> str:
     """The Markdown of an analysed run whose plots are already written."""
-    parts = [run_header(analysis)]
+    parts = [run_header(analysis), completeness_note(analysis)]
     if analysis.blind:
         parts.append(BLIND_NOTE)
     for data in analysis.datasets:

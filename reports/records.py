@@ -64,6 +64,24 @@ def load_splits(run_dir: Path, record: dict, splits: Sequence[str]) -> dict[str,
     return {split: SplitArrays.from_npz(arrays, split) for split in splits}
 
 
+def unreadable_predictions(run_dir: Path, records: Iterable[dict], infos: Mapping[str, Mapping],
+                           blind: bool) -> tuple[str, ...]:
+    """The prediction files a report needs but cannot read (missing, torn, corrupt).
+
+    Only the arrays the report may show are read, so a blind report still never opens a
+    private one.
+    """
+    bad = []
+    for rec in records:
+        info = infos.get(rec["dataset"])
+        if info is None or not rec.get("predictions"):
+            continue
+        keys = [k for split in ("val", *visible_tests(info, blind)) for k in SplitArrays.keys(split)]
+        if store.load_predictions(run_dir, rec, keys) is None:
+            bad.append(rec["predictions"])
+    return tuple(bad)
+
+
 def dataset_metric(info: dict):
     """The metric object a dataset of a stored run was scored with (its options included)."""
     return get_metric(info["metric"], **(info.get("metric_options") or {}))

@@ -163,7 +163,13 @@ def test_kill_then_resume_equals_an_uninterrupted_run(tmp_path):
     # Tear one stored prediction file: a corrupt record is rerun, not trusted.
     torn = killed / _records(killed)[0]["predictions"]
     torn.write_bytes(torn.read_bytes()[:50])
+    # Until then, the report says at its top what is missing and which file is unreadable.
+    assert main(["report", str(killed)]) == 0
+    head = (killed / "report.md").read_text().split("## Dataset")[0]
+    assert f"**Incomplete run**: {12 - partial} planned fit(s) have no results" in head
+    assert _records(killed)[0]["predictions"] in head and "Unreadable prediction files" in head
     assert main(["run", "--resume", str(killed), "--quiet"]) == 0
+    assert "Incomplete run" not in (killed / "report.md").read_text()
     assert main(["run", "--suite", str(suite), "--out", str(whole), "--quiet"]) == 0
     assert _metrics(killed) == _metrics(whole) and len(_metrics(killed)) == 12
     assert (killed / "report.md").is_file()
