@@ -218,3 +218,24 @@ def test_internal_errors_are_one_line_with_exit_1(monkeypatch, capsys):
     assert main(["list"]) == 1
     err = capsys.readouterr().err.strip()
     assert err.startswith("error: internal error (KeyError") and len(err.splitlines()) == 1
+
+
+def test_suite_name_cannot_leave_runs(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    suite = tmp_path / "s.toml"
+    suite.write_text('name = "../../../escape/x"\n[[datasets]]\nname = "iris"\nrepeats = 1\n'
+                     '[[models]]\nname = "random-forest"\nparams = { n_estimators = 5 }\n')
+    assert main(["run", "--suite", str(suite), "--quiet"]) == 0
+    made = list((tmp_path / "runs").iterdir())
+    assert len(made) == 1 and made[0].name.startswith(".._.._.._escape_x-")
+    assert not (tmp_path.parent / "escape").exists() and not Path("/escape").exists()
+
+
+def test_failure_after_loading_leaves_no_run_directory(tmp_path, capsys):
+    out = tmp_path / "o"
+    args = ["run", "--suite", "smoke", "--models", "random-forest", "--out", str(out), "--quiet",
+            "--storage", "postgresql://user:secret@127.0.0.1:1/nodb"]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert "cannot open Optuna storage" in err and "secret" not in err and "***" in err
+    assert not out.exists()
