@@ -48,9 +48,11 @@ def resolve_seeds(suite: Suite, spec: DatasetSpec, ds: Dataset, override: int | 
     return [suite.base_seed + k for k in range(n)]
 
 
-def splits_for(ds: Dataset, spec: DatasetSpec, seed: int) -> Splits:
-    """The splits every model (and every tuning worker) sees for one seed."""
-    raw = make_splits(ds, seed, spec.val_fraction, spec.test_fraction, spec.max_events)
+def splits_for(ds: Dataset, spec: DatasetSpec, seed: int, search: bool = False) -> Splits:
+    """The splits every model sees for one seed; with ``search=True`` the train/validation
+    parts every hyper-parameter search (run or ``tune`` worker) sees, kept by the dataset's
+    split policy apart from every seed's test events."""
+    raw = make_splits(ds, seed, spec.val_fraction, spec.test_fraction, spec.max_events, search=search)
     ds.scorer.check_parts(ds.name, raw.parts)
     return preprocess_splits(spec.preprocess, raw)
 

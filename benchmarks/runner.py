@@ -232,21 +232,25 @@ def warm_up(device: str) -> None:
     torch.cuda.synchronize(device)
 
 
-def tune_models(plan: Plan, pd: PlannedDataset, first: Splits, out_dir: Path, results: dict,
+def tune_models(plan: Plan, pd: PlannedDataset, out_dir: Path, results: dict,
                 opts: RunOptions, log: Callable[[str], None]) -> dict[str, dict]:
-    """Optuna search per model that asks for one, on the first seed's train/validation parts.
+    """Optuna search per model that asks for one, on the train/validation parts the dataset's
+    split policy sets aside for searches (never a test event of any seed).
 
     A resumed run reuses the searches it already recorded.
     """
     tuned: dict[str, dict] = {}
-    for spec in plan.models:
-        if spec.search is None or not opts.tune:
-            continue
+    searched = [spec for spec in plan.models if spec.search is not None and opts.tune]
+    if not searched:
+        return tuned
+    search_splits = pipeline.splits_for(pd.ds, pd.spec, pd.seeds[0], search=True)
+    results["datasets"][pd.ds.name]["search"] = list(search_splits.notes)
+    for spec in searched:
         done = results["tuning"].get(f"{pd.ds.name}/{spec.label}")
         if done is not None:
             tuned[spec.label] = done["best_params"]
             continue
-        best, summary = tune_for_run(pd.ds, first, spec, plan.device, out_dir, opts.storage,
+        best, summary = tune_for_run(pd.ds, search_splits, spec, plan.device, out_dir, opts.storage,
                                      seed=pd.seeds[0], suite_name=plan.suite.name, log=log)
         tuned[spec.label] = best
         results["tuning"][f"{pd.ds.name}/{spec.label}"] = summary
@@ -263,7 +267,7 @@ def run_dataset(plan: Plan, pd: PlannedDataset, out_dir: Path, results: dict, op
     log(f"{ds.name}: {ds.n_events} events, {len(ds.feature_names)} features, seeds {seeds}")
     first = pd.first
     results["datasets"][ds.name] = describe_dataset(ds, first, pd.spec, seeds)
-    tuned = tune_models(plan, pd, first, out_dir, results, opts, log)
+    tuned = tune_models(plan, pd, out_dir, results, opts, log)
     done = {(r["dataset"], r["model"], r["seed"], r["control"]) for r in results["records"]}
     todo = [f for f in plan.fits() if f[0] == ds.name and f not in done]
     bar = tqdm(total=len(todo), desc=ds.name, unit="fit", disable=not opts.progress, leave=False)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import gc
+import os
 import hashlib
 import json
 import time
@@ -464,15 +465,14 @@ def run_tune_worker(suite_name_or_path: str, model_label: str, storage: str | No
                     grace_period: int = GRACE_PERIOD_S, dataset: str | None = None) -> dict:
     """One ``tune`` worker: start or join a study and work until it holds N COMPLETE trials.
 
-    Tunes the suite's model ``model_label`` on the first seed's splits of the suite's first
-    dataset (or the suite's dataset named ``dataset``), exactly as ``run`` would (same splits, preprocessing and default study name),
+    Tunes the suite's model ``model_label`` on the search splits of the suite's first dataset
+    (or the suite's dataset named ``dataset``), exactly as ``run`` would (same splits,
+    preprocessing and default study name),
     so a later ``run --storage URL`` reuses the trials. ``n_trials_total`` is the study's
     total over all workers (default: the suite's ``trials``). ``seed`` seeds this worker's
     sampler (default: the suite's base seed mixed with the process id, so that concurrent
     workers do not propose the same first trials); models always get the run's seed.
     """
-    import os
-    from dataclasses import replace
 
     if not storage:
         raise ConfigError("tune needs --storage URL (e.g. sqlite:///runs/optuna.db or journal:runs/optuna.journal) "
@@ -486,10 +486,10 @@ def run_tune_worker(suite_name_or_path: str, model_label: str, storage: str | No
                           f"it has: {', '.join(d.name for d in suite.datasets)}")
     dspec = dspecs[0]
     if max_events is not None:
-        dspec = replace(dspec, max_events=max_events)
+        dspec = dataclasses.replace(dspec, max_events=max_events)
     ds = load_for_spec(dspec, data)
     split_seed = resolve_seeds(suite, dspec, ds, None)[0]
-    splits = splits_for(ds, dspec, split_seed)
+    splits = splits_for(ds, dspec, split_seed, search=True)
     name = study_name or default_study_name(suite.name, ds.name, spec.label)
     sampler_seed = seed if seed is not None else (suite.base_seed * 1_000_003 + os.getpid()) % 2**31
     log(f"tune {name}: {spec.label} on {ds.name} ({len(splits.train)} train / {len(splits.val)} validation events), "

@@ -264,6 +264,12 @@ class KaggleSets:
                 "b -> public test; v -> private test; u unused.")
         return Assignment(train_idx, val_idx, tuple((n, idx) for n, idx in tests if len(idx)), (note,))
 
+    def search(self, ds, seed: int, val_fraction: float) -> Assignment:
+        """Searches use the seed's train/validation parts: test events (b, v) are never among them."""
+        a = self.assign(ds, seed, val_fraction, 0.0)
+        return Assignment(a.train, a.val, (), ("Searches use the first seed's train/validation parts "
+                                               "(KaggleSet t); the test sets b and v are fixed and never seen.",))
+
 
 # A sample file (such as an excerpt of the Kaggle training set) has no b/v rows: public and
 # private test parts are carved out of its t events, and runs repeat over 5 seeds.

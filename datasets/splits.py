@@ -28,16 +28,22 @@ def make_splits(
     val_fraction: float = 0.2,
     test_fraction: float = 0.2,
     max_events: int | None = None,
+    search: bool = False,
 ) -> Splits:
     """Split a dataset by its own policy; every model in a run gets the identical Splits for a seed.
 
+    With ``search=True``: the train/validation parts a hyper-parameter search may use (no
+    test part), which the policy keeps apart from every seed's test events.
     `max_events` subsamples every part (stratified, seeded). Each part's weights are
     renormalised per class to the dataset's ``weight_totals`` when it has them.
     """
     if max_events is not None and max_events < 1:
         raise ConfigError(f"max_events must be at least 1, got {max_events}")
     seed = int(seed)
-    a = ds.split_policy.assign(ds, seed, val_fraction, test_fraction)
+    if search:
+        a = ds.split_policy.search(ds, seed, val_fraction)
+    else:
+        a = ds.split_policy.assign(ds, seed, val_fraction, test_fraction)
     sizes = [len(a.train), len(a.val), *(len(idx) for _, idx in a.tests)]
     if max_events is not None and max(sizes) > max_events:
         a = _subsample(a, ds.y, max_events, seed)

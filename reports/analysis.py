@@ -77,7 +77,7 @@ def analyse_dataset(run_dir: Path, results: Mapping, info: Mapping, blind: bool)
         base,
         main=main_table(groups, info, metric, visible_tests(info, False), blind),
         headline=headline,
-        supertml=supertml_rows(groups, headline),
+        supertml=supertml_rows(groups, headline, metric),
         control=control_table(run_dir, results["records"], name, groups, metric, tests[0]),
         tuning=tuning_rows(results.get("tuning") or {}, name),
         statistics=statistics(run_dir, groups, metric, tests),

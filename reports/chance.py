@@ -8,7 +8,7 @@ from typing import Mapping
 from benchmarks.core.scoring import Metric
 
 from .records import by_seed, group_records, load_splits
-from .summaries import Values
+from .summaries import Values, flagged
 
 SHUFFLED = "shuffled"  # the control whose fits must land at chance
 
@@ -27,6 +27,8 @@ class ControlRow:
     shuffled: Values
     chance: tuple[ChanceInterval, ...]  # per seed whose predictions could be read
     verdict: str  # the metric's summary of the per-seed verdicts; "–" when none was possible
+    real_flagged: bool = False  # a figure resting on too few events (Metric.unreliable)
+    shuffled_flagged: bool = False
 
 
 @dataclass(frozen=True)
@@ -62,5 +64,6 @@ def control_table(run_dir: Path, records: list[dict], dataset: str, groups: Mapp
         events += [n for _, _, n in judged]
         verdict = metric.control_summary([v for _, v, _ in judged]) if judged else "–"
         rows.append(ControlRow(label, tuple(r["metrics"].get(key) for r in real.values()),
-                               tuple(r["metrics"].get(key) for r in recs), tuple(c for c, _, _ in judged), verdict))
+                               tuple(r["metrics"].get(key) for r in recs), tuple(c for c, _, _ in judged), verdict,
+                               flagged(metric, list(real.values()), key), flagged(metric, recs, key)))
     return ControlTable(split, events[0] if events else None, tuple(rows))

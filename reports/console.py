@@ -6,6 +6,7 @@ from pathlib import Path
 from benchmarks import store
 
 from .records import dataset_metric, group_records
+from .summaries import flagged
 from .tables import fmt_mean_std, seconds
 
 WIDTH = 16  # characters per figure column
@@ -17,14 +18,15 @@ def console_summary(run_dir: Path, unblind: bool = False) -> str:
     lines = []
     for name, info in results["datasets"].items():
         groups = group_records(results["records"], name)
-        columns = dataset_metric(info).summary_columns(blind)
+        metric = dataset_metric(info)
+        columns = metric.summary_columns(blind)
         lines.append(f"\n{name} ({'synthetic, ' if info['synthetic'] else ''}{len(info['seeds'])} seed(s))")
         lines.append(f"  {'model':28s}" + "".join(f" {c.title:>{WIDTH}s}" for c in columns) + f" {'train s':>8s}")
         for label, recs in groups.items():
             # The console is a glance: percentages to a tenth.
             cells = ["blinded" if blind and c.private else
                      fmt_mean_std([c.get(r["metrics"]) for r in recs], 1 if c.percent else c.digits, c.percent)
-                     for c in columns]
+                     + ("†" if flagged(metric, recs, c.key) else "") for c in columns]
             lines.append(f"  {label:28s}" + "".join(f" {cell:>{WIDTH}s}" for cell in cells)
                          + f" {seconds([r['timing']['train_s'] for r in recs]):>8s}")
     return "\n".join(lines)

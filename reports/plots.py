@@ -164,15 +164,30 @@ def roc_plot(run_dir: Path, data: DatasetAnalysis, blind: bool, colors: dict) ->
 
 
 def threshold_curves(run_dir: Path, data: DatasetAnalysis) -> dict[str, tuple]:
-    """Per model: (thresholds, figure at each, chosen threshold, figure there) on validation."""
+    """Per model: (thresholds, figure at each, chosen threshold, figure there, reliable mask) on
+    validation. The chosen threshold is the record's own (from the float64 scores the run
+    had), not one recomputed from the stored float32 predictions."""
     out = {}
+    key = data.metric.threshold_key
     for label, rec in data.first_seed.items():
         arrays = load_splits(run_dir, rec, ["val"])
         curve = None if arrays is None else data.metric.threshold_curve(arrays["val"])
         if curve is not None:
-            cuts, values, cut = curve
-            out[label] = (cuts, values, cut, data.metric.threshold_value(arrays["val"], cut))
+            cuts, values, cut, reliable = curve
+            cut = rec["metrics"].get(key, cut) if key else cut
+            out[label] = (cuts, values, cut, data.metric.threshold_value(arrays["val"], cut), reliable)
     return out
+
+
+def _shade_unreliable(ax, curves: dict[str, tuple]) -> None:
+    """Grey where a cut keeps too few events for the figure to mean anything, and the y-axis
+    kept on the range the reliable cuts reach (spikes above it are small-number artefacts)."""
+    bounds = [cuts[~reliable].min() for cuts, _, _, _, reliable in curves.values() if (~reliable).any()]
+    if bounds:
+        ax.axvspan(min(bounds), 1.0, color="grey", alpha=0.15, lw=0, label="too few background events (any model)")
+    tops = [values[reliable].max() for _, values, _, _, reliable in curves.values() if reliable.any()]
+    if tops and bounds:
+        ax.set_ylim(0, 1.15 * max(tops))
 
 
 def threshold_plot(run_dir: Path, data: DatasetAnalysis, colors: dict) -> Plot | None:
@@ -182,17 +197,19 @@ def threshold_plot(run_dir: Path, data: DatasetAnalysis, colors: dict) -> Plot |
         return None
     title = data.metric.title
     fig, ax = _subplots(figsize=(7, 4.5))
-    for label, (cuts, values, cut, at_cut) in curves.items():
+    for label, (cuts, values, cut, at_cut, _) in curves.items():
         c = colors.get(label)
         cx, vx = _thin(cuts, values)
         ax.plot(cx, vx, color=c, lw=1.2, label=f"{label} (cut {cut:.3f}, {title} {data.metric.fmt(at_cut)})")
         ax.axvline(cut, color=c, ls="--", lw=1)
+    _shade_unreliable(ax, curves)
     ax.set_xlabel("cut on the signal score (select score >= cut)")
     ax.set_ylabel(f"{title} (validation split)")
     ax.set_title(f"{data.name}: {title} vs cut on validation; dashed: chosen cut", fontsize=10)
     ax.legend(fontsize=8, loc="best")
     rel = _save(fig, run_dir, f"{safe_name(data.name)}_{safe_name(data.metric.name)}_cut.png")
-    return Plot(f"{title} vs cut on the validation split (dashed: the cut chosen there)", rel)
+    return Plot(f"{title} vs cut on the validation split (dashed: the cut chosen there; grey: cuts keeping "
+                "too few background events for the figure to mean anything)", rel)
 
 
 # --------------------------------------------------------------------------- timing

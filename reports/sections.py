@@ -10,11 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
-from benchmarks.core.scoring.ams import AMS
-
 from .analysis import DatasetAnalysis, RunAnalysis
 from .plots import Plot
 from .tables import MISSING, fmt_mean_std, p_value, seconds, table, times
+from .uncertainty import MIN_SEEDS
 
 
 @dataclass(frozen=True)
@@ -68,16 +67,30 @@ def split_table(info: dict) -> str:
     return table(headers, rows)
 
 
+FLAG = " †"
+
+
+def marked(text: str, flag: bool) -> str:
+    """A figure's cell, marked when it rests on too few events to mean anything."""
+    return text + FLAG if flag else text
+
+
+def flag_note(ctx: SectionContext, any_flag: bool) -> list[str]:
+    return [ctx.data.metric.reliability_note] if any_flag and ctx.data.metric.reliability_note else []
+
+
 def results_section(ctx: SectionContext) -> str:
     main = ctx.data.main
     if main is None:
         return "_No results recorded for this dataset._"
     headers = ["model", "seeds", *(c.title for c in main.columns), "train s", "predict s / 1k"]
     rows = [[row.label, row.seeds,
-             *("blinded" if cell.values is None else fmt_mean_std(cell.values, cell.column.digits, cell.column.percent)
+             *("blinded" if cell.values is None else
+               marked(fmt_mean_std(cell.values, cell.column.digits, cell.column.percent), cell.flagged)
                for cell in row.cells),
              seconds(row.train_s), seconds(row.predict_per_1k_s)] for row in main.rows]
-    return "\n\n".join(["### Results", main.note, table(headers, rows)])
+    any_flag = any(cell.flagged for row in main.rows for cell in row.cells)
+    return "\n\n".join(["### Results", main.note, table(headers, rows), *flag_note(ctx, any_flag)])
 
 
 def supertml_section(ctx: SectionContext) -> str:
@@ -85,7 +98,7 @@ def supertml_section(ctx: SectionContext) -> str:
     if not data.supertml:
         return ""
     column = data.headline
-    rows = [[row.label, *row.settings, fmt_mean_std(row.values, column.digits, column.percent)]
+    rows = [[row.label, *row.settings, marked(fmt_mean_std(row.values, column.digits, column.percent), row.flagged)]
             for row in data.supertml]
     return "\n".join([
         "### SuperTML models", "",
@@ -93,6 +106,7 @@ def supertml_section(ctx: SectionContext) -> str:
         "initialised backbones appear side by side when the suite lists both (the CNN weight control).", "",
         table(["model", "encoder", "layout", "image", "backbone", "weights", "training", "precision",
                column.title], rows),
+        *(["", *flag_note(ctx, True)] if any(row.flagged for row in data.supertml) else []),
     ])
 
 
@@ -107,13 +121,16 @@ def controls_section(ctx: SectionContext) -> str:
     if control is None:
         return ""
     digits, figure = metric.fmt_digits, ctx.data.headline.title
-    rows = [[row.label, fmt_mean_std(row.real, digits, metric.percent),
-             fmt_mean_std(row.shuffled, digits, metric.percent), chance_cell(ctx, row.chance), row.verdict]
+    rows = [[row.label, marked(fmt_mean_std(row.real, digits, metric.percent), row.real_flagged),
+             marked(fmt_mean_std(row.shuffled, digits, metric.percent), row.shuffled_flagged),
+             chance_cell(ctx, row.chance), row.verdict]
             for row in control.rows]
     events = "" if control.n_events is None else f" ({control.n_events} events)"
     note = f"{metric.control_note} Scored on test split `{control.split}`{events}."
     head = ["model", f"real {figure}", f"shuffled {figure}", metric.chance_title, "consistent with chance?"]
-    return "\n".join(["### Shuffled-label control", "", note, "", table(head, rows)])
+    any_flag = any(row.real_flagged or row.shuffled_flagged for row in control.rows)
+    return "\n".join(["### Shuffled-label control", "", note, "", table(head, rows),
+                      *(["", *flag_note(ctx, True)] if any_flag else [])])
 
 
 def _params(params: dict) -> str:
@@ -127,9 +144,9 @@ def tuning_section(ctx: SectionContext) -> str:
              seconds([row.search_s])] for row in ctx.data.tuning]
     return "\n".join([
         "### Hyper-parameter search (Optuna)", "",
-        f"Objective: {ctx.data.metric.objective_title}, on the first seed's splits; test splits are never seen "
-        "by the search. The best parameters were then retrained with every seed and evaluated once on the "
-        "test splits.", "",
+        f"Objective: {ctx.data.metric.objective_title}. {' '.join(ctx.data.info.get('search') or [])} "
+        "No search ever sees a test part. The best parameters were then retrained with every seed and "
+        "evaluated once on the test splits.", "",
         table(["model", "complete trials", "pruned", "failed", "best validation score", "best parameters",
                "search s"], rows),
     ])
@@ -142,8 +159,20 @@ def comparison_cell(ctx: SectionContext, row) -> str:
     if c is None:
         return MISSING
     sig = "**significant**" if c["significant"] else "not significant"
-    return (f"{fmt(c['diff'], True)} [{fmt(c['ci_low'], True)}, {fmt(c['ci_high'], True)}], "
+    text = (f"{fmt(c['diff'], True)} [{fmt(c['ci_low'], True)}, {fmt(c['ci_high'], True)}], "
             f"{p_value(c['p_value'])}, {sig}")
+    mdd = c.get("mdd")
+    if mdd is None or mdd != mdd:  # NaN: a single resample
+        return text
+    return text + f"; resolution ±{fmt(mdd)}" + (": **below resolution**" if c.get("below_resolution") else "")
+
+
+def seeds_cell(test) -> str:
+    if test is None:
+        return MISSING
+    if test.p_value is None:
+        return f"too few seeds ({test.seeds})"
+    return f"{p_value(test.p_value)} ({test.seeds} seeds)"
 
 
 def statistics_section(ctx: SectionContext) -> str:
@@ -151,8 +180,8 @@ def statistics_section(ctx: SectionContext) -> str:
     if st is None or not st.rows:
         return ""
     fmt, what, ref = metric.fmt, metric.interval_title, st.reference
-    rows = [[row.label, row.split, f"{fmt(row.value)} [{fmt(row.low)}, {fmt(row.high)}]", comparison_cell(ctx, row),
-             MISSING if row.over_seeds is None else f"{p_value(row.over_seeds.p_value)} ({row.over_seeds.seeds} seeds)"]
+    rows = [[row.label, row.split, marked(f"{fmt(row.value)} [{fmt(row.low)}, {fmt(row.high)}]", row.flagged),
+             comparison_cell(ctx, row), seeds_cell(row.over_seeds)]
             for row in st.rows]
     return "\n".join([
         "### Statistics", "",
@@ -160,11 +189,15 @@ def statistics_section(ctx: SectionContext) -> str:
         f"their events{metric.interval_note}; first seed). Paired "
         f"comparison against the reference, the tabular model with the best **validation** score (`{ref}`): "
         "paired bootstrap of the difference on the same test events (first seed), and a paired t-test "
-        "over seeds where there are several. Significant means the 95% interval excludes zero. A tuned "
-        "model's validation score is optimistic (its parameters were chosen on that split), which can "
-        "favour it as the reference; its test figures are unaffected.", "",
+        f"over seeds where there are at least {MIN_SEEDS} (fewer give no usable test). Significant means the "
+        "95% interval excludes zero. The resolution is the smallest difference this test data could detect "
+        "(80% power, from the spread of the resampled differences); a difference below it is **below "
+        "resolution**: it may be real, but this data cannot tell it from noise. A tuned model's validation "
+        "score is optimistic (its parameters were chosen on that split), which can favour it as the "
+        "reference; its test figures are unaffected.", "",
         table(["model", "test split", f"{what} [95% CI]", f"difference vs {ref} [95% CI]", "over seeds"], rows,
               ["l", "l", "r", "l", "l"]),
+        *(["", *flag_note(ctx, True)] if any(row.flagged for row in st.rows) else []),
     ])
 
 

@@ -16,6 +16,12 @@ Values = tuple[Any, ...]  # one figure per seed, as stored (None where absent)
 class ColumnValues:
     column: Column
     values: Values | None  # None: a private figure hidden in blind mode
+    flagged: bool = False  # some seed's figure rests on too few events (Metric.unreliable)
+
+
+def flagged(metric: Metric, recs: Sequence[dict], key: str) -> bool:
+    """Whether any seed's figure `key` is one the metric calls unreliable."""
+    return any(metric.unreliable(r["metrics"], key) for r in recs)
 
 
 @dataclass(frozen=True)
@@ -48,7 +54,8 @@ def main_table(groups: Mapping[str, list[dict]], info: Mapping, metric: Metric, 
     columns = tuple(metric.result_columns(tests, info["class_names"], blind))
     rows = []
     for label, recs in groups.items():
-        cells = tuple(ColumnValues(c, None if (blind and c.private) else seed_values(recs, c)) for c in columns)
+        cells = tuple(ColumnValues(c, None, False) if (blind and c.private) else
+                      ColumnValues(c, seed_values(recs, c), flagged(metric, recs, c.key)) for c in columns)
         rows.append(MainRow(label, len(recs), cells, timing_values(recs, "train_s"),
                             timing_values(recs, "predict_per_1k_s")))
     return MainTable(metric.table_note, columns, tuple(rows))
@@ -59,12 +66,13 @@ class SuperTMLRow:
     label: str
     settings: tuple[Any, ...]  # encoder, layout, image, backbone, weights, training, precision
     values: Values
+    flagged: bool = False
 
 
 SUPERTML_SETTINGS = ("encoder", "layout", "image", "backbone", "weights", "training", "precision")
 
 
-def supertml_rows(groups: Mapping[str, list[dict]], column: Column) -> tuple[SuperTMLRow, ...]:
+def supertml_rows(groups: Mapping[str, list[dict]], column: Column, metric: Metric) -> tuple[SuperTMLRow, ...]:
     """Encoder and CNN settings of every SuperTML model, with its headline figure."""
     rows = []
     for label, recs in groups.items():
@@ -74,7 +82,7 @@ def supertml_rows(groups: Mapping[str, list[dict]], column: Column) -> tuple[Sup
         layout = (i.get("encoder_options") or {}).get("layout", "")
         settings = (i.get("encoder", "?"), layout, i.get("image_size", "?"), i.get("backbone", "?"),
                     i.get("pretrained", "?"), i.get("training", "?"), i.get("precision", "?"))
-        rows.append(SuperTMLRow(label, settings, seed_values(recs, column)))
+        rows.append(SuperTMLRow(label, settings, seed_values(recs, column), flagged(metric, recs, column.key)))
     return tuple(rows)
 
 

@@ -19,7 +19,7 @@ N_BOOT = 1000
 
 @dataclass(frozen=True)
 class SeedTest:
-    p_value: float
+    p_value: float | None  # None: too few seeds for a test
     seeds: int
 
 
@@ -31,8 +31,9 @@ class StatRow:
     low: float
     high: float
     is_reference: bool
-    comparison: dict | None  # the metric's paired bootstrap: diff, ci_low, ci_high, p_value, significant
+    comparison: dict | None  # the metric's paired bootstrap: diff, ci_low, ci_high, p_value, significant, mdd
     over_seeds: SeedTest | None
+    flagged: bool = False  # the figure rests on too few events (Metric.unreliable)
 
 
 @dataclass(frozen=True)
@@ -42,10 +43,15 @@ class Statistics:
     rows: tuple[StatRow, ...]
 
 
+MIN_SEEDS = 3  # a t-test over fewer seeds has one degree of freedom or none: not shown as a p-value
+
+
 def _over_seeds(recs: Sequence[dict], ref_recs: Mapping[int, dict], key: str) -> SeedTest | None:
     pairs = [(r["metrics"].get(key), ref_recs[r["seed"]]["metrics"].get(key)) for r in recs if r["seed"] in ref_recs]
     if len(pairs) < 2:
         return None
+    if len(pairs) < MIN_SEEDS:
+        return SeedTest(None, len(pairs))
     p = stats.paired_seed_test([a for a, _ in pairs], [b for _, b in pairs])
     return None if p is None else SeedTest(p, len(pairs))
 
@@ -82,8 +88,9 @@ def _model_rows(run_dir: Path, metric: Metric, recs: Sequence[dict], tests: Sequ
             comparison = metric.paired(arrays[split], rec["metrics"], theirs[split],
                                        reference.records[rec["seed"]]["metrics"], N_BOOT, rec["seed"])
             seeds = _over_seeds(recs, reference.records, metric.test_key(split))
-        rows.append(StatRow(rec["model"], split, rec["metrics"][metric.test_key(split)], low, high, is_reference,
-                            comparison, seeds))
+        key = metric.test_key(split)
+        rows.append(StatRow(rec["model"], split, rec["metrics"][key], low, high, is_reference, comparison, seeds,
+                            metric.unreliable(rec["metrics"], key)))
     return rows
 
 

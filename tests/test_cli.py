@@ -126,7 +126,8 @@ def test_compare_two_runs(tmp_path):
     target = tmp_path / "cmp.md"
     assert main(["compare", *runs, "--out", str(target)]) == 0
     text = target.read_text()
-    assert "random-forest" in text and "| 96.67% | 0.00 pp |" in text  # identical seeds: zero delta
+    accuracy = json.loads((tmp_path / "a" / "results.json").read_text())["records"][0]["metrics"]["accuracy"]
+    assert "random-forest" in text and f"| {100 * accuracy:.2f}% | 0.00 pp |" in text  # identical seeds: zero delta
 
 
 def test_tune_cli_fills_a_study_to_its_total(tmp_path):

@@ -176,12 +176,13 @@ def test_threshold_curve_marks_the_validation_cut(toy_run, tmp_path):
     data = _analysed(run).datasets[0]
     curves = plots.threshold_curves(run, data)
     assert set(curves) == set(data.first_seed)
-    for label, (cuts, values, cut, at_cut) in curves.items():
+    for label, (cuts, values, cut, at_cut, reliable) in curves.items():
         val = store.load_predictions(run, data.first_seed[label], ["val_proba", "val_y", "val_w"])
         s, y, w = val["val_proba"][:, 1], val["val_y"], val["val_w"]
-        assert cut == metrics.choose_cut(s, y, w)
+        assert cut == data.first_seed[label]["metrics"]["cut"]  # the record's own cut is marked
         assert at_cut == pytest.approx(metrics.ams_at_cut(s, y, w, cut))
-        assert len(cuts) == len(values) and values.max() >= at_cut
+        assert len(cuts) == len(values) == len(reliable) and values.max() >= at_cut
+        assert np.array_equal(reliable, metrics.background_counts(s, y, cuts) >= 10)
 
 
 def test_encoder_sheets_are_linked_when_present(iris_runs, tmp_path):

@@ -57,8 +57,12 @@ def test_ams_object_scores_as_the_functions_do():
     arrays = SplitArrays(y[300:], p[300:], w[300:])
     assert ams.value(arrays, out) == out["ams_public"]
     assert ams.test_key("private") == "ams_private" and ams.validation_key == "ams_val"
-    cuts, values, chosen = ams.threshold_curve(SplitArrays(y[:300], p[:300], w[:300]))
-    assert chosen == cut and len(cuts) == len(values)
+    cuts, values, chosen, reliable = ams.threshold_curve(SplitArrays(y[:300], p[:300], w[:300]))
+    assert chosen == cut and len(cuts) == len(values) == len(reliable)
+    n_bkg = np.array([((p[:300, 1] >= c) & (y[:300] == 0)).sum() for c in cuts])
+    assert np.array_equal(reliable, n_bkg >= 10)
+    assert ams.unreliable({"n_bkg_public": 9}, "ams_public") and not ams.unreliable({"n_bkg_public": 10}, "ams_public")
+    assert not ams.unreliable({"n_bkg_public": 0}, "ams_max_public") and not ams.unreliable({}, "ams_public")
 
 
 def test_accuracy_object_and_its_chance_model():

@@ -10,6 +10,9 @@ from .. import audit, limits, metrics, stats
 from .base import PRIVATE, Column, Metric, SplitArrays, register_metric
 
 
+RELIABLE_BACKGROUND = 10  # raw background events a selection needs before its AMS means anything
+
+
 @register_metric
 class AMS(Metric):
     name = "ams"
@@ -114,12 +117,23 @@ class AMS(Metric):
         parts = [audit.ScoredPart(name, metrics.signal_scores(a.proba), a.y, a.w) for name, a in tests]
         return audit.audit_table(parts, state["cut"], seed=seed)
 
+    threshold_key = "cut"
+    reliability_note = (f"† rests on fewer than {RELIABLE_BACKGROUND} raw background events selected (in at least "
+                        "one seed): once a cut keeps almost no background, a handful of signal events gives any "
+                        "AMS at all. A small-number artefact, not a result.")
+
+    def unreliable(self, metrics, key: str) -> bool:
+        split = key[len("ams_"):] if key.startswith("ams_") and not key.startswith("ams_max") else None
+        n_bkg = None if split is None else metrics.get(f"n_bkg_{split}")
+        return n_bkg is not None and n_bkg < RELIABLE_BACKGROUND
+
     def threshold_curve(self, arrays):
         if arrays.proba.ndim != 2 or arrays.proba.shape[1] != 2 or not np.dot(arrays.y == 1, arrays.w) > 0:
             return None
         s = arrays.proba[:, 1]
         cuts, values = metrics.ams_scan(s, arrays.y, arrays.w)
-        return cuts, values, self._cut(s, arrays.y, arrays.w)
+        reliable = metrics.background_counts(s, arrays.y, cuts) >= RELIABLE_BACKGROUND
+        return cuts, values, self._cut(s, arrays.y, arrays.w), reliable
 
     def threshold_value(self, arrays, threshold):
         return metrics.ams_at_cut(metrics.signal_scores(arrays.proba), arrays.y, arrays.w, threshold)

@@ -226,9 +226,18 @@ class Metric:
     audit_note: str = ""
     audit_blind_note: str = ""  # appended to audit_note when private figures are hidden
 
-    def threshold_curve(self, arrays: SplitArrays) -> tuple[np.ndarray, np.ndarray, float] | None:
-        """(thresholds, figure at each, the chosen threshold) on validation; None without a threshold."""
+    def threshold_curve(self, arrays: SplitArrays) -> tuple[np.ndarray, np.ndarray, float, np.ndarray] | None:
+        """(thresholds, figure at each, the chosen threshold, where the figure is reliable) on
+        validation; None without a threshold."""
         return None
+
+    threshold_key: str | None = None  # the record key of the threshold chosen on validation
+
+    def unreliable(self, metrics: Mapping[str, Any], key: str) -> bool:
+        """Whether the figure ``metrics[key]`` rests on too few events to mean anything."""
+        return False
+
+    reliability_note: str = ""  # explains the mark on unreliable figures
 
     def threshold_value(self, arrays: SplitArrays, threshold: float) -> float | None:
         """The figure when events scoring at least `threshold` are selected; None without a threshold."""
