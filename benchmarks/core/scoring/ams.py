@@ -22,8 +22,6 @@ class AMS(Metric):
     needs_weights = True
     validation_key = "ams_val"
     objective_title = "validation AMS at the chosen cut"
-    table_note = ("AMS at the cut chosen on the validation split (mean of the cuts giving the top 10% of "
-                  "validation AMS values), b_reg = 10; mean ± std over seeds.")
     interval_title = "AMS at the validation cut"
     interval_note = " and rescaled per class to the split totals"
     control_note = ("Shuffled-label control: each model retrained on labels permuted within the training and "
@@ -47,6 +45,13 @@ class AMS(Metric):
 
     def options(self) -> dict:
         return {"min_background": self.min_background} if self.min_background else {}
+
+    @property
+    def table_note(self) -> str:
+        rule = (f" among the cuts keeping at least {self.min_background} raw background events"
+                if self.min_background else "")
+        return (f"AMS at the cut chosen on the validation split (mean of the cuts giving the top 10% of "
+                f"validation AMS values{rule}), b_reg = 10; mean ± std over seeds.")
 
     def _cut(self, scores, y, w) -> float:
         return metrics.choose_cut(scores, y, w, min_background=self.min_background)
