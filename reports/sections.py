@@ -93,6 +93,23 @@ def results_section(ctx: SectionContext) -> str:
     return "\n\n".join(["### Results", main.note, table(headers, rows), *flag_note(ctx, any_flag)])
 
 
+def selection_section(ctx: SectionContext) -> str:
+    rows = ctx.data.selection
+    if not rows:
+        return ""
+    titles = [c.column.title for c in rows[0].cells]
+    body = [[row.label, row.split, *(marked(fmt_mean_std(c.values, c.column.digits), row.flagged and i == 1)
+                                     for i, c in enumerate(row.cells))] for row in rows]
+    return "\n".join([
+        "### What the cut selects", "",
+        "At the cut chosen on validation: raw numbers of selected signal and background events and their "
+        "weights (renormalised to the full luminosity of each split), mean ± std over seeds. The AMS of a "
+        "selection resting on a handful of background events says little.", "",
+        table(["model", "split", *titles], body),
+        *(["", *flag_note(ctx, True)] if any(row.flagged for row in rows) else []),
+    ])
+
+
 def supertml_section(ctx: SectionContext) -> str:
     data = ctx.data
     if not data.supertml:
@@ -250,6 +267,7 @@ def plots_section(ctx: SectionContext) -> str:
 SECTIONS: tuple[Section, ...] = (
     Section("dataset", dataset_section, needs_records=False),
     Section("results", results_section, needs_records=False),
+    Section("selection", selection_section),
     Section("supertml", supertml_section),
     Section("controls", controls_section),
     Section("tuning", tuning_section),
