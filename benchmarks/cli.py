@@ -153,15 +153,10 @@ def cmd_list(args) -> int:
     for e in MODELS:
         ok = "" if backend_available(e.tags["backend"]) else f"  [needs {e.tags['backend']}: not installed]"
         print(f"  {e.name:28s} {e.tags['family']:8s} {e.description}{ok}")
-    print("encoders:")
-    for e in ENCODERS:
-        print(f"  {e.name:16s} {e.description}")
-    print("metrics:")
-    for e in METRICS:
-        print(f"  {e.name:16s} {e.description}")
-    print("controls:")
-    for e in CONTROLS:
-        print(f"  {e.name:16s} {e.description}")
+    for title, registry in (("encoders", ENCODERS), ("metrics", METRICS), ("controls", CONTROLS)):
+        print(f"{title}:")
+        for e in registry:
+            print(f"  {e.name:16s} {e.description}")
     return 0
 
 
