@@ -61,7 +61,7 @@ class PlannedDataset:
     spec: DatasetSpec
     ds: Dataset
     seeds: list[int]
-    first: Splits  # the first seed's splits: made while planning, so bad splits fail before any work
+    first: pipeline.SeedSplits  # the first seed's: made while planning, so bad splits fail before any work
 
 
 @dataclass(frozen=True, eq=False)
@@ -125,7 +125,10 @@ def plan_run(suite: Suite, opts: RunOptions) -> Plan:
             dspec = replace(dspec, max_events=opts.max_events)
         ds = pipeline.load_for_spec(dspec, opts.data)
         seeds = pipeline.resolve_seeds(suite, dspec, ds, opts.seeds)
-        planned.append(PlannedDataset(dspec, ds, seeds, pipeline.splits_for(ds, dspec, seeds[0])))
+        first = pipeline.SeedSplits(ds, dspec, seeds[0])
+        for spec in models:  # every preprocessing the models ask for, fitted once before any work
+            first.for_model(spec)
+        planned.append(PlannedDataset(dspec, ds, seeds, first))
     for spec in models:  # bad parameters fail here, before hours of training
         validate_model(spec.name, random_state=0, device=device, **spec.params)
     controls = (NO_CONTROL,) + ((opts.control,) if opts.control != NO_CONTROL else ())
@@ -243,14 +246,14 @@ def tune_models(plan: Plan, pd: PlannedDataset, out_dir: Path, results: dict,
     searched = [spec for spec in plan.models if spec.search is not None and opts.tune]
     if not searched:
         return tuned
-    search_splits = pipeline.splits_for(pd.ds, pd.spec, pd.seeds[0], search=True)
-    results["datasets"][pd.ds.name]["search"] = list(search_splits.notes)
+    search_splits = pipeline.SeedSplits(pd.ds, pd.spec, pd.seeds[0], search=True)
+    results["datasets"][pd.ds.name]["search"] = list(search_splits.raw.notes)
     for spec in searched:
         done = results["tuning"].get(f"{pd.ds.name}/{spec.label}")
         if done is not None:
             tuned[spec.label] = done["best_params"]
             continue
-        best, summary = tune_for_run(pd.ds, search_splits, spec, plan.device, out_dir, opts.storage,
+        best, summary = tune_for_run(pd.ds, search_splits.for_model(spec), spec, plan.device, out_dir, opts.storage,
                                      seed=pd.seeds[0], suite_name=plan.suite.name, log=log)
         tuned[spec.label] = best
         results["tuning"][f"{pd.ds.name}/{spec.label}"] = summary
@@ -266,7 +269,7 @@ def run_dataset(plan: Plan, pd: PlannedDataset, out_dir: Path, results: dict, op
     ds, seeds = pd.ds, pd.seeds
     log(f"{ds.name}: {ds.n_events} events, {len(ds.feature_names)} features, seeds {seeds}")
     first = pd.first
-    results["datasets"][ds.name] = describe_dataset(ds, first, pd.spec, seeds)
+    results["datasets"][ds.name] = describe_dataset(ds, first.for_model(ModelSpec("", "")), pd.spec, seeds)
     tuned = tune_models(plan, pd, out_dir, results, opts, log)
     done = {(r["dataset"], r["model"], r["seed"], r["control"]) for r in results["records"]}
     todo = [f for f in plan.fits() if f[0] == ds.name and f not in done]
@@ -274,8 +277,9 @@ def run_dataset(plan: Plan, pd: PlannedDataset, out_dir: Path, results: dict, op
     for seed in seeds:
         if not any(f[2] == seed for f in todo):
             continue
-        splits = first if seed == seeds[0] else pipeline.splits_for(ds, pd.spec, seed)
+        by_preprocessing = first if seed == seeds[0] else pipeline.SeedSplits(ds, pd.spec, seed)
         for spec in plan.models:
+            splits = by_preprocessing.for_model(spec)
             params = {**spec.params, **tuned.get(spec.label, {})}
             for control in plan.controls:
                 if (ds.name, spec.label, seed, control) in done:

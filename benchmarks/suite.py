@@ -44,6 +44,13 @@ class ModelSpec:
     label: str  # name in reports (unique within a suite)
     params: dict[str, Any] = field(default_factory=dict)
     search: SearchSpec | None = None
+    # Preprocessing flags this model changes from its dataset's (e.g. one rung of a technique
+    # ladder with the orientation fix); it still sees the same events of each seed.
+    preprocess: dict[str, Any] = field(default_factory=dict)
+
+    def preprocessing(self, base: PreprocessConfig) -> PreprocessConfig:
+        """The dataset's preprocessing with this model's overrides."""
+        return PreprocessConfig.from_dict({**base.as_dict(), **self.preprocess}) if self.preprocess else base
 
 
 @dataclass(frozen=True)
@@ -143,7 +150,7 @@ def _parse(raw: dict, source: str, default_name: str) -> Suite:
     models = []
     for i, m in enumerate(raw.get("models", [])):
         where = f"suite {default_name}, models[{i}]"
-        _check_keys(where, m, {"name", "label", "params", "search"})
+        _check_keys(where, m, {"name", "label", "params", "search", "preprocess"})
         if "name" not in m:
             raise ConfigError(f"{where}: needs a name")
         search = None
@@ -154,8 +161,10 @@ def _parse(raw: dict, source: str, default_name: str) -> Suite:
                 timeout_s=_positive_or_none(f"{where}.search.timeout_s", m["search"].get("timeout_s"), float),
                 pruner=str(m["search"].get("pruner", "median")),
             )
+        preprocess = dict(_table(f"{where}: preprocess", m.get("preprocess", {})))
+        PreprocessConfig.from_dict(preprocess)  # unknown flags or bad values fail here
         models.append(ModelSpec(str(m["name"]), str(m.get("label", m["name"])),
-                                dict(_table(f"{where}: params", m.get("params", {}))), search))
+                                dict(_table(f"{where}: params", m.get("params", {}))), search, preprocess))
     names = [d.name for d in datasets]
     if len(set(names)) != len(names):
         raise ConfigError(f"suite {default_name}: a dataset is listed twice ({', '.join(sorted({n for n in names if names.count(n) > 1}))})")

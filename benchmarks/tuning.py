@@ -489,7 +489,7 @@ def run_tune_worker(suite_name_or_path: str, model_label: str, storage: str | No
         dspec = dataclasses.replace(dspec, max_events=max_events)
     ds = load_for_spec(dspec, data)
     split_seed = resolve_seeds(suite, dspec, ds, None)[0]
-    splits = splits_for(ds, dspec, split_seed, search=True)
+    splits = splits_for(ds, dspec, split_seed, search=True, preprocess=spec.preprocessing(dspec.preprocess))
     name = study_name or default_study_name(suite.name, ds.name, spec.label)
     sampler_seed = seed if seed is not None else (suite.base_seed * 1_000_003 + os.getpid()) % 2**31
     log(f"tune {name}: {spec.label} on {ds.name} ({len(splits.train)} train / {len(splits.val)} validation events), "
