@@ -24,7 +24,9 @@ constructor parameter, so each rung of the ladder is a configuration (``LADDER``
   own initialisation and shuffling; predictions weighted by the members' best validation
   losses (``member_weighting``: ``"reciprocal"`` 1/loss normalised, or ``"uniform"``;
   equal weights without validation data). Early stopping per member (``patience`` epochs,
-  or cycles with a cyclic schedule), each member keeping its best weights.
+  or cycles with a cyclic schedule), each member keeping its best weights. ``member_ids``
+  picks which members of ``random_state``'s sequence to train (default 0 .. n - 1):
+  member k of an ensemble is the model ``n_members=1, member_ids=[k]`` trains alone.
 * ``schedule``: ``"constant"`` (``lr``), ``"cosine"`` (warm restarts ``lr`` -> ``lr_min``,
   first cycle ``cycle_length`` epochs, times ``cycle_mult`` each restart), ``"linear"``
   (triangular cycles between ``lr_min`` and ``lr``), ``"onecycle"`` (``onecycle_lengths``
@@ -61,7 +63,11 @@ from benchmarks.core.device import resolve_device
 from benchmarks.core.errors import ConfigError, MissingBackendError
 
 from .base import BOOL, NAMES, NONE, SEED, Estimator, Rule, check_device, count_classes, integer, one_of, real
+from .dnn_ladder import LADDER, LADDER_NOTES, LADDER_SMALL, ladder_params  # noqa: F401  (re-exported)
 from .registry import register_model
+
+__all__ = ["DNN", "LADDER", "LADDER_NOTES", "LADDER_SMALL", "embedding_size", "ladder_params", "lr_find",
+           "resolve_width", "search_space"]
 
 ACTIVATIONS = ("relu", "selu", "swish")
 BODIES = ("single", "split", "bottleneck", "wide-deep")
@@ -85,6 +91,8 @@ def _pair(kind: Rule) -> Rule:
 WIDTH = integer(1) | Rule("'inputs+K'", lambda v: isinstance(v, str) and bool(_INPUTS.match(v)))
 SIZES = Rule("a list of integers >= 1",
              lambda v: isinstance(v, (list, tuple)) and all(integer(1).ok(x) for x in v))
+IDS = Rule("a list of distinct integers >= 0",
+           lambda v: isinstance(v, (list, tuple)) and all(integer(0).ok(x) for x in v) and len(set(v)) == len(v))
 
 
 def _check_X(X: np.ndarray, what: str) -> np.ndarray:
@@ -121,7 +129,7 @@ class DNN(Estimator):
         "growth_rate": real(-1.0, 10.0), "batchnorm": BOOL, "dropout": real(0.0, 1.0, high_open=True),
         "body": one_of(*BODIES), "high_prefixes": NAMES, "high_width": integer(1), "high_depth": integer(1),
         "bottleneck": integer(1), "feature_names": NAMES | NONE, "categorical_features": NAMES | NONE,
-        "embedding_sizes": SIZES | NONE, "n_members": integer(1, 1000),
+        "embedding_sizes": SIZES | NONE, "n_members": integer(1, 1000), "member_ids": IDS | NONE,
         "member_weighting": one_of("reciprocal", "uniform"), "batch_size": integer(1), "max_epochs": integer(1),
         "subepochs": integer(1), "patience": integer(1) | NONE, "schedule": one_of(*SCHEDULES),
         "lr": real(0.0, low_open=True), "lr_min": real(0.0), "cycle_length": integer(1), "cycle_mult": integer(1),
@@ -150,6 +158,7 @@ class DNN(Estimator):
         categorical_features: list[str] | None = None,
         embedding_sizes: list[int] | None = None,
         n_members: int = 1,
+        member_ids: list[int] | None = None,
         member_weighting: str = "reciprocal",
         batch_size: int = 256,
         max_epochs: int = 200,
@@ -197,6 +206,8 @@ class DNN(Estimator):
         if self.body != "single" and self.feature_names is None:
             raise ConfigError(f"dnn: body={self.body!r} needs feature_names (to find the high-level features)")
         self._check_categorical()
+        if self.member_ids is not None and len(self.member_ids) != self.n_members:
+            raise ConfigError(f"dnn: member_ids lists {len(self.member_ids)} members, n_members is {self.n_members}")
         if self.schedule in ("cosine", "linear", "onecycle") and self.lr_min > self.lr:
             raise ConfigError(f"dnn: lr_min ({self.lr_min!r}) must not exceed lr ({self.lr!r})")
         if self.snapshots and self.schedule not in ("cosine", "linear"):
@@ -316,6 +327,14 @@ class DNN(Estimator):
         # SWA first: its average of this epoch competes in the early stopping's comparison.
         return [c for c in (swa, early, snaps) if c is not None], early, snaps
 
+    def _seeds(self) -> list[tuple[int, int]]:
+        """(initialisation, shuffling) seeds of the members this model trains."""
+        from .ensemble import member_seeds
+
+        ids = list(range(int(self.n_members))) if self.member_ids is None else [int(i) for i in self.member_ids]
+        every = member_seeds(self.random_state, max(ids) + 1)
+        return [every[i] for i in ids]
+
     def _trainer(self, callbacks=(), sampler=None, schedule=None):
         from .ensemble import EnsembleTrainer, member_loss
 
@@ -378,12 +397,12 @@ class DNN(Estimator):
         _torch()
         from .dnn_net import build_net
         from .engine import Stage
-        from .ensemble import MemberSampler, member_seeds
+        from .ensemble import MemberSampler
 
         X, y, has_val, X_val, y_val = self._inputs(X, y, X_val, y_val)
         self._setup(X, y, y_val if has_val else None)
         callbacks, early, snaps = self._callbacks()
-        seeds = member_seeds(self.random_state, int(self.n_members))
+        seeds = self._seeds()
         trainer = self._trainer(callbacks, MemberSampler([s[1] for s in seeds], int(self.subepochs)))
         with trainer.session(self.random_state) as gen:
             net = build_net(self.spec_, [s[0] for s in seeds]).to(self.device_)
@@ -526,7 +545,7 @@ def lr_find(X: np.ndarray, y: np.ndarray, w: np.ndarray | None = None, lr_bounds
     the smoothed minimum divided by 10 (a common reading of the curve; LUMIN leaves it to
     the eye)."""
     from .engine import Callback, Stage
-    from .ensemble import MemberSampler, member_seeds
+    from .ensemble import MemberSampler
     from .schedules import Exponential, RangeTest
 
     lo, hi = (float(v) for v in lr_bounds)
@@ -549,7 +568,7 @@ def lr_find(X: np.ndarray, y: np.ndarray, w: np.ndarray | None = None, lr_bounds
             if done or (len(smooth) > 10 and smooth[-1] > 4 * min(smooth)):
                 state.stop_fit = True
 
-    seeds = member_seeds(model.random_state, m)
+    seeds = model._seeds()
     sampler = MemberSampler([s[1] for s in seeds], int(model.subepochs))
     trainer = model._trainer([Recorder()], sampler, RangeTest(lo, hi, int(n_steps), float(model.weight_decay)))
     with trainer.session(model.random_state) as gen:
