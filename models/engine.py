@@ -444,16 +444,24 @@ class Trainer:
 
     # ------------------------------------------------------------------ evaluation
 
-    def logits(self, net: torch.nn.Module, rows: Rows, augment: Any = False) -> torch.Tensor:
-        """Logits (float32, on the device) in batches of ``eval_batch_size``, eval mode, no autograd."""
+    def eval_batches(self, net: torch.nn.Module, rows: Rows, augment: Any = False,
+                     reduce: Callable[[torch.Tensor, torch.Tensor], Any] | None = None) -> list:
+        """The network's outputs (float32, on the device) in batches of ``eval_batch_size``, eval
+        mode, no autograd; each passed through ``reduce(idx, logits)`` when given (a model that
+        reduces as it goes never holds all outputs at once)."""
         net.eval()
         out = []
         with torch.inference_mode():
             for idx in batch_indices(len(rows), self.eval_batch_size, shuffle=False):
                 x = rows.batch(idx, augment)
                 with autocast(self.device, self.amp):
-                    out.append(net(x).float())
-        return torch.cat(out)
+                    logits = net(x).float()
+                out.append(logits if reduce is None else reduce(idx, logits))
+        return out
+
+    def logits(self, net: torch.nn.Module, rows: Rows, augment: Any = False) -> torch.Tensor:
+        """Logits (float32, on the device) in batches of ``eval_batch_size``, eval mode, no autograd."""
+        return torch.cat(self.eval_batches(net, rows, augment))
 
     def evaluate(self, net: torch.nn.Module, split: Split) -> tuple[float, np.ndarray]:
         """Weighted mean cross-entropy of a split and its softmax probabilities (float64)."""

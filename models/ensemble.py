@@ -34,8 +34,8 @@ from torch import nn
 
 from benchmarks.core.errors import ConfigError
 
-from .engine import Trainer, batch_indices
-from .torch_utils import autocast, torch_threads
+from .engine import Trainer
+from .torch_utils import torch_threads
 
 WEIGHTINGS = ("reciprocal", "uniform")
 
@@ -295,17 +295,6 @@ class EnsembleTrainer(Trainer):
     weighting: str = "reciprocal"
     member_val_losses: np.ndarray | None = None
 
-    def _batches(self, net: nn.Module, rows, augment: Any, fn) -> list:
-        net.eval()
-        out = []
-        with torch.inference_mode():
-            for idx in batch_indices(len(rows), self.eval_batch_size, shuffle=False):
-                x = rows.batch(idx, augment)
-                with autocast(self.device, self.amp):
-                    logits = net(x)
-                out.append(fn(idx, logits.float()))
-        return out
-
     def evaluate_members(self, net: nn.Module, split) -> tuple[np.ndarray, torch.Tensor]:
         """Each member's weighted mean cross-entropy on ``split`` and the members'
         log-probabilities ``[N, M, C]`` (the network's members, not a reduced ensemble)."""
@@ -314,7 +303,7 @@ class EnsembleTrainer(Trainer):
             y = split.y[idx.to(split.y.device)]
             return logp, -logp.gather(-1, y[:, None, None].expand(-1, logp.shape[1], 1)).squeeze(-1)
 
-        parts = self._batches(net, split.rows, False, nll)
+        parts = self.eval_batches(net, split.rows, False, nll)
         member_nll = torch.cat([n for _, n in parts])
         w = split.weight
         losses = ((member_nll * w[:, None]).sum(0) / w.sum()).double().cpu().numpy()
@@ -338,7 +327,7 @@ class EnsembleTrainer(Trainer):
             weights = net.member_weights.to(self.device)
             total = None
             for view in views:
-                proba = torch.cat(self._batches(
+                proba = torch.cat(self.eval_batches(
                     net, rows, view, lambda idx, lg: (torch.softmax(lg, -1) * weights[None, :, None]).sum(1)))
                 total = proba if total is None else total + proba
             return (total / len(views)).double().cpu().numpy()

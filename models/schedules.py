@@ -204,7 +204,7 @@ class LRSchedule:
         return Cycles(self.lr, self.lr_min, int(self.cycle_length) * spe, int(self.cycle_mult), self.kind)
 
     def __call__(self, param_groups: list[dict], steps_per_epoch: int, epochs: int):
-        opt = torch.optim.Adam(param_groups, lr=self.lr, eps=self.eps, weight_decay=self.weight_decay)
+        opt = torch.optim.Adam(param_groups, lr=self.lr, eps=self.eps, weight_decay=self.weight_decay, fused=True)
         return opt, CurveScheduler(opt, self.curve(steps_per_epoch))
 
 
@@ -218,5 +218,5 @@ class RangeTest:
     weight_decay: float = 0.0
 
     def __call__(self, param_groups: list[dict], steps_per_epoch: int, epochs: int):
-        opt = torch.optim.Adam(param_groups, lr=self.start, weight_decay=self.weight_decay)
+        opt = torch.optim.Adam(param_groups, lr=self.start, weight_decay=self.weight_decay, fused=True)
         return opt, CurveScheduler(opt, Exponential(self.start, self.end, self.steps))
