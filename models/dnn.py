@@ -37,19 +37,32 @@ constructor parameter, so each rung of the ladder is a configuration (``LADDER``
   (k + 2) ** ``snapshot_power`` (SSE -1, FGE 0) and members weighted equally, as LUMIN.
   ``swa``: stochastic weight averaging from ``swa_start`` with LUMIN's renewal every
   ``swa_renewal`` epochs (cycles), the average competing for each member's best weights.
-* ``augmentation``: an object with ``random(X, generator)`` (train time, when ``augment``)
-  and ``views()`` (test time, when ``tta``: predictions averaged over the views, which
-  include the identity), both on torch tensors in the model's input space (before the
-  model's own standardisation). It must survive deepcopy and pickling.
+* ``augmentation``: an object with ``random(X, generator)`` (train time, when ``augment``:
+  a random transform of every row of ``X``, ``[n, F]`` on the model's device, all members'
+  rows of a batch at once; ``generator`` is a ``torch.Generator`` on that device seeded
+  from ``random_state``) and ``views()`` (test time, when ``tta``: the predictions are
+  averaged over the views as given, so they include the identity), both on float32 tensors
+  in the model's input space (before the model's own standardisation). It must survive
+  deepcopy (``clone``) and pickling.
 * Epochs: ``max_epochs`` passes over the training data, each cut into ``subepochs`` engine
   epochs (LUMIN's sub-epochs: the paper validates after every ninth of the data, so its
   rungs use ``subepochs=9``); ``patience``, cycle lengths and SWA counts are in sub-epochs.
+
+Feature groups: the high-level features are those whose names start with one of
+``high_prefixes`` (default ``DER_``), the low-level ones every other feature (HiggsML's
+``PRI_``); a categorical feature joins its group through its embedding columns.
 
 Deliberate differences from the paper, stated: two-class softmax cross-entropy instead of
 one sigmoid output (the same model family); every member uses the harness's validation
 split for early stopping and its weight (LUMIN holds out one of ten training folds per
 member instead, so its members also see different 90% subsets); a pass is reshuffled as a
-whole before it is cut into sub-epochs (LUMIN's folds are fixed, their order shuffled).
+whole before it is cut into sub-epochs (LUMIN's folds are fixed, their order shuffled); a
+member that has stopped keeps training inside the batched network (its best weights no
+longer change) until every member has stopped; one member's non-finite training loss ends
+the whole fit (the engine's rule); snapshots are counted back from each member's best
+epoch (LUMIN counts back ``patience`` cycles from where training stopped, the same place
+when the stop came from patience); SWA's second average starts from the current weights
+(see ``models.callbacks.SWA``).
 """
 from __future__ import annotations
 

@@ -289,8 +289,9 @@ class MemberRows:
 class EnsembleTrainer(Trainer):
     """The engine's ``Trainer`` for batched ensembles: validation gives each member's loss
     (kept in ``member_val_losses`` for the callbacks) and the ensemble's weighted
-    probabilities; prediction weights members by ``net.member_weights``. Batches are
-    reduced as they come, so no ``[N, M, C]`` tensor is ever held."""
+    probabilities; prediction weights members by ``net.member_weights`` and reduces batch by
+    batch, so a test set's ``[N, M, C]`` member outputs are never held at once (the
+    validation split's are: the members' weights need every member's loss first)."""
 
     weighting: str = "reciprocal"
     member_val_losses: np.ndarray | None = None
