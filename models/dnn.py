@@ -44,6 +44,8 @@ constructor parameter, so each rung of the ladder is a configuration (``LADDER``
   averaged over the views as given, so they include the identity), both on float32 tensors
   in the model's input space (before the model's own standardisation). It must survive
   deepcopy (``clone``) and pickling.
+* ``eval_batch_size``: member-rows per evaluation batch (an ensemble of K models evaluates
+  ``eval_batch_size // K`` events at a time, so memory does not grow with K).
 * Epochs: ``max_epochs`` passes over the training data, each cut into ``subepochs`` engine
   epochs (LUMIN's sub-epochs: the paper validates after every ninth of the data, so its
   rungs use ``subepochs=9``); ``patience``, cycle lengths and SWA counts are in sub-epochs.
@@ -196,7 +198,7 @@ class DNN(Estimator):
         class_balance: bool = True,
         standardise: bool = True,
         amp: bool = True,
-        eval_batch_size: int = 16384,
+        eval_batch_size: int = 65536,
         n_classes: int | None = None,
         device: str = "auto",
         random_state: int | None = 0,
@@ -348,12 +350,14 @@ class DNN(Estimator):
         every = member_seeds(self.random_state, max(ids) + 1)
         return [every[i] for i in ids]
 
-    def _trainer(self, callbacks=(), sampler=None, schedule=None):
+    def _trainer(self, callbacks=(), sampler=None, schedule=None, models: int | None = None):
         from .ensemble import EnsembleTrainer, member_loss
 
+        # eval_batch_size counts member-rows, so a batch takes the same memory however many models.
+        rows = max(1, int(self.eval_batch_size) // int(models or self.n_members))
         # The engine's own early stopping never stops (patience=None): members stop on their own.
         return EnsembleTrainer(schedule=schedule or self._schedule(), batch_size=int(self.batch_size),
-                               eval_batch_size=int(self.eval_batch_size), patience=None, device=self.device_,
+                               eval_batch_size=rows, patience=None, device=self.device_,
                                amp=self.amp, threads=self.threads_, progress=self.progress,
                                callbacks=list(callbacks), loss=member_loss, sampler=sampler,
                                weighting=self.member_weighting)
@@ -447,7 +451,7 @@ class DNN(Estimator):
         net.member_weights = torch.as_tensor(weights, dtype=torch.float32, device=self.device_)
         self.member_weights_ = [float(w) for w in weights]
         self.net_ = net.eval()
-        self.trainer_ = self._trainer()
+        self.trainer_ = self._trainer(models=net.n_members)
 
     def _snapshot_ensemble(self, net, early, snaps):
         """Each member's best weights (weight 1) and its chosen snapshots in one network;
