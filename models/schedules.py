@@ -148,6 +148,15 @@ class Exponential:
         return 0
 
 
+def adam(param_groups: list[dict], **kw) -> torch.optim.Adam:
+    """Adam, fused into one kernel per step where torch supports it for these parameters
+    (CUDA; the CPU from torch 2.4 on), else the plain implementation (the same algorithm)."""
+    try:
+        return torch.optim.Adam(param_groups, fused=True, **kw)
+    except (RuntimeError, TypeError, ValueError):
+        return torch.optim.Adam(param_groups, **kw)
+
+
 class CurveScheduler:
     """Sets every parameter group's learning rate (and Adam beta1 when the curve has one)
     for the coming step; ``step()`` follows each optimiser step."""
@@ -204,7 +213,7 @@ class LRSchedule:
         return Cycles(self.lr, self.lr_min, int(self.cycle_length) * spe, int(self.cycle_mult), self.kind)
 
     def __call__(self, param_groups: list[dict], steps_per_epoch: int, epochs: int):
-        opt = torch.optim.Adam(param_groups, lr=self.lr, eps=self.eps, weight_decay=self.weight_decay, fused=True)
+        opt = adam(param_groups, lr=self.lr, eps=self.eps, weight_decay=self.weight_decay)
         return opt, CurveScheduler(opt, self.curve(steps_per_epoch))
 
 
@@ -218,5 +227,5 @@ class RangeTest:
     weight_decay: float = 0.0
 
     def __call__(self, param_groups: list[dict], steps_per_epoch: int, epochs: int):
-        opt = torch.optim.Adam(param_groups, lr=self.start, weight_decay=self.weight_decay, fused=True)
+        opt = adam(param_groups, lr=self.start, weight_decay=self.weight_decay)
         return opt, CurveScheduler(opt, Exponential(self.start, self.end, self.steps))
