@@ -166,9 +166,9 @@ def test_tta_of_an_invariant_model_equals_its_plain_prediction():
 
     plain, tta = plain_and_tta()
     assert not np.allclose(plain, tta), "PRI_e mattered not at all"
-    np.testing.assert_allclose(tta, (plain + m.set_params(tta=False).predict_proba(_flip_e(torch.as_tensor(X[:50])).numpy())) / 2,
-                               atol=1e-6)  # the mean over the two views
+    flipped = m.set_params(tta=False).predict_proba(_flip_e(torch.as_tensor(X[:50])).numpy())
     m.set_params(tta=True)
+    np.testing.assert_allclose(tta, (plain + flipped) / 2, atol=1e-6)  # the mean over the two views
     with torch.no_grad():  # make every member blind to PRI_e: flipping it changes nothing
         m.net_.body.blocks[0].layers[0][0].weight[:, 5, :] = 0.0
     plain, tta = plain_and_tta()
