@@ -140,10 +140,12 @@ def test_a_member_of_an_ensemble_is_the_member_trained_alone():
     kw = dict(max_epochs=2, subepochs=2, width=12, depth=2, batch_size=32, patience=None, **FAST)
     ens = DNN(n_members=3, **kw).fit(X[:200], y[:200], None, X[200:], y[200:])
     one = DNN(n_members=1, member_ids=[2], **kw).fit(X[:200], y[:200], None, X[200:], y[200:])
-    np.testing.assert_allclose(one.member_val_loss_[0], ens.member_val_loss_[2], rtol=1e-5)
+    # Equal up to float rounding (a batched matmul may round differently from a single one).
+    np.testing.assert_allclose(one.member_val_loss_[0], ens.member_val_loss_[2], rtol=1e-4)
     with torch.inference_mode():
         xt = torch.as_tensor(X[200:], dtype=torch.float32)
-        np.testing.assert_allclose(ens.net_(xt)[:, 2].numpy(), one.net_(xt)[:, 0].numpy(), atol=1e-5)
+        np.testing.assert_allclose(ens.net_(xt)[:, 2].numpy(), one.net_(xt)[:, 0].numpy(), atol=1e-4)
+        assert not np.allclose(ens.net_(xt)[:, 1].numpy(), one.net_(xt)[:, 0].numpy(), atol=1e-2)
 
 
 def test_each_member_shuffles_alike_whatever_the_ensemble_size():
