@@ -123,7 +123,7 @@ def _add_small(sub) -> None:
     c.add_argument("--out", type=Path, help="output file (default: comparison.md)")
     c.add_argument("--unblind", action="store_true")
     pf = sub.add_parser("perf", help="print performance figures")
-    pf.add_argument("what", choices=["ams", "encode", "train"])
+    pf.add_argument("what", choices=["ams", "encode", "train", "ensemble"])
     pf.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
     pf.add_argument("--quick", action="store_true", help="smaller sizes (a quick look, not the targets)")
 
@@ -261,6 +261,10 @@ def cmd_perf(args) -> int:
         run(sizes=(100_000, 1_000_000) if args.quick else (1_000_000, 10_000_000))
     elif args.what == "encode":
         from .perf_encode import run
+
+        run(device=args.device, quick=args.quick)
+    elif args.what == "ensemble":
+        from .perf_ensemble import run
 
         run(device=args.device, quick=args.quick)
     else:
