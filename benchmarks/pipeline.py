@@ -79,14 +79,19 @@ class SeedSplits:
         return self._done[config]
 
 
-def build_model(spec: ModelSpec, params: dict, seed: int, device: str, splits: Splits):
-    """One place that turns a suite's model spec into an estimator (runs and tuning alike)."""
+def model_kwargs(spec: ModelSpec, params: dict, seed: int, device: str, splits: Splits) -> dict:
+    """Everything a model is built with: its parameters, the seed, the device, and the facts
+    of the data it names in its registration (``data_facts``: feature names, missing marker,
+    categorical columns, symmetries as augmentations)."""
     facts = {"feature_names": list(splits.feature_names), "missing_value": splits.missing_value,
              "categorical_features": list(splits.categorical), "augmentation": splits.augmentation}
-    # A model names the facts of the data it needs in its registration (``data_facts``).
-    wanted = model_entry(spec.name).tags.get("data_facts", ())
-    extra = {k: facts[k] for k in wanted}
-    return create_model(spec.name, random_state=seed, device=device, **{**extra, **params})
+    extra = {k: facts[k] for k in model_entry(spec.name).tags.get("data_facts", ())}
+    return {"random_state": seed, "device": device, **extra, **params}
+
+
+def build_model(spec: ModelSpec, params: dict, seed: int, device: str, splits: Splits):
+    """One place that turns a suite's model spec into an estimator (runs and tuning alike)."""
+    return create_model(spec.name, **model_kwargs(spec, params, seed, device, splits))
 
 
 def fit(model, splits: Splits, epoch_callback: Callable | None = None) -> float:

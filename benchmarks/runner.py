@@ -126,11 +126,9 @@ def plan_run(suite: Suite, opts: RunOptions) -> Plan:
         ds = pipeline.load_for_spec(dspec, opts.data)
         seeds = pipeline.resolve_seeds(suite, dspec, ds, opts.seeds)
         first = pipeline.SeedSplits(ds, dspec, seeds[0])
-        for spec in models:  # every preprocessing the models ask for, fitted once before any work
-            first.for_model(spec)
+        for spec in models:  # bad parameters (for this data) fail here, before hours of training
+            validate_model(spec.name, **pipeline.model_kwargs(spec, spec.params, 0, device, first.for_model(spec)))
         planned.append(PlannedDataset(dspec, ds, seeds, first))
-    for spec in models:  # bad parameters fail here, before hours of training
-        validate_model(spec.name, random_state=0, device=device, **spec.params)
     controls = (NO_CONTROL,) + ((opts.control,) if opts.control != NO_CONTROL else ())
     return Plan(suite, tuple(planned), models, controls, device)
 
@@ -203,6 +201,9 @@ def train_and_evaluate(ds: Dataset, splits: Splits, spec: ModelSpec, params: dic
         "device": getattr(model, "device_", None) or info.get("device") or "cpu",
         "info": info,
     }
+    facts = model_entry(spec.name).tags.get("report_facts")
+    if facts:  # what a report needs to place the model (e.g. its rung of a technique ladder)
+        record["facts"] = dict(facts)
     return record, prediction_arrays(splits, pred)
 
 

@@ -237,3 +237,26 @@ class SWA(Callback):
                     p.copy_(self.x0[name])
             if self.has_bn:
                 state.trainer.update_batchnorm(state.net, state.train)
+
+
+class TimeBudget(Callback):
+    """Ends the fit once its training has taken ``seconds`` (checked after every epoch), so a
+    search can offer large ensembles without any trial running past the budget; the best
+    weights so far are kept as after early stopping."""
+
+    def __init__(self, seconds: float):
+        self.seconds = float(seconds)
+        self.started = 0.0
+        self.exhausted = False
+
+    def on_fit_start(self, state: FitState) -> None:
+        import time
+
+        self.started = time.perf_counter()
+
+    def on_epoch_end(self, state: FitState, row: dict, proba_val) -> None:
+        import time
+
+        if time.perf_counter() - self.started >= self.seconds:
+            self.exhausted = True
+            state.stop_fit = True

@@ -44,6 +44,15 @@ constructor parameter, so each rung of the ladder is a configuration (``LADDER``
   averaged over the views as given, so they include the identity), both on float32 tensors
   in the model's input space (before the model's own standardisation). It must survive
   deepcopy (``clone``) and pickling.
+* ``missing_value``: the data's marker of absent entries (HiggsML's -999 for a jet that is
+  not there, kept by ``preprocess.missing = "keep"``): such entries are left out of the
+  model's scaling statistics and read 0 after scaling, as LUMIN's NaN -> 0 does. The
+  harness passes the marker; None treats every value as a measurement.
+* ``lr_range_test``: after fitting, run the learning-rate range test (``lr_find``) on the
+  training rows and keep its curve in ``info_["lr_find"]`` (the report plots it).
+* ``time_budget_s``: training ends once it has taken this long (checked each epoch), the
+  members keeping their best weights so far: a search may then offer up to 10 members
+  without a trial outgrowing its share of the search's time.
 * ``eval_batch_size``: member-rows per evaluation batch (an ensemble of K models evaluates
   ``eval_batch_size // K`` events at a time, so memory does not grow with K).
 * Epochs: ``max_epochs`` passes over the training data, each cut into ``subepochs`` engine
@@ -76,10 +85,11 @@ import numpy as np
 
 from benchmarks.core.device import resolve_device
 from benchmarks.core.errors import ConfigError, MissingBackendError
+from benchmarks.core.registry import Entry
 
 from .base import BOOL, NAMES, NONE, SEED, Estimator, Rule, check_device, count_classes, integer, one_of, real
 from .dnn_ladder import LADDER, LADDER_NOTES, LADDER_SMALL, ladder_params  # noqa: F401  (re-exported)
-from .registry import register_model
+from .registry import MODELS, register_model
 
 __all__ = ["DNN", "LADDER", "LADDER_NOTES", "LADDER_SMALL", "embedding_size", "ladder_params", "lr_find",
            "resolve_width", "search_space"]
@@ -153,6 +163,7 @@ class DNN(Estimator):
         "swa_start": integer(0), "swa_renewal": integer(0), "augment": BOOL, "tta": BOOL,
         "class_balance": BOOL, "standardise": BOOL, "amp": BOOL, "eval_batch_size": integer(1),
         "n_classes": integer(2) | NONE, "random_state": SEED, "progress": BOOL, "num_threads": integer() | NONE,
+        "missing_value": real() | NONE, "time_budget_s": real(0.0, low_open=True) | NONE, "lr_range_test": BOOL,
     }
 
     def __init__(
@@ -172,6 +183,9 @@ class DNN(Estimator):
         feature_names: list[str] | None = None,
         categorical_features: list[str] | None = None,
         embedding_sizes: list[int] | None = None,
+        missing_value: float | None = None,
+        time_budget_s: float | None = None,
+        lr_range_test: bool = False,
         n_members: int = 1,
         member_ids: list[int] | None = None,
         member_weighting: str = "reciprocal",
@@ -265,9 +279,9 @@ class DNN(Estimator):
         values and embedding sizes, and where each feature lands in the head's output."""
         cat_cols = [names.index(c) for c in (self.categorical_features or [])]
         cont = [i for i in range(len(names)) if i not in cat_cols]
-        Xc = X[:, cont]
-        mean = Xc.mean(0) if self.standardise and len(X) else np.zeros(len(cont))
-        std = Xc.std(0) if self.standardise and len(X) else np.ones(len(cont))
+        Xc = np.ma.masked_equal(X[:, cont], self.missing_value) if self.missing_value is not None else X[:, cont]
+        mean = np.ma.filled(Xc.mean(0), 0.0) if self.standardise and len(X) else np.zeros(len(cont))
+        std = np.ma.filled(Xc.std(0), 1.0) if self.standardise and len(X) else np.ones(len(cont))
         std = np.where(std > 0, std, 1.0)
         cats = []
         for k, col in enumerate(cat_cols):
@@ -309,7 +323,8 @@ class DNN(Estimator):
 
         names = self._names(X.shape[1])
         cont, mean, std, cats, where = self._head(X, names)
-        return NetSpec(n_features=X.shape[1], cont=cont, mean=mean, std=std, cats=cats,
+        return NetSpec(n_features=X.shape[1], cont=cont, mean=np.asarray(mean), std=np.asarray(std), cats=cats,
+                       missing_value=self.missing_value,
                        blocks=self._blocks(names, where), activation=self.activation, batchnorm=bool(self.batchnorm),
                        dropout=float(self.dropout), bottleneck=int(self.bottleneck) if self.body == "bottleneck" else 0,
                        n_classes=n_classes)
@@ -332,15 +347,17 @@ class DNN(Estimator):
         return epochs
 
     def _callbacks(self):
-        from .callbacks import SWA, MemberEarlyStopping, Snapshots
+        from .callbacks import SWA, MemberEarlyStopping, Snapshots, TimeBudget
 
         m, cyclic = int(self.n_members), self.schedule != "constant"
         swa = SWA(m, int(self.swa_start), int(self.swa_renewal), cyclic) if self.swa else None
         patience = None if self.patience is None else int(self.patience)
         early = MemberEarlyStopping(m, patience, cyclic, candidates=[swa] if swa else [])
         snaps = Snapshots() if self.snapshots else None
-        # SWA first: its average of this epoch competes in the early stopping's comparison.
-        return [c for c in (swa, early, snaps) if c is not None], early, snaps
+        budget = TimeBudget(self.time_budget_s) if self.time_budget_s else None
+        # SWA first: its average of this epoch competes in the early stopping's comparison;
+        # the budget last, once this epoch's bests are recorded.
+        return [c for c in (swa, early, snaps, budget) if c is not None], early, snaps
 
     def _seeds(self) -> list[tuple[int, int]]:
         """(initialisation, shuffling) seeds of the members this model trains."""
@@ -432,7 +449,17 @@ class DNN(Estimator):
         self._finish(net, early, snaps, has_val)
         self.fit_seconds_ = result.seconds
         self.info_ = self._describe()
+        if self.lr_range_test:  # after the fit, with its own seeds: the fitted model is unaffected
+            self.info_["lr_find"] = self._range_test(X, y, sample_weight)
         return self
+
+    def _range_test(self, X: np.ndarray, y: np.ndarray, w: np.ndarray | None) -> dict:
+        """The learning-rate range test of this configuration on its training rows, thinned to
+        at most 100 points for the report's plot."""
+        params = {k: v for k, v in self.get_params().items() if k not in ("lr_range_test", "augment", "tta")}
+        found = lr_find(X, y, w, **params)
+        step = max(1, len(found["lrs"]) // 100)
+        return {"lrs": found["lrs"][::step], "losses": found["smoothed"][::step], "suggestion": found["suggestion"]}
 
     def _finish(self, net, early, snaps, has_val: bool) -> None:
         """The fitted ensemble: the members' best weights (plus snapshots), and their weights."""
@@ -606,7 +633,8 @@ def lr_find(X: np.ndarray, y: np.ndarray, w: np.ndarray | None = None, lr_bounds
 
 def search_space(trial) -> dict:
     """Optuna space after the paper's search (notebook 17: depth 2-8, width 33-100, growth
-    -0.2-1), plus the activation, the (peak) learning rate and the ensemble size."""
+    -0.2-1), plus the activation, the (peak) learning rate and the ensemble size; a suite
+    caps each trial's training time with ``time_budget_s``, so large ensembles stop early."""
     return {
         "depth": trial.suggest_int("depth", 2, 8),
         "width": trial.suggest_int("width", 33, 100),
@@ -617,7 +645,45 @@ def search_space(trial) -> dict:
     }
 
 
-@register_model("dnn", backend="torch", family="dnn", accepts_device=True, search_space=search_space)
+@register_model("dnn", backend="torch", family="dnn", accepts_device=True, search_space=search_space,
+                data_facts=("feature_names", "categorical_features", "missing_value", "augmentation"))
 def dnn(**kw) -> DNN:
     """Strong (2020)'s tabular DNN: batched ensembles, embeddings, dense/split bodies, SSE/FGE/SWA, TTA."""
     return DNN(**kw)
+
+
+# ----------------------------------------------------------------------------- the ladder's rungs
+
+_DNN_TAGS = dict(backend="torch", family="dnn", accepts_device=True, search_space=search_space,
+                 data_facts=("feature_names", "categorical_features", "missing_value", "augmentation"))
+
+
+def _rung_factory(exp: int, small: bool) -> Callable[..., DNN]:
+    def factory(**kw: Any) -> DNN:
+        params = {**ladder_params(exp, small), **kw}
+        # What the data lacks, the rung cannot use: no categorical column (Iris), nothing to
+        # embed; no declared symmetry, no augmentation. The model's info says what it used.
+        if not params.get("categorical_features"):
+            params.pop("embedding_sizes", None)
+        if params.get("augmentation") is None:
+            params["augment"] = params["tta"] = False
+        return DNN(**params)
+
+    factory.__doc__ = f"Strong (2020) ladder, experiment {exp}: {LADDER[exp][0]}{' (2-core sizing)' if small else ''}."
+    return factory
+
+
+def resolve_rung(name: str):
+    """``dnn-lumin-<experiment>`` (the paper's settings) and ``dnn-lumin-quick-<experiment>``
+    (the same techniques sized for 2 CPU cores and the 10k excerpt), for every rung of LADDER."""
+    m = re.fullmatch(r"dnn-lumin-(quick-)?(\d+)", name)
+    if m is None or int(m.group(2)) not in LADDER:
+        return None
+    exp, small = int(m.group(2)), bool(m.group(1))
+    facts = {"ladder": "strong-2020", "experiment": exp, "rung": LADDER[exp][0],
+             "position": list(LADDER).index(exp), "sizing": "2-core" if small else "paper"}
+    return Entry(name, _rung_factory(exp, small), _rung_factory(exp, small).__doc__,
+                 dict(_DNN_TAGS, report_facts=facts))
+
+
+MODELS.add_resolver(resolve_rung)

@@ -60,6 +60,7 @@ class NetSpec:
     dropout: float = 0.0
     bottleneck: int = 0
     n_classes: int = 2
+    missing_value: float | None = None  # entries holding it are absent: set to the mean (0 once scaled)
 
     @property
     def head_width(self) -> int:
@@ -85,6 +86,7 @@ class Head(nn.Module):
         self.register_buffer("cont", torch.as_tensor(spec.cont, dtype=torch.long), persistent=False)
         self.register_buffer("mean", torch.as_tensor(spec.mean, dtype=torch.float32), persistent=False)
         self.register_buffer("std", torch.as_tensor(spec.std, dtype=torch.float32), persistent=False)
+        self.missing_value = spec.missing_value
         self.cat_columns = [int(c) for c, _, _ in spec.cats]
         for i, (_, values, _) in enumerate(spec.cats):
             self.register_buffer(f"values{i}", torch.as_tensor(values, dtype=torch.float32), persistent=False)
@@ -98,7 +100,10 @@ class Head(nn.Module):
         return torch.where(values[pos] == v, pos + 1, torch.zeros_like(pos))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        cont = (x[..., self.cont] - self.mean) / self.std
+        cont = x[..., self.cont]
+        if self.missing_value is not None:  # as LUMIN: an absent object's entries read 0 after scaling
+            cont = torch.where(cont == self.missing_value, self.mean, cont)
+        cont = (cont - self.mean) / self.std
         if x.dim() == 2:
             cont = cont.expand(self.n_members, -1, -1)
         parts = [cont] + [emb(self.index(i, x[..., col]))

@@ -16,6 +16,7 @@ from benchmarks.core.scoring import Column, Metric
 
 from .audit import AuditTable, audit_table
 from .chance import ControlTable, control_table
+from .ladder import LadderTable, ladder_table
 from .records import dataset_metric, first_seed, group_records, unreadable_predictions, visible_tests
 from .summaries import (MainTable, SelectionRow, SuperTMLRow, TimingRow, TuningRow, main_table, selection_rows,
                         supertml_rows, timing_rows, tuning_rows)
@@ -41,6 +42,7 @@ class DatasetAnalysis:
     statistics: Statistics | None = None
     audit: AuditTable | None = None
     timing: tuple[TimingRow, ...] = ()
+    ladder: LadderTable | None = None
 
 
 @dataclass(frozen=True)
@@ -85,6 +87,7 @@ def analyse_dataset(run_dir: Path, results: Mapping, info: Mapping, blind: bool)
         statistics=statistics(run_dir, groups, metric, tests),
         audit=audit_table(run_dir, groups, metric, tests),
         timing=timing_rows(groups),
+        ladder=ladder_table(run_dir, groups, metric, tests),
     )
 
 

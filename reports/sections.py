@@ -218,6 +218,46 @@ def statistics_section(ctx: SectionContext) -> str:
     ])
 
 
+def _diff_cell(ctx: SectionContext, c: dict | None) -> str:
+    if c is None:
+        return MISSING
+    fmt = ctx.data.metric.fmt
+    mark = "**" if c["significant"] else ""
+    return f"{mark}{fmt(c['diff'], True)}{mark} [{fmt(c['ci_low'], True)}, {fmt(c['ci_high'], True)}]"
+
+
+def ladder_section(ctx: SectionContext) -> str:
+    ladder, metric = ctx.data.ladder, ctx.data.metric
+    if ladder is None:
+        return ""
+    split = ladder.tests[-1]
+    rows = []
+    for row in ladder.rows:
+        paper = row.paper
+        rows.append([row.label, MISSING if row.parameters is None else f"{row.parameters:,}",
+                     *(marked(fmt_mean_std(row.values[t], metric.digits), row.flagged[t]) for t in ladder.tests),
+                     _diff_cell(ctx, row.vs_previous[split]), _diff_cell(ctx, row.vs_baseline[split]),
+                     seconds(row.train_s), MISSING if row.time_ratio is None else f"{row.time_ratio:.1f}x",
+                     seconds(row.val_s), seconds(row.test_s),
+                     MISSING if paper is None else f"{paper.private:.3f} ± {paper.private_sd:.3f}",
+                     MISSING if paper is None else f"{paper.time_ratio:.1f}x"])
+    sizing = "sized for 2 CPU cores and a sample file" if ladder.sizing == "2-core" else "with the paper's settings"
+    head = ["rung", "parameters", *(f"{metric.title} {t}" for t in ladder.tests), f"Δ vs previous ({split}) [95% CI]",
+            f"Δ vs baseline ({split}) [95% CI]", "train s", "train ×baseline", "val s", "test s",
+            "paper: private AMS", "paper: train ×baseline"]
+    return "\n".join([
+        "### Technique ladder (Strong 2020)", "",
+        f"Each rung of the paper's ladder ({sizing}), mean ± std over seeds. Δ: the paired bootstrap of the "
+        f"difference on the first seed's {split} test events (**bold**: the 95% interval excludes zero), against "
+        "the rung before and against the baseline (the first rung). Times are this run's wall-clock seconds "
+        "(inference includes test-time augmentation where a rung uses it). The paper's columns are its published "
+        "figures for the same experiment: full data (200k training events), the mean over its six computing "
+        "setups; they are context, not a result of this run.", "",
+        table(head, rows, ["l"] + ["r"] * (len(head) - 1)),
+        *(["", *flag_note(ctx, True)] if any(any(r.flagged.values()) for r in ladder.rows) else []),
+    ])
+
+
 def audit_section(ctx: SectionContext) -> str:
     audit, metric = ctx.data.audit, ctx.data.metric
     if audit is None:
@@ -272,6 +312,7 @@ SECTIONS: tuple[Section, ...] = (
     Section("controls", controls_section),
     Section("tuning", tuning_section),
     Section("statistics", statistics_section),
+    Section("ladder", ladder_section),
     Section("audit", audit_section),
     Section("timing", timing_section),
     Section("plots", plots_section),

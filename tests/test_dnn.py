@@ -295,3 +295,20 @@ def test_ladder_settings_from_the_notebooks():
     assert LADDER[0][1]["n_members"] == 1 and LADDER[0][1]["lr"] == 2e-3 and LADDER[0][1]["subepochs"] == 9
     assert LADDER[14][1]["snapshot_power"] == -1.0 and LADDER[15][1]["snapshot_power"] == 0.0
     assert all(LADDER_SMALL[e][1]["max_epochs"] <= LADDER[e][1]["max_epochs"] for e in LADDER)
+
+
+def test_missing_entries_read_as_the_mean_whatever_their_marker():
+    """With missing_value set, an absent entry is neither a measurement nor part of the
+    scaling: the same table with another marker gives the very same model."""
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(300, 4))
+    y = (X[:, 0] + X[:, 1] > 0).astype(np.int64)
+    absent = rng.random((300, 4)) < 0.2
+    a = np.where(absent, -999.0, X)
+    b = np.where(absent, -555.0, X)
+    kw = dict(max_epochs=2, batch_size=64, device="cpu", num_threads=1, progress=False, random_state=1)
+    pa = DNN(missing_value=-999.0, **kw).fit(a, y).predict_proba(a)
+    pb = DNN(missing_value=-555.0, **kw).fit(b, y).predict_proba(b)
+    np.testing.assert_array_equal(pa, pb)
+    pc = DNN(**kw).fit(a, y).predict_proba(a)  # without the marker, -999 is a (huge) measurement
+    assert not np.allclose(pa, pc)
