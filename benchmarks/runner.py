@@ -27,6 +27,7 @@ from .core.errors import ConfigError
 from .core.secrets import redact
 from .manifest import make_manifest
 from .suite import DatasetSpec, ModelSpec, Suite
+from .importance import permutation_importance, selected_features
 from .tuning import tune_for_run
 
 NO_CONTROL = "none"
@@ -46,6 +47,7 @@ class RunOptions:
     tune: bool = True
     storage: str | None = None
     unblind: bool = False
+    importance: int = 0  # repeats of the permutation importance of every first-seed fit (0: none)
 
     def __post_init__(self) -> None:
         if self.seeds is not None:
@@ -54,6 +56,7 @@ class RunOptions:
             limits.integer(self.max_events, "--max-events", 1, limits.MAX_EVENTS)
         if self.models is not None and not self.models:
             raise ConfigError("--models names no model")
+        limits.integer(self.importance, "--importance", 0, 100)
 
 
 @dataclass(frozen=True, eq=False)
@@ -164,18 +167,22 @@ def describe_dataset(ds: Dataset, splits: Splits, spec: DatasetSpec, seeds: list
 
 
 def train_and_evaluate(ds: Dataset, splits: Splits, spec: ModelSpec, params: dict, seed: int,
-                       device: str, control: str = NO_CONTROL, examples_path: Path | None = None
-                       ) -> tuple[dict, dict[str, np.ndarray]]:
+                       device: str, control: str = NO_CONTROL, examples_path: Path | None = None,
+                       importance_repeats: int = 0) -> tuple[dict, dict[str, np.ndarray]]:
     """Fit one model on one set of splits; return its record and its predictions.
 
     A control fits (early stopping included) on the splits the control makes, then is
-    scored exactly like the real model: on the true validation and test labels.
+    scored exactly like the real model: on the true validation and test labels. With
+    `importance_repeats`, the fitted model's permutation importance on the validation split
+    goes into the record too.
     """
     model = pipeline.build_model(spec, params, seed, device, splits)
     fit_on = splits if control == NO_CONTROL else CONTROLS.get(control).factory(splits, seed)
     train_s = pipeline.fit(model, fit_on)
     if examples_path is not None and hasattr(model, "encoder_"):
         write_encoder_sheet(model.encoder_, splits.val.X, splits.val.y, ds.class_names, examples_path)
+    ranked = (permutation_importance(model, splits, ds.scorer.objective, importance_repeats, seed)
+              if importance_repeats else None)
     pred = pipeline.predict(model, splits)
     n_test = sum(len(p) for p in splits.tests)
     info = dict(getattr(model, "info_", {}) or {})
@@ -204,6 +211,8 @@ def train_and_evaluate(ds: Dataset, splits: Splits, spec: ModelSpec, params: dic
     facts = model_entry(spec.name).tags.get("report_facts")
     if facts:  # what a report needs to place the model (e.g. its rung of a technique ladder)
         record["facts"] = dict(facts)
+    if ranked is not None:
+        record["importance"] = ranked.as_dict()
     return record, prediction_arrays(splits, pred)
 
 
@@ -236,8 +245,30 @@ def warm_up(device: str) -> None:
     torch.cuda.synchronize(device)
 
 
+def _selected(splits: Splits, selection: dict | None) -> Splits:
+    return splits if selection is None else splits.keep_features(selection["features"])
+
+
+def select_features(plan: Plan, pd: PlannedDataset, results: dict, found: dict,
+                    log: Callable[[str], None]) -> dict[str, dict]:
+    """The features each model with a ``select`` trains on, ranked once per dataset on the
+    search splits (never a test event of any seed); stored with the dataset's facts."""
+    out = {}
+    for spec in plan.models:
+        if not spec.select:
+            continue
+        if spec.label not in found:
+            log(f"{pd.ds.name}: ranking features for {spec.label} by {spec.select['by']} (permutation importance)")
+            features, ranking = selected_features(pd.ds, pd.spec, spec, pd.seeds[0], plan.device)
+            found[spec.label] = {**spec.select, "features": features, "ranking": ranking.as_dict()}
+        out[spec.label] = found[spec.label]
+    if out:
+        results["datasets"][pd.ds.name]["selections"] = out
+    return out
+
+
 def tune_models(plan: Plan, pd: PlannedDataset, out_dir: Path, results: dict,
-                opts: RunOptions, log: Callable[[str], None]) -> dict[str, dict]:
+                opts: RunOptions, log: Callable[[str], None], selections: dict | None = None) -> dict[str, dict]:
     """Optuna search per model that asks for one, on the train/validation parts the dataset's
     split policy sets aside for searches (never a test event of any seed).
 
@@ -254,7 +285,8 @@ def tune_models(plan: Plan, pd: PlannedDataset, out_dir: Path, results: dict,
         if done is not None:
             tuned[spec.label] = done["best_params"]
             continue
-        best, summary = tune_for_run(pd.ds, search_splits.for_model(spec), spec, plan.device, out_dir, opts.storage,
+        splits = _selected(search_splits.for_model(spec), (selections or {}).get(spec.label))
+        best, summary = tune_for_run(pd.ds, splits, spec, plan.device, out_dir, opts.storage,
                                      seed=pd.seeds[0], suite_name=plan.suite.name, log=log)
         tuned[spec.label] = best
         results["tuning"][f"{pd.ds.name}/{spec.label}"] = summary
@@ -270,8 +302,10 @@ def run_dataset(plan: Plan, pd: PlannedDataset, out_dir: Path, results: dict, op
     ds, seeds = pd.ds, pd.seeds
     log(f"{ds.name}: {ds.n_events} events, {len(ds.feature_names)} features, seeds {seeds}")
     first = pd.first
+    info = results["datasets"].get(ds.name)  # a resumed run keeps what it already found
     results["datasets"][ds.name] = describe_dataset(ds, first.for_model(ModelSpec("", "")), pd.spec, seeds)
-    tuned = tune_models(plan, pd, out_dir, results, opts, log)
+    selections = select_features(plan, pd, results, (info or {}).get("selections") or {}, log)
+    tuned = tune_models(plan, pd, out_dir, results, opts, log, selections)
     done = {(r["dataset"], r["model"], r["seed"], r["control"]) for r in results["records"]}
     todo = [f for f in plan.fits() if f[0] == ds.name and f not in done]
     bar = tqdm(total=len(todo), desc=ds.name, unit="fit", disable=not opts.progress, leave=False)
@@ -280,7 +314,7 @@ def run_dataset(plan: Plan, pd: PlannedDataset, out_dir: Path, results: dict, op
             continue
         by_preprocessing = first if seed == seeds[0] else pipeline.SeedSplits(ds, pd.spec, seed)
         for spec in plan.models:
-            splits = by_preprocessing.for_model(spec)
+            splits = _selected(by_preprocessing.for_model(spec), selections.get(spec.label))
             params = {**spec.params, **tuned.get(spec.label, {})}
             for control in plan.controls:
                 if (ds.name, spec.label, seed, control) in done:
@@ -288,7 +322,8 @@ def run_dataset(plan: Plan, pd: PlannedDataset, out_dir: Path, results: dict, op
                 bar.set_postfix_str(f"{spec.label} seed {seed}{'' if control == NO_CONTROL else ' ' + control}")
                 examples = (store.example_image_path(out_dir, ds.name, spec.label)
                             if seed == seeds[0] and control == NO_CONTROL else None)
-                record, arrays = train_and_evaluate(ds, splits, spec, params, seed, plan.device, control, examples)
+                record, arrays = train_and_evaluate(ds, splits, spec, params, seed, plan.device, control, examples,
+                                                    opts.importance if examples is not None else 0)
                 record["tuned"] = spec.label in tuned
                 store.add_record(out_dir, results, record, arrays)
                 bar.update()

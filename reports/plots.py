@@ -46,12 +46,16 @@ class Plot:
 # --------------------------------------------------------------------------- helpers
 
 
-def _save(fig, run_dir: Path, name: str) -> str:
-    rel = f"{store.PLOTS}/{name}"
+def _save_to(fig, path: Path) -> Path:
     try:
-        atomic_write(Path(run_dir) / rel, lambda fh: fig.savefig(fh, format="png", dpi=DPI, bbox_inches="tight"))
+        return atomic_write(path, lambda fh: fig.savefig(fh, format="png", dpi=DPI, bbox_inches="tight"))
     finally:
         plt.close(fig)
+
+
+def _save(fig, run_dir: Path, name: str) -> str:
+    rel = f"{store.PLOTS}/{name}"
+    _save_to(fig, Path(run_dir) / rel)
     return rel
 
 
@@ -371,11 +375,52 @@ def lr_find_plot(run_dir: Path, data: DatasetAnalysis, colors: dict) -> Plot | N
     return Plot("Learning-rate range test (lr_find) on the training split, first seed", rel)
 
 
+# --------------------------------------------------------------------------- feature importance
+
+TOP_FEATURES = 15
+
+
+def _importance_axes(ax, ranking: dict, title: str, color=None) -> None:
+    order = np.argsort(-np.asarray(ranking["mean"]), kind="stable")[:TOP_FEATURES][::-1]
+    ax.barh([ranking["features"][i] for i in order], [ranking["mean"][i] for i in order],
+            xerr=[ranking["std"][i] for i in order], color=color, capsize=2)
+    ax.axvline(0, color="grey", lw=0.8)
+    ax.set_xlabel("objective drop when shuffled (validation)")
+    ax.set_title(title, fontsize=9)
+    ax.tick_params(axis="y", labelsize=7)
+
+
+def importance_plot(run_dir: Path, data: DatasetAnalysis, colors: dict) -> Plot | None:
+    """Each model's most important features on validation (first seed), one panel a model."""
+    ranked = {label: rec["importance"] for label, rec in data.first_seed.items() if isinstance(rec.get("importance"), dict)}
+    if not ranked:
+        return None
+    fig, axes = _subplots(1, len(ranked), figsize=(4.2 * len(ranked), 0.28 * TOP_FEATURES + 1.5), squeeze=False)
+    for ax, (label, ranking) in zip(axes[0], ranked.items()):
+        _importance_axes(ax, ranking, label, colors.get(label))
+    fig.suptitle(f"{data.name}: permutation importance (top {TOP_FEATURES}, mean ± std over repeats)", fontsize=10)
+    rel = _save(fig, run_dir, f"{safe_name(data.name)}_importance.png")
+    return Plot("Permutation importance on the validation split (first seed): the objective's drop when a "
+                "feature is shuffled", rel)
+
+
+def write_importance(ranking: dict, title: str, out_dir: Path) -> list[Path]:
+    """``importance.csv`` (every feature, ranked) and ``importance.png`` for the importance command."""
+    out_dir = Path(out_dir)
+    order = np.argsort(-np.asarray(ranking["mean"]), kind="stable")
+    lines = ["feature,drop_mean,drop_std"] + [f"{ranking['features'][i]},{ranking['mean'][i]:.6g},{ranking['std'][i]:.6g}"
+                                               for i in order]
+    csv = atomic_write(out_dir / "importance.csv", lambda fh: fh.write(("\n".join(lines) + "\n").encode()))
+    fig, ax = _subplots(figsize=(6, 0.28 * TOP_FEATURES + 1.5))
+    _importance_axes(ax, ranking, f"{title}: permutation importance (validation)")
+    return [csv, _save_to(fig, out_dir / "importance.png")]
+
+
 def dataset_plots(run_dir: Path, data: DatasetAnalysis, blind: bool) -> list[Plot]:
     colors = model_colors([*data.groups, *(row.label for row in data.tuning)])
     drawn = [roc_plot(run_dir, data, blind, colors), threshold_plot(run_dir, data, colors),
              timing_plot(run_dir, data, colors), tuning_plot(run_dir, data.name, data.tuning, colors),
-             lr_find_plot(run_dir, data, colors)]
+             lr_find_plot(run_dir, data, colors), importance_plot(run_dir, data, colors)]
     return [p for p in drawn if p is not None] + ladder_plots(run_dir, data) + encoder_sheets(run_dir, data)
 
 

@@ -258,6 +258,33 @@ def ladder_section(ctx: SectionContext) -> str:
     ])
 
 
+TOP_SHOWN = 8  # features per model in the importance table (the plot shows more)
+
+
+def importance_section(ctx: SectionContext) -> str:
+    data = ctx.data
+    ranked = {label: rec["importance"] for label, rec in data.first_seed.items() if isinstance(rec.get("importance"), dict)}
+    selections = data.info.get("selections") or {}
+    if not ranked and not selections:
+        return ""
+    lines = ["### Feature importance", ""]
+    if ranked:
+        lines += [f"Permutation importance on the validation split (first seed; never a test split): how much "
+                  f"{data.metric.objective_title} drops when one feature is shuffled across the validation "
+                  f"events, mean ± std over repeats; the {TOP_SHOWN} largest per model.", ""]
+        rows = []
+        for label, r in ranked.items():
+            order = sorted(range(len(r["features"])), key=lambda i: -r["mean"][i])[:TOP_SHOWN]
+            rows.append([label, f"{r['baseline']:.4g}",
+                         "; ".join(f"{r['features'][i]} {r['mean'][i]:+.3g}±{r['std'][i]:.2g}" for i in order)])
+        lines += [table(["model", "validation objective", "largest drops"], rows, ["l", "r", "l"]), ""]
+    for label, sel in selections.items():
+        lines.append(f"- `{label}` trains on its top {sel['top']} features by the permutation importance of "
+                     f"`{sel['by']}` on the search splits (never a test event of any seed): "
+                     + ", ".join(sel["features"]) + ".")
+    return "\n".join(lines).rstrip()
+
+
 def audit_section(ctx: SectionContext) -> str:
     audit, metric = ctx.data.audit, ctx.data.metric
     if audit is None:
@@ -313,6 +340,7 @@ SECTIONS: tuple[Section, ...] = (
     Section("tuning", tuning_section),
     Section("statistics", statistics_section),
     Section("ladder", ladder_section),
+    Section("importance", importance_section),
     Section("audit", audit_section),
     Section("timing", timing_section),
     Section("plots", plots_section),
