@@ -167,6 +167,9 @@ def minimum_detectable_difference(se: float, alpha: float = 0.05, power: float =
 def _paired_summary(diff: float, diffs: np.ndarray, alpha: float) -> dict:
     """Percentile interval and two-sided bootstrap p-value of a paired difference, with the
     difference this resolution could detect (``mdd``: 80% power, from the bootstrap spread).
+    A difference is ``below_resolution`` when it is not significant and smaller than ``mdd``:
+    the data could not have told it from noise. A significant difference smaller than ``mdd``
+    is a lucky detection at low power, not a non-result, so it is not flagged.
 
     p = 2 * min(share of resampled differences <= 0, share >= 0), with the +1 correction
     so that it is never reported as exactly 0.
@@ -176,6 +179,7 @@ def _paired_summary(diff: float, diffs: np.ndarray, alpha: float) -> dict:
     p = min(1.0, (2 * tail + 1) / (n + 1))
     low, high = _interval(diffs, alpha)
     se = float(np.std(diffs, ddof=1)) if n > 1 else float("nan")
+    mdd = minimum_detectable_difference(se, alpha) if n > 1 else float("nan")
     return {
         "diff": float(diff),
         "ci_low": low,
@@ -185,8 +189,8 @@ def _paired_summary(diff: float, diffs: np.ndarray, alpha: float) -> dict:
         "alpha": alpha,
         "n_boot": n,
         "se": se,
-        "mdd": minimum_detectable_difference(se, alpha) if n > 1 else float("nan"),
-        "below_resolution": bool(n > 1 and abs(diff) < minimum_detectable_difference(se, alpha)),
+        "mdd": mdd,
+        "below_resolution": bool(n > 1 and p >= alpha and abs(diff) < mdd),
     }
 
 
