@@ -9,4 +9,4 @@ __all__ = [
 ]
 
 # Importing the loaders registers them.
-from . import higgsml, higgsml_toy, tables  # noqa: E402,F401
+from . import higgsml, higgsml_toy, openml, tables  # noqa: E402,F401
