@@ -46,7 +46,7 @@ class Plot:
 # --------------------------------------------------------------------------- helpers
 
 
-def _save(fig, run_dir: Path, name: str) -> str:
+def save_figure(fig, run_dir: Path, name: str) -> str:
     rel = f"{store.PLOTS}/{name}"
     try:
         atomic_write(Path(run_dir) / rel, lambda fh: fig.savefig(fh, format="png", dpi=DPI, bbox_inches="tight"))
@@ -55,7 +55,7 @@ def _save(fig, run_dir: Path, name: str) -> str:
     return rel
 
 
-def _subplots(*args, **kw):
+def subplots(*args, **kw):
     # A local style: importing this module must not change other code's rcParams.
     with sns.axes_style("whitegrid"):
         return plt.subplots(*args, **kw)
@@ -139,7 +139,7 @@ def roc_plot(run_dir: Path, data: DatasetAnalysis, blind: bool, colors: dict) ->
     class_names = data.info.get("class_names") or ("background", "signal")
     multiclass = multiclass or len(class_names) < 2
     kind = "one-vs-rest micro-average" if multiclass else f"{class_names[1]} vs {class_names[0]}"
-    fig, ax = _subplots(figsize=(6, 5))
+    fig, ax = subplots(figsize=(6, 5))
     for label, (fpr, tpr, auc) in curves.items():
         fpr, tpr = _thin(fpr, tpr)
         ax.plot(fpr, tpr, color=colors.get(label), lw=1.5, label=f"{label} (AUC {auc:.4f})")
@@ -155,7 +155,7 @@ def roc_plot(run_dir: Path, data: DatasetAnalysis, blind: bool, colors: dict) ->
     if skipped:
         ax.text(0.02, 0.98, "no predictions for: " + ", ".join(skipped), transform=ax.transAxes,
                 va="top", fontsize=7, color="grey")
-    rel = _save(fig, run_dir, f"{safe_name(data.name)}_roc.png")
+    rel = save_figure(fig, run_dir, f"{safe_name(data.name)}_roc.png")
     caption = f"ROC curves ({kind}, event-weighted), test part(s) {what}"
     return Plot(caption + (" (blind: private part not used)" if blind else ""), rel)
 
@@ -196,7 +196,7 @@ def threshold_plot(run_dir: Path, data: DatasetAnalysis, colors: dict) -> Plot |
     if not curves:
         return None
     title = data.metric.title
-    fig, ax = _subplots(figsize=(7, 4.5))
+    fig, ax = subplots(figsize=(7, 4.5))
     for label, (cuts, values, cut, at_cut, _) in curves.items():
         c = colors.get(label)
         cx, vx = _thin(cuts, values)
@@ -207,7 +207,7 @@ def threshold_plot(run_dir: Path, data: DatasetAnalysis, colors: dict) -> Plot |
     ax.set_ylabel(f"{title} (validation split)")
     ax.set_title(f"{data.name}: {title} vs cut on validation; dashed: chosen cut", fontsize=10)
     ax.legend(fontsize=8, loc="best")
-    rel = _save(fig, run_dir, f"{safe_name(data.name)}_{safe_name(data.metric.name)}_cut.png")
+    rel = save_figure(fig, run_dir, f"{safe_name(data.name)}_{safe_name(data.metric.name)}_cut.png")
     return Plot(f"{title} vs cut on the validation split (dashed: the cut chosen there; grey: cuts keeping "
                 "too few background events for the figure to mean anything)", rel)
 
@@ -227,7 +227,7 @@ def timing_plot(run_dir: Path, data: DatasetAnalysis, colors: dict) -> Plot | No
     if df.empty:
         return None
     order = list(dict.fromkeys(df["model"]))
-    fig, axes = _subplots(1, 2, figsize=(10, 0.5 * len(order) + 1.8), sharey=True)
+    fig, axes = subplots(1, 2, figsize=(10, 0.5 * len(order) + 1.8), sharey=True)
     for ax, col, title in ((axes[0], "train_s", "training time (s)"),
                            (axes[1], "predict_per_1k_s", "inference time per 1k events (s)")):
         shown = df[df[col].notna() & (df[col] > 0)]
@@ -245,7 +245,7 @@ def timing_plot(run_dir: Path, data: DatasetAnalysis, colors: dict) -> Plot | No
         ax.set_xlabel(title)
         ax.set_ylabel("")
     fig.suptitle(f"{data.name}: timing (bars: mean over seeds, dots: seeds)", fontsize=10)
-    rel = _save(fig, run_dir, f"{safe_name(data.name)}_timing.png")
+    rel = save_figure(fig, run_dir, f"{safe_name(data.name)}_timing.png")
     return Plot("Training time and inference time per 1k events (bars: mean over seeds; dots: single seeds)", rel)
 
 
@@ -257,7 +257,7 @@ def tuning_plot(run_dir: Path, name: str, tuning: Sequence[TuningRow], colors: d
     searched = [row for row in tuning if row.history]
     if not searched:
         return None
-    fig, ax = _subplots(figsize=(7, 4.5))
+    fig, ax = subplots(figsize=(7, 4.5))
     for row in searched:
         trials, values = np.array(row.history).T
         order = np.argsort(trials, kind="stable")
@@ -271,7 +271,7 @@ def tuning_plot(run_dir: Path, name: str, tuning: Sequence[TuningRow], colors: d
     ax.set_ylabel("objective on the validation split")
     ax.set_title(f"{name}: Optuna history (dots: trials, line: running best)", fontsize=10)
     ax.legend(fontsize=8)
-    rel = _save(fig, run_dir, f"{safe_name(name)}_tuning.png")
+    rel = save_figure(fig, run_dir, f"{safe_name(name)}_tuning.png")
     return Plot("Hyper-parameter search: objective per trial and running best", rel)
 
 
