@@ -222,3 +222,14 @@ def test_missing_marker_avoids_real_values():
     X = np.array([[-999.0, 1.0], [np.nan, 2.0]])
     assert om.missing_marker(X) == -9999.0
     assert om.missing_marker(np.array([[1.0, np.nan]])) == -999.0
+
+
+def test_fetch_dataset_names_what_has_nothing_to_download(cache):
+    from datasets import fetch_dataset
+
+    assert fetch_dataset(f"openml:{DATA_ID}") == cache / "openml"
+    assert fetch_dataset("openml", id=DATA_ID) == cache / "openml"
+    with pytest.raises(ConfigError, match="nothing to download"):
+        fetch_dataset("iris")
+    with pytest.raises(ConfigError, match="needs a data set id"):
+        fetch_dataset("openml")
