@@ -206,6 +206,19 @@ def check_size(data_id: int, home: Path) -> None:
         raise DataError(f"openml:{data_id}: {rows:.0f} rows x {cols:.0f} columns is too large to load here")
 
 
+def remove_cached(data_id: int, home: Path) -> int:
+    """Delete a data set's cached files (``fetch --force``); returns how many went."""
+    present, _ = cache_files(data_id, home)
+    for path in present:
+        path.unlink(missing_ok=True)
+    empty = home / "openml.org" / "data" / "v1" / "download"
+    if empty.is_dir():
+        for sub in empty.iterdir():
+            if sub.is_dir() and not any(sub.iterdir()):
+                shutil.rmtree(sub, ignore_errors=True)
+    return len(present)
+
+
 def fetch(dest_dir: str | os.PathLike | None = None, force: bool = False, data_id: Any = None) -> Path:
     """Download OpenML data set `data_id` into scikit-learn's cache (`dest_dir` is the
     data home; default ``$SCIKIT_LEARN_DATA``); returns the OpenML cache directory.
@@ -382,16 +395,3 @@ def _resolve(name: str) -> Entry | None:
 
 
 DATASETS.add_resolver(_resolve)
-
-
-def remove_cached(data_id: int, home: Path) -> int:
-    """Delete a data set's cached files (``fetch --force``); returns how many went."""
-    present, _ = cache_files(data_id, home)
-    for path in present:
-        path.unlink(missing_ok=True)
-    empty = home / "openml.org" / "data" / "v1" / "download"
-    if empty.is_dir():
-        for sub in empty.iterdir():
-            if sub.is_dir() and not any(sub.iterdir()):
-                shutil.rmtree(sub, ignore_errors=True)
-    return len(present)
