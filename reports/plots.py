@@ -324,7 +324,7 @@ def ladder_plots(run_dir: Path, data: DatasetAnalysis) -> list[Plot]:
         return []
     split, rows, title = ladder.tests[-1], ladder.rows, data.metric.title
     x = np.arange(len(rows))
-    fig, ax = _subplots(figsize=(max(7.0, 0.45 * len(rows) + 2), 4.5))
+    fig, ax = subplots(figsize=(max(7.0, 0.45 * len(rows) + 2), 4.5))
     means = [np.nanmean([v for v in row.values[split] if v is not None] or [np.nan]) for row in rows]
     errs = [np.nanstd([v for v in row.values[split] if v is not None] or [np.nan], ddof=1)
             if sum(v is not None for v in row.values[split]) > 1 else 0.0 for row in rows]
@@ -339,7 +339,7 @@ def ladder_plots(run_dir: Path, data: DatasetAnalysis) -> list[Plot]:
     ax.legend(fontsize=8)
     first = Plot(f"{title} by rung (this run's {split} split, mean ± std over seeds; the paper's private AMS beside)",
                  save_figure(fig, run_dir, f"{safe_name(data.name)}_ladder_{safe_name(data.metric.name)}.png"))
-    fig, ax = _subplots(figsize=(max(7.0, 0.45 * len(rows) + 2), 4.5))
+    fig, ax = subplots(figsize=(max(7.0, 0.45 * len(rows) + 2), 4.5))
     ax.plot(x, [row.time_ratio if row.time_ratio else np.nan for row in rows], "o-", label="this run")
     if paper:
         ax.plot([i for i, _ in paper], [p.time_ratio for _, p in paper], "s--", color="grey", label="paper")
@@ -360,7 +360,7 @@ def lr_find_plot(run_dir: Path, data: DatasetAnalysis, colors: dict) -> Plot | N
               if isinstance((rec.get("info") or {}).get("lr_find"), dict)}
     if not curves:
         return None
-    fig, ax = _subplots(figsize=(7, 4.5))
+    fig, ax = subplots(figsize=(7, 4.5))
     for label, found in curves.items():
         c = colors.get(label)
         ax.plot(found["lrs"], found["losses"], color=c, lw=1.3, label=f"{label} (suggested {found['suggestion']:.2g})")
@@ -395,7 +395,7 @@ def importance_plot(run_dir: Path, data: DatasetAnalysis, colors: dict) -> Plot 
     ranked = {label: rec["importance"] for label, rec in data.first_seed.items() if isinstance(rec.get("importance"), dict)}
     if not ranked:
         return None
-    fig, axes = _subplots(1, len(ranked), figsize=(4.2 * len(ranked), 0.28 * TOP_FEATURES + 1.5), squeeze=False)
+    fig, axes = subplots(1, len(ranked), figsize=(4.2 * len(ranked), 0.28 * TOP_FEATURES + 1.5), squeeze=False)
     for ax, (label, ranking) in zip(axes[0], ranked.items()):
         _importance_axes(ax, ranking, label, colors.get(label))
     fig.suptitle(f"{data.name}: permutation importance (top {TOP_FEATURES}, mean ± std over repeats)", fontsize=10)
@@ -411,7 +411,7 @@ def write_importance(ranking: dict, title: str, out_dir: Path) -> list[Path]:
     lines = ["feature,drop_mean,drop_std"] + [f"{ranking['features'][i]},{ranking['mean'][i]:.6g},{ranking['std'][i]:.6g}"
                                                for i in order]
     csv = atomic_write(out_dir / "importance.csv", lambda fh: fh.write(("\n".join(lines) + "\n").encode()))
-    fig, ax = _subplots(figsize=(6, 0.28 * TOP_FEATURES + 1.5))
+    fig, ax = subplots(figsize=(6, 0.28 * TOP_FEATURES + 1.5))
     _importance_axes(ax, ranking, f"{title}: permutation importance (validation)")
     return [csv, _save_to(fig, out_dir / "importance.png")]
 
