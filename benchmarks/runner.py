@@ -294,6 +294,15 @@ def tune_models(plan: Plan, pd: PlannedDataset, out_dir: Path, results: dict,
     return tuned
 
 
+def tune_seconds(results: dict, dataset: str, label: str, tuned: bool) -> float:
+    """A record's share of the search: the seconds this run spent searching this model's
+    parameters on this dataset, the same for every seed (one search serves them all); 0
+    without a search. Trials a shared storage already held (``tune`` workers) cost this run
+    nothing and are not counted."""
+    summary = results["tuning"].get(f"{dataset}/{label}") if tuned else None
+    return float(summary.get("search_s") or 0.0) if summary else 0.0
+
+
 def run_dataset(plan: Plan, pd: PlannedDataset, out_dir: Path, results: dict, opts: RunOptions,
                 log: Callable[[str], None]) -> None:
     """Every model x seed x control of one dataset, each record stored as soon as it exists."""
@@ -325,6 +334,7 @@ def run_dataset(plan: Plan, pd: PlannedDataset, out_dir: Path, results: dict, op
                 record, arrays = train_and_evaluate(ds, splits, spec, params, seed, plan.device, control, examples,
                                                     opts.importance if examples is not None else 0)
                 record["tuned"] = spec.label in tuned
+                record["timing"]["tune_s"] = tune_seconds(results, ds.name, spec.label, record["tuned"])
                 store.add_record(out_dir, results, record, arrays)
                 bar.update()
     bar.close()
