@@ -146,6 +146,20 @@ def comparison_leaderboard(run_dirs: Sequence[Path], runs: list[tuple[dict, dict
     return build_leaderboard(cells)
 
 
+def _aligned_records(runs: Sequence[tuple[dict, dict]]) -> tuple[dict[Key, list[list[dict]]], dict[str, dict]]:
+    """Row key -> per-run record lists, in first-seen order (suite order of the first run
+    holding it); and each dataset's metric facts from the first run that has them."""
+    by_key: dict[Key, list[list[dict]]] = {}
+    for i, (res, _) in enumerate(runs):
+        for rec in res.get("records", []):
+            by_key.setdefault(record_row_key(rec), [[] for _ in runs])[i].append(rec)
+    metric_of: dict[str, dict] = {}
+    for res, _ in runs:
+        for name, info in res.get("datasets", {}).items():
+            metric_of.setdefault(name, info)
+    return by_key, metric_of
+
+
 def compare_runs(run_dirs: Sequence[Path], unblind: bool = False, plots_dir: Path | None = None,
                  plot_prefix: str = "") -> str:
     """Markdown comparing the records of several run directories (see module docstring).
@@ -160,15 +174,7 @@ def compare_runs(run_dirs: Sequence[Path], unblind: bool = False, plots_dir: Pat
     labels = run_labels(run_dirs)
     hide_private = not unblind and any(res.get("blind") for res, _ in runs)
 
-    # key -> per-run record lists, in first-seen order (suite order of the first run holding it)
-    by_key: dict[Key, list[list[dict]]] = {}
-    for i, (res, _) in enumerate(runs):
-        for rec in res.get("records", []):
-            by_key.setdefault(record_row_key(rec), [[] for _ in runs])[i].append(rec)
-    metric_of: dict[str, dict] = {}
-    for res, _ in runs:
-        for name, info in res.get("datasets", {}).items():
-            metric_of.setdefault(name, info)
+    by_key, metric_of = _aligned_records(runs)
 
     parts = [f"# Comparison of {len(runs)} runs", "",
              "Rows align on dataset, model label, control and parameters; the reference of each "
