@@ -39,6 +39,10 @@ def test_iris_ablation_changes_one_setting_per_step():
     assert _changes(recipe, raw) == {"preprocess.standardise"} and raw.preprocess == {"standardise": False}
     assert _changes(raw, raw1) == {"encoder_options"} and raw1.params["encoder_options"] == {"decimals": 1}
     assert {m.name for m in models.values()} == {"supertml-text-resnet18", "supertml-pixels-resnet18"}
+    # The iris suite runs the step the ablation favoured (threads aside: they only let the
+    # variants share a small CPU).
+    iris_text = next(m for m in load_suite("iris").models if m.name == "supertml-text-resnet18")
+    assert _changes(iris_text, raw1) == {"num_threads"}
 
 
 def test_suite_errors():
