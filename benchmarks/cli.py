@@ -9,7 +9,7 @@ from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
-from datasets import DATASETS
+from datasets import DATASETS, dataset_cached, fetch_dataset
 from encoders import ENCODERS
 from models import MODELS, backend_available
 from reports import console_summary, write_comparison, write_report
@@ -36,6 +36,7 @@ EPILOG = """examples:
   python -m benchmarks run --suite higgsml --data atlas-higgs-challenge-2014-v2.csv.gz
   python -m benchmarks run --suite smoke --dataset csv:table.csv --target label
   python -m benchmarks report runs/higgsml-20261122-120000 --unblind
+  python -m benchmarks fetch openml:1590                # the Adult table into scikit-learn's cache
   python -m benchmarks perf ams
 """
 
@@ -128,10 +129,14 @@ def _add_small(sub) -> None:
     rep = sub.add_parser("report", help="re-render report.md from a run directory's stored results")
     rep.add_argument("run_dir", type=Path)
     rep.add_argument("--unblind", action="store_true", help="show private AMS")
-    f = sub.add_parser("fetch", help="download a dataset into the cache")
-    f.add_argument("dataset", choices=[e.name for e in DATASETS if e.tags.get("fetch")])
-    f.add_argument("--dest", type=Path, help="directory (default: the XDG cache)")
-    f.add_argument("--force", action="store_true")
+    f = sub.add_parser("fetch", help="download a dataset into the cache (higgsml, openml:ID)")
+    f.add_argument("dataset", metavar="DATASET",
+                   help="higgsml (CERN Open Data record 328) or openml:ID (an OpenML data set id, e.g. openml:1590)")
+    f.add_argument("--dest", type=Path,
+                   help="higgsml: the directory for the file (default: $XDG_CACHE_HOME/supertml-bench/higgsml); "
+                        "openml: scikit-learn's data home, the cache being its openml/ (default: $SCIKIT_LEARN_DATA "
+                        "or ~/scikit_learn_data)")
+    f.add_argument("--force", action="store_true", help="download again even when already in the cache")
     s = sub.add_parser("score", help="score a Kaggle-format submission against the CERN file (public/private AMS)")
     s.add_argument("--solution", required=True, type=Path, help="atlas-higgs-challenge-2014-v2.csv[.gz]")
     s.add_argument("--submission", required=True, type=Path, help="CSV with EventId,RankOrder,Class")
@@ -260,8 +265,12 @@ def cmd_report(args) -> int:
 
 
 def cmd_fetch(args) -> int:
-    path = DATASETS.get(args.dataset).tags["fetch"](args.dest, force=args.force)
-    print(f"{args.dataset} data at {path}")
+    if dataset_cached(args.dataset, args.dest) and not args.force:
+        path = fetch_dataset(args.dataset, args.dest)  # downloads nothing; checks what is there
+        print(f"{args.dataset} is already in the cache at {path}; nothing downloaded (--force downloads it again)")
+        return 0
+    path = fetch_dataset(args.dataset, args.dest, force=args.force)
+    print(f"{args.dataset} downloaded into {path}")
     return 0
 
 

@@ -1,10 +1,10 @@
 """Datasets: a registry of validated loaders, seeded splits and train-fitted preprocessing."""
 from .base import Dataset, Part, Splits
-from .registry import DATASETS, fetch_dataset, list_datasets, load_dataset, register_dataset
+from .registry import DATASETS, dataset_cached, fetch_dataset, list_datasets, load_dataset, register_dataset
 from .splits import make_splits
 
 __all__ = [
-    "DATASETS", "Dataset", "Part", "Splits", "fetch_dataset", "list_datasets", "load_dataset",
+    "DATASETS", "Dataset", "Part", "Splits", "dataset_cached", "fetch_dataset", "list_datasets", "load_dataset",
     "make_splits", "register_dataset",
 ]
 

@@ -126,6 +126,12 @@ def _check_download(path: Path, url: str, gzipped: bool) -> None:
         raise DataError(f"download from {url} does not have the HiggsML header: {header[:80]!r}")
 
 
+def cached(dest_dir: str | os.PathLike | None = None, url: str = URL) -> bool:
+    """Whether ``fetch`` would find the file already in `dest_dir` (default: the cache directory)."""
+    dest = Path(dest_dir).expanduser() if dest_dir is not None else cache_dir()
+    return (dest / _target_name(url)).is_file()
+
+
 def fetch(dest_dir: str | os.PathLike | None = None, url: str = URL, force: bool = False) -> Path:
     """Download the HiggsML file into `dest_dir` (default: the cache directory).
 
@@ -331,7 +337,7 @@ def higgsml_dataset(df: pd.DataFrame, name: str, source: str, synthetic: bool = 
     )
 
 
-@register_dataset("higgsml", data_file=True, fetch=fetch)
+@register_dataset("higgsml", data_file=True, fetch=fetch, cached=cached)
 def higgsml(data: str | os.PathLike | None = None) -> Dataset:
     """ATLAS HiggsML challenge 2014 (CERN Open Data record 328), AMS metric."""
     path = resolve_source(data)

@@ -219,6 +219,11 @@ def remove_cached(data_id: int, home: Path) -> int:
     return len(present)
 
 
+def cached(dest_dir: str | os.PathLike | None = None, data_id: Any = None) -> bool:
+    """Whether every file of OpenML data set `data_id` is in the cache under data home `dest_dir`."""
+    return not cache_files(check_id(data_id), openml_home(dest_dir))[1]
+
+
 def fetch(dest_dir: str | os.PathLike | None = None, force: bool = False, data_id: Any = None) -> Path:
     """Download OpenML data set `data_id` into scikit-learn's cache (`dest_dir` is the
     data home; default ``$SCIKIT_LEARN_DATA``); returns the OpenML cache directory.
@@ -365,7 +370,7 @@ def openml_dataset(bunch, data_id: int, features: list[dict], home: Path, metric
         notes=(*notes, *columns.notes, *class_notes, *extra_notes))
 
 
-@register_dataset("openml", fetch=fetch)
+@register_dataset("openml", fetch=fetch, cached=cached)
 def openml(id: Any = None, data_home: str | None = None, target: str | None = None,  # noqa: A002 - the suite's key
            metric: str = "accuracy", download: bool = True) -> Dataset:
     """Any OpenML classification table: --dataset openml:ID, or options = { id = ID } (cached or downloaded)."""
@@ -391,7 +396,7 @@ def _resolve(name: str) -> Entry | None:
         return None
     data_id = check_id(name[len(PREFIX):])
     return Entry(name, partial(openml, id=data_id), f"OpenML data set {data_id}",
-                 {"fetch": partial(fetch, data_id=data_id)})
+                 {"fetch": partial(fetch, data_id=data_id), "cached": partial(cached, data_id=data_id)})
 
 
 DATASETS.add_resolver(_resolve)

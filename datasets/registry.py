@@ -2,7 +2,8 @@
 
 Tags on a registration: ``data_file=True`` for loaders of a real file that take its path
 as ``data=`` (the CLI's ``--data`` reaches only those); ``fetch=callable`` for datasets the
-CLI can download (``python -m benchmarks fetch NAME``).
+CLI can download (``python -m benchmarks fetch NAME``), with ``cached=callable`` (same
+``dest`` and id) saying whether the download already lies in the cache.
 """
 from __future__ import annotations
 
@@ -30,13 +31,27 @@ def list_datasets() -> list[str]:
     return DATASETS.names()
 
 
+def _fetcher(name: str, tag: str):
+    """The ``fetch`` (or ``cached``) callable of dataset `name`; a dataset that is bundled or a
+    local file is a one-line ConfigError (an unknown name the registry's, with suggestions)."""
+    fn = DATASETS.get(name).tags.get(tag)
+    if fn is None:
+        known = ", ".join(e.name for e in DATASETS if e.tags.get("fetch"))
+        raise ConfigError(f"dataset {name!r} has nothing to download (bundled or a local file); "
+                          f"fetch knows {known} (as openml:ID)")
+    return fn
+
+
 def fetch_dataset(name: str, dest: str | Path | None = None, force: bool = False, id: Any = None) -> Path:  # noqa: A002
     """Download a dataset into its cache: ``higgsml``, ``openml:ID``, or a suite entry
     ``name = "openml"`` with its ``id``. What ``python -m benchmarks fetch`` calls; a dataset
     that is bundled or a local file is a one-line ConfigError."""
-    fetcher = DATASETS.get(name).tags.get("fetch")
-    if fetcher is None:
-        known = ", ".join(e.name for e in DATASETS if e.tags.get("fetch"))
-        raise ConfigError(f"dataset {name!r} has nothing to download (bundled or a local file); "
-                          f"fetch knows {known} and openml:ID")
+    fetcher = _fetcher(name, "fetch")
     return fetcher(dest, force=force, **({} if id is None else {"data_id": id}))
+
+
+def dataset_cached(name: str, dest: str | Path | None = None, id: Any = None) -> bool:  # noqa: A002
+    """Whether ``fetch_dataset`` would find everything already in the cache (and download nothing)."""
+    _fetcher(name, "fetch")
+    cached = DATASETS.get(name).tags.get("cached")
+    return bool(cached is not None and cached(dest, **({} if id is None else {"data_id": id})))

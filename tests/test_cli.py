@@ -26,6 +26,25 @@ def test_shipped_suites_parse():
         assert suite.datasets and suite.models
 
 
+def _changes(a, b) -> set[str]:
+    """The settings in which suite models `a` and `b` differ (params, preprocess.KEY)."""
+    keys = {k for k in set(a.params) | set(b.params) if a.params.get(k) != b.params.get(k)}
+    return keys | {f"preprocess.{k}" for k in set(a.preprocess) | set(b.preprocess)
+                   if a.preprocess.get(k) != b.preprocess.get(k)}
+
+
+def test_iris_ablation_changes_one_setting_per_step():
+    models = {m.label: m for m in load_suite("iris-ablation").models}
+    recipe, raw, raw1 = models["text-recipe"], models["text-raw"], models["text-raw-decimals-1"]
+    assert _changes(recipe, raw) == {"preprocess.standardise"} and raw.preprocess == {"standardise": False}
+    assert _changes(raw, raw1) == {"encoder_options"} and raw1.params["encoder_options"] == {"decimals": 1}
+    assert {m.name for m in models.values()} == {"supertml-text-resnet18", "supertml-pixels-resnet18"}
+    # The iris suite runs the step the ablation favoured (threads aside: they only let the
+    # variants share a small CPU).
+    iris_text = next(m for m in load_suite("iris").models if m.name == "supertml-text-resnet18")
+    assert _changes(iris_text, raw1) == {"num_threads"}
+
+
 def test_suite_errors():
     with pytest.raises(ConfigError, match="unknown suite"):
         load_suite("nope")
