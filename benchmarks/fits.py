@@ -17,7 +17,7 @@ from __future__ import annotations
 import functools
 import os
 import socket
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -26,29 +26,23 @@ from datasets import Splits
 from models import create_model, model_entry
 
 from .core.errors import BenchmarkError
-from .core.scoring import get_metric
 from .suite import ModelSpec
 
 THREAD_PARAMS = ("n_jobs", "num_threads")  # the models' names for their CPU thread count
 FAILED = "failed"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class DatasetFacts:
-    """The facts of a dataset a fit reads (name, classes, metric): the table stays with the driver."""
+    """The facts of a dataset a fit reads (name, classes, metric object): the table stays with the driver."""
 
     name: str
     class_names: tuple[str, ...]
-    metric: str
-    metric_options: dict[str, Any] = field(default_factory=dict)
+    scorer: Any  # the dataset's metric object, with its options
 
     @classmethod
     def of(cls, ds) -> "DatasetFacts":
-        return cls(ds.name, tuple(ds.class_names), ds.metric, dict(ds.metric_options))
-
-    @property
-    def scorer(self):
-        return get_metric(self.metric, **self.metric_options)
+        return cls(ds.name, tuple(ds.class_names), ds.scorer)
 
     @property
     def n_classes(self) -> int:

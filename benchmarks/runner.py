@@ -28,7 +28,7 @@ from .core.device import resolve_device
 from .core.errors import ConfigError
 from .core.secrets import redact
 from .executors import EXECUTORS, make_executor, plugin_modules
-from .fits import (DatasetFacts, FitData, FitResources, FitResult, FitTask, effective_threads, error_line,
+from .fits import (DatasetFacts, FitData, FitResult, FitTask, effective_threads, error_line,
                    failure_record, fit_resources, where_it_ran, with_threads)
 from .manifest import make_manifest
 from .suite import DatasetSpec, ModelSpec, Suite

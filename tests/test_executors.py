@@ -21,35 +21,15 @@ from benchmarks.core.errors import BenchmarkError
 from benchmarks.runner import RunOptions, plan_run, run_suite
 from benchmarks.suite import load_suite, parse_suite
 from models import backend_available
+from test_runs import DRIVER as RUNS_DRIVER, SLOW_SUITE, _metrics, _records, _wait_for  # noqa: I001
 
 ROOT = Path(__file__).resolve().parents[1]
 TESTS = Path(__file__).resolve().parent
-DRIVER = ("import sys; sys.path.insert(0, {tests!r}); import scale_models; from benchmarks.cli import main; "
-          "sys.exit(main({args!r}))")
 VOLATILE = {"timing", "executor", "node", "node_id", "gpu_ids"}  # where and how fast: the rest must match
-
-
-def _records(out: Path) -> list[dict]:
-    try:
-        return json.loads((out / "results.json").read_text())["records"]
-    except (OSError, ValueError, KeyError):
-        return []
 
 
 def _keys(out: Path) -> list[tuple]:
     return [store.fit_key(r) for r in _records(out)]
-
-
-def _metrics(out: Path) -> dict:
-    return {store.fit_key(r): r["metrics"] for r in _records(out)}
-
-
-def _wait_for(predicate, timeout: float = 240.0) -> None:
-    end = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > end:
-            raise AssertionError("timed out")
-        time.sleep(0.05)
 
 
 def _suite(tmp_path: Path, text: str) -> Path:
@@ -218,32 +198,13 @@ def test_a_lost_worker_is_retried_and_a_lost_fit_recorded(ray_address, tmp_path)
     assert lost["model"] == "dies-always" and lost["error_kind"] == "lost" and "worker lost in 4 tries" in lost["error"]
 
 
-SLOW = """
-name = "slow"
-[[datasets]]
-name = "higgsml-toy"
-options = { n_events = 3000, seed = 1 }
-repeats = 6
-[datasets.preprocess]
-missing = "impute"
-standardise = true
-[[models]]
-name = "random-forest"
-params = { n_estimators = 60 }
-[[models]]
-name = "scale-test-constant"
-label = "sleepy"
-params = { seconds = 1.0 }
-"""
-
-
 @pytest.mark.ray
 def test_ray_run_killed_then_resumed_equals_an_uninterrupted_local_run(ray_address, tmp_path):
-    suite = _suite(tmp_path, SLOW)
+    suite = _suite(tmp_path, SLOW_SUITE)  # random forest and a sleepy model, 6 seeds
     killed, whole = tmp_path / "killed", tmp_path / "whole"
     args = ["run", "--suite", str(suite), "--out", str(killed), "--quiet", "--executor", "ray",
             "--address", ray_address]
-    proc = subprocess.Popen([sys.executable, "-c", DRIVER.format(tests=str(TESTS), args=args)], cwd=ROOT,
+    proc = subprocess.Popen([sys.executable, "-c", RUNS_DRIVER.format(tests=str(TESTS), args=args)], cwd=ROOT,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         _wait_for(lambda: len(_records(killed)) >= 3 or proc.poll() is not None)
