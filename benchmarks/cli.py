@@ -14,19 +14,22 @@ from encoders import ENCODERS
 from models import MODELS, backend_available
 from reports import console_summary, write_comparison, write_report
 from reports.analysis import missing_fits
+from reports.plots import write_importance
 
+from . import pipeline, store
 from .controls import CONTROLS
-from .core.errors import BenchmarkError, ConfigError
-from .core.scoring import METRICS
-from .encoding import encode_examples
-from .runner import RunOptions, run_suite
-from .submission import score_submission_files
-from . import store
 from .core import limits
+from .core.device import resolve_device
+from .core.errors import BenchmarkError, ConfigError
 from .core.naming import safe_name
+from .core.scoring import METRICS
 from .core.secrets import MASK, redact
-from .suite import DatasetSpec, list_suites, load_suite, parse_suite
+from .encoding import encode_examples
 from .executors import require_ray, tune_on_ray
+from .importance import importance_of
+from .runner import RunOptions, run_suite, select_models
+from .submission import score_submission_files
+from .suite import DatasetSpec, list_suites, load_suite, parse_suite
 from .tuning import describe_job, prepare_tune, run_tune_worker
 
 EPILOG = """examples:
@@ -68,6 +71,8 @@ def _add_run(sub) -> None:
     r.add_argument("--control", choices=["none", *CONTROLS.names()],
                    help="also run this control for every model (shuffled: shuffled-label retraining)")
     r.add_argument("--no-tune", action="store_true", default=None, help="skip Optuna searches; use the suite's parameters")
+    r.add_argument("--importance", type=int, default=0, metavar="REPEATS",
+                   help="permutation importance of every model on validation (first seed), with this many repeats")
     r.add_argument("--storage", help="Optuna storage URL (default: SQLite file in the run directory)")
     r.add_argument("--out", type=Path, help="run directory (default: runs/SUITE-TIMESTAMP)")
     r.add_argument("--resume", type=Path, metavar="RUN_DIR",
@@ -104,6 +109,18 @@ def _add_tune(sub) -> None:
     t.add_argument("--address", help="Ray cluster for --workers (default: a local Ray on this machine)")
 
 
+def _add_importance(sub) -> None:
+    i = sub.add_parser("importance", help="rank a suite model's features by permutation importance on validation")
+    i.add_argument("--suite", required=True, help="suite name or path to a .toml")
+    i.add_argument("--model", required=True, help="model label in the suite (or a registry name)")
+    i.add_argument("--dataset", help="which of the suite's datasets (default: its first)")
+    i.add_argument("--data", help="path to the dataset file for datasets that read one (higgsml)")
+    i.add_argument("--repeats", type=int, default=5, help="shuffles per feature (default: %(default)s)")
+    i.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
+    i.add_argument("--max-events", type=int)
+    i.add_argument("--out", type=Path, help="also write importance.csv and importance.png into this directory")
+
+
 def _add_encode(sub) -> None:
     e = sub.add_parser("encode", help="write example SuperTML images (PNG) and a contact sheet")
     e.add_argument("--dataset", required=True, help="dataset name (e.g. iris, higgsml-toy, higgsml, csv:PATH)")
@@ -135,7 +152,7 @@ def _add_small(sub) -> None:
     c.add_argument("--out", type=Path, help="output file (default: comparison.md)")
     c.add_argument("--unblind", action="store_true")
     pf = sub.add_parser("perf", help="print performance figures")
-    pf.add_argument("what", choices=["ams", "encode", "train", "scale"])
+    pf.add_argument("what", choices=["ams", "encode", "train", "ensemble", "scale"])
     pf.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
     pf.add_argument("--quick", action="store_true", help="smaller sizes (a quick look, not the targets)")
     pf.add_argument("--events", type=int, help="scale: events of the synthetic full-size file (default 818,238)")
@@ -152,6 +169,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_small(sub)
     _add_run(sub)
     _add_tune(sub)
+    _add_importance(sub)
     _add_encode(sub)
     return p
 
@@ -167,15 +185,10 @@ def cmd_list(args) -> int:
     for e in MODELS:
         ok = "" if backend_available(e.tags["backend"]) else f"  [needs {e.tags['backend']}: not installed]"
         print(f"  {e.name:28s} {e.tags['family']:8s} {e.description}{ok}")
-    print("encoders:")
-    for e in ENCODERS:
-        print(f"  {e.name:16s} {e.description}")
-    print("metrics:")
-    for e in METRICS:
-        print(f"  {e.name:16s} {e.description}")
-    print("controls:")
-    for e in CONTROLS:
-        print(f"  {e.name:16s} {e.description}")
+    for title, registry in (("encoders", ENCODERS), ("metrics", METRICS), ("controls", CONTROLS)):
+        print(f"{title}:")
+        for e in registry:
+            print(f"  {e.name:16s} {e.description}")
     return 0
 
 
@@ -204,8 +217,8 @@ def _suite_for_args(args):
 def _options(args) -> RunOptions:
     return RunOptions(data=args.data, models=args.models, seeds=args.seeds, device=args.device or "auto",
                       max_events=args.max_events, control=args.control or "none", progress=not args.quiet,
-                      tune=not args.no_tune, storage=args.storage, unblind=args.unblind, threads=args.threads,
-                      **_execution(args))
+                      tune=not args.no_tune, storage=args.storage, unblind=args.unblind, importance=args.importance,
+                      threads=args.threads, **_execution(args))
 
 
 def _execution(args) -> dict:
@@ -305,6 +318,10 @@ def cmd_perf(args) -> int:
         from .perf_encode import run
 
         run(device=args.device, quick=args.quick)
+    elif args.what == "ensemble":
+        from .perf_ensemble import run
+
+        run(device=args.device, quick=args.quick)
     elif args.what == "train":
         from .perf_train import run
 
@@ -340,6 +357,31 @@ def cmd_tune(args) -> int:
     return 0
 
 
+def cmd_importance(args) -> int:
+    suite = load_suite(args.suite)
+    dspec = next((d for d in suite.datasets if args.dataset in (None, d.name)), None)
+    if dspec is None:
+        raise ConfigError(f"suite {suite.name!r} has no dataset {args.dataset!r}")
+    if args.max_events is not None:
+        dspec = replace(dspec, max_events=limits.integer(args.max_events, "--max-events", 1, limits.MAX_EVENTS))
+    spec = select_models(suite, (args.model,))[0]
+    if args.out is not None:
+        _check_output_dir(args.out)
+    ds = pipeline.load_for_spec(dspec, args.data)
+    seed = pipeline.resolve_seeds(suite, dspec, ds, None)[0]
+    splits = pipeline.SeedSplits(ds, dspec, seed, search=True).for_model(spec)
+    ranking = importance_of(ds, spec, spec.params, splits, resolve_device(args.device), seed, args.repeats)
+    print(f"{spec.label} on {ds.name}: {ds.scorer.objective_title} {ranking.baseline:.4f}; "
+          f"drop when each feature is shuffled ({ranking.repeats} repeats, search splits: never a test event)")
+    for name in ranking.ranked():
+        k = ranking.features.index(name)
+        print(f"  {name:32s} {ranking.mean[k]:+.4f} ± {ranking.std[k]:.4f}")
+    if args.out is not None:
+        for path in write_importance(ranking.as_dict(), f"{spec.label} on {ds.name}", args.out):
+            print(f"wrote {path}")
+    return 0
+
+
 def cmd_compare(args) -> int:
     out = args.out if args.out is not None else Path.cwd() / "comparison.md"
     if out.is_dir():
@@ -370,7 +412,7 @@ def cmd_encode(args) -> int:
 
 COMMANDS = {"list": cmd_list, "run": cmd_run, "report": cmd_report, "fetch": cmd_fetch,
             "score": cmd_score, "perf": cmd_perf, "tune": cmd_tune, "compare": cmd_compare,
-            "encode": cmd_encode}
+            "encode": cmd_encode, "importance": cmd_importance}
 
 
 class _OneLineWarnings:

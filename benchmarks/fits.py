@@ -2,8 +2,9 @@
 
 A run is a list of fits (dataset x model x seed x control). The runner describes each one
 as a :class:`FitTask` (plain data: the model spec, parameters, seed, control, device and
-the resources it may use) and ships it, with the seed's :class:`FitData` (the splits and
-the few facts of the dataset a fit reads, never the full table), to an executor
+the resources it may use) and ships it, with the seed's :class:`FitData` (the splits each
+model of the seed sees, after its preprocessing and feature selection, and the few facts of
+the dataset a fit reads, never the full table), to an executor
 (``benchmarks.executors``). The fit comes back as a :class:`FitResult`: a record and its
 prediction arrays, or a failure with its one-line error. Only the driver writes them.
 
@@ -51,10 +52,14 @@ class DatasetFacts:
 
 @dataclass(frozen=True, eq=False)
 class FitData:
-    """Everything the fits of one dataset and seed share: one copy per seed (one object in Ray's store)."""
+    """Everything the fits of one dataset and seed share: one copy per seed (one object in Ray's store).
+
+    ``splits`` maps each model label to the splits it trains on; models with the same
+    preprocessing and no feature selection share one object (stored once).
+    """
 
     facts: DatasetFacts
-    splits: Splits
+    splits: dict[str, Splits]
 
 
 @dataclass(frozen=True)
@@ -84,6 +89,7 @@ class FitTask:
     examples: bool = False  # draw the encoder's example sheet (SuperTML, first seed, no control)
     tuned: bool = False
     plugins: tuple[str, ...] = ()  # modules to import first: they register models outside `models`
+    importance: int = 0  # repeats of the permutation importance on validation (0: none)
 
     @property
     def key(self) -> tuple[str, str, int, str]:

@@ -91,6 +91,31 @@ def _time_backbone(trainer, backbone: str, channels: int, train, batches, n_warm
     return t_train.seconds, t_infer.seconds
 
 
+def _size_rows(trainer, backbones: Sequence[str], size: int, X: np.ndarray, y: np.ndarray, encoder: str,
+               encoder_options: dict | None, channels: int, bs: int, n_warm: int, n_steps: int,
+               gpu: str) -> list[dict]:
+    """One image size: the encoder timed once, then every backbone's train and inference steps."""
+    import torch
+
+    import encoders
+    from models.engine import Split
+    from models.supertml import ImageBatches
+
+    dev, n = trainer.device, len(y)
+    opts = dict(encoder_options) if encoder_options is not None else ({"decimals": "auto"} if encoder == "text" else {})
+    enc = encoders.create_encoder(encoder, size=size, channels=channels, **opts).fit(X, y)
+    train = Split.of(ImageBatches(enc, dev, channels).rows(X), y, np.ones(n), dev)
+    batches = [torch.arange(i * bs, (i + 1) * bs) % n for i in range(n_warm + n_steps)]
+    t_enc = _time_encoding(train.rows, batches, n_warm, dev)
+    rows, n_img = [], n_steps * bs
+    for backbone in backbones:
+        t_train, t_infer = _time_backbone(trainer, backbone, channels, train, batches, n_warm)
+        rows.append({"backbone": backbone, "size": size, "device": dev, "gpu": gpu, "precision": trainer.precision,
+                     "batch_size": bs, "steps": n_steps, "encode_img_s": n_img / max(t_enc.seconds, 1e-9),
+                     "train_img_s": n_img / max(t_train, 1e-9), "infer_img_s": n_img / max(t_infer, 1e-9)})
+    return rows
+
+
 def run(
     backbones: Sequence[str] = ("resnet18", "resnet34"),
     sizes: Sequence[int] = (56, 224),
@@ -119,9 +144,7 @@ def run(
         import torch
     except ImportError as exc:
         raise MissingBackendError("perf train needs torch and timm; install them with: pip install '.[torch]'") from exc
-    import encoders
-    from models.engine import OneCycle, Split, Trainer
-    from models.supertml import ImageBatches
+    from models.engine import OneCycle, Trainer
     from models.torch_utils import choose_threads, is_cuda
 
     if quick:
@@ -144,22 +167,8 @@ def run(
         if cuda:
             torch.backends.cudnn.benchmark = True
         for size in sizes:
-            opts = dict(encoder_options) if encoder_options is not None else (
-                {"decimals": "auto"} if encoder == "text" else {})
-            enc = encoders.create_encoder(encoder, size=int(size), channels=int(channels), **opts).fit(X, y)
-            train = Split.of(ImageBatches(enc, dev, int(channels)).rows(X), y, np.ones(n), dev)
-            batches = [torch.arange(i * bs, (i + 1) * bs) % n for i in range(n_warm + n_steps)]
-            t_enc = _time_encoding(train.rows, batches, n_warm, dev)
-            for backbone in backbones:
-                t_train, t_infer = _time_backbone(trainer, backbone, int(channels), train, batches, n_warm)
-                n_img = n_steps * bs
-                rows.append({
-                    "backbone": backbone, "size": int(size), "device": dev, "gpu": gpu,
-                    "precision": trainer.precision, "batch_size": bs, "steps": n_steps,
-                    "encode_img_s": n_img / max(t_enc.seconds, 1e-9),
-                    "train_img_s": n_img / max(t_train, 1e-9),
-                    "infer_img_s": n_img / max(t_infer, 1e-9),
-                })
+            rows += _size_rows(trainer, backbones, int(size), X, y, encoder, encoder_options, int(channels),
+                               bs, n_warm, n_steps, gpu)
     out(f"{'backbone':<16} {'size':>5} {'encode img/s':>13} {'train img/s':>12} {'infer img/s':>12}")
     for r in rows:
         out(f"{r['backbone']:<16} {r['size']:>5} {r['encode_img_s']:>13,.0f} {r['train_img_s']:>12,.1f} {r['infer_img_s']:>12,.1f}")

@@ -13,7 +13,7 @@ from typing import Callable
 import numpy as np
 
 from datasets import DATASETS, Dataset, Splits, load_dataset, make_splits
-from datasets.preprocess import preprocess_splits
+from datasets.preprocess import PreprocessConfig, preprocess_splits
 from models import create_model, model_entry
 
 from .core.errors import ConfigError
@@ -48,23 +48,50 @@ def resolve_seeds(suite: Suite, spec: DatasetSpec, ds: Dataset, override: int | 
     return [suite.base_seed + k for k in range(n)]
 
 
-def splits_for(ds: Dataset, spec: DatasetSpec, seed: int, search: bool = False) -> Splits:
-    """The splits every model sees for one seed; with ``search=True`` the train/validation
-    parts every hyper-parameter search (run or ``tune`` worker) sees, kept by the dataset's
-    split policy apart from every seed's test events."""
+def raw_splits(ds: Dataset, spec: DatasetSpec, seed: int, search: bool = False) -> Splits:
+    """The events of every part for one seed, before preprocessing; with ``search=True`` the
+    train/validation parts every hyper-parameter search (run or ``tune`` worker) sees, kept
+    by the dataset's split policy apart from every seed's test events."""
     raw = make_splits(ds, seed, spec.val_fraction, spec.test_fraction, spec.max_events, search=search)
     ds.scorer.check_parts(ds.name, raw.parts)
-    return preprocess_splits(spec.preprocess, raw)
+    return raw
+
+
+def splits_for(ds: Dataset, spec: DatasetSpec, seed: int, search: bool = False,
+               preprocess: PreprocessConfig | None = None) -> Splits:
+    """The splits a model sees for one seed: the raw splits, preprocessed (fitted on train)."""
+    return preprocess_splits(preprocess or spec.preprocess, raw_splits(ds, spec, seed, search))
+
+
+class SeedSplits:
+    """One seed's splits under every preprocessing its models ask for: the same events, each
+    preprocessing fitted once on their training part."""
+
+    def __init__(self, ds: Dataset, spec: DatasetSpec, seed: int, search: bool = False):
+        self.raw = raw_splits(ds, spec, seed, search)
+        self.default = spec.preprocess
+        self._done: dict[PreprocessConfig, Splits] = {}
+
+    def for_model(self, model: ModelSpec) -> Splits:
+        config = model.preprocessing(self.default)
+        if config not in self._done:
+            self._done[config] = preprocess_splits(config, self.raw)
+        return self._done[config]
+
+
+def model_kwargs(spec: ModelSpec, params: dict, seed: int, device: str, splits: Splits) -> dict:
+    """Everything a model is built with: its parameters, the seed, the device, and the facts
+    of the data it names in its registration (``data_facts``: feature names, missing marker,
+    categorical columns, symmetries as augmentations)."""
+    facts = {"feature_names": list(splits.feature_names), "missing_value": splits.missing_value,
+             "categorical_features": list(splits.categorical), "augmentation": splits.augmentation}
+    extra = {k: facts[k] for k in model_entry(spec.name).tags.get("data_facts", ())}
+    return {"random_state": seed, "device": device, **extra, **params}
 
 
 def build_model(spec: ModelSpec, params: dict, seed: int, device: str, splits: Splits):
     """One place that turns a suite's model spec into an estimator (runs and tuning alike)."""
-    facts = {"feature_names": list(splits.feature_names), "missing_value": splits.missing_value,
-             "categorical_features": list(splits.categorical), "augmentation": splits.augmentation}
-    # A model names the facts of the data it needs in its registration (``data_facts``).
-    wanted = model_entry(spec.name).tags.get("data_facts", ())
-    extra = {k: facts[k] for k in wanted}
-    return create_model(spec.name, random_state=seed, device=device, **{**extra, **params})
+    return create_model(spec.name, **model_kwargs(spec, params, seed, device, splits))
 
 
 def fit(model, splits: Splits, epoch_callback: Callable | None = None) -> float:

@@ -30,6 +30,7 @@ from .core.secrets import redact
 from .executors import EXECUTORS, make_executor, plugin_modules
 from .fits import (DatasetFacts, FitData, FitResult, FitTask, effective_threads, error_line,
                    failure_record, fit_resources, where_it_ran, with_threads)
+from .importance import permutation_importance, selected_features
 from .manifest import make_manifest
 from .suite import DatasetSpec, ModelSpec, Suite
 from .tuning import TuneJob, study_target, tune_for_run
@@ -56,6 +57,7 @@ class RunOptions:
     threads: int | None = None  # CPU threads per fit (default: local every core, Ray a few per fit)
     gpus_per_fit: float = 1.0  # GPU share of a fit on Ray (0.25: four fits per GPU)
     workers: int = 1  # Ray tasks per Optuna search
+    importance: int = 0  # repeats of the permutation importance of every first-seed fit (0: none)
 
     def __post_init__(self) -> None:
         if self.seeds is not None:
@@ -64,6 +66,7 @@ class RunOptions:
             limits.integer(self.max_events, "--max-events", 1, limits.MAX_EVENTS)
         if self.models is not None and not self.models:
             raise ConfigError("--models names no model")
+        limits.integer(self.importance, "--importance", 0, 100)
         self._check_executor()
 
     def _check_executor(self) -> None:
@@ -83,7 +86,7 @@ class PlannedDataset:
     spec: DatasetSpec
     ds: Dataset
     seeds: list[int]
-    first: Splits  # the first seed's splits: made while planning, so bad splits fail before any work
+    first: pipeline.SeedSplits  # the first seed's: made while planning, so bad splits fail before any work
 
 
 @dataclass(frozen=True, eq=False)
@@ -149,9 +152,10 @@ def plan_run(suite: Suite, opts: RunOptions) -> Plan:
             dspec = replace(dspec, max_events=opts.max_events)
         ds = pipeline.load_for_spec(dspec, opts.data)
         seeds = pipeline.resolve_seeds(suite, dspec, ds, opts.seeds)
-        planned.append(PlannedDataset(dspec, ds, seeds, pipeline.splits_for(ds, dspec, seeds[0])))
-    for spec in models:  # bad parameters fail here, before hours of training
-        validate_model(spec.name, random_state=0, device=device, **spec.params)
+        first = pipeline.SeedSplits(ds, dspec, seeds[0])
+        for spec in models:  # bad parameters (for this data) fail here, before hours of training
+            validate_model(spec.name, **pipeline.model_kwargs(spec, spec.params, 0, device, first.for_model(spec)))
+        planned.append(PlannedDataset(dspec, ds, seeds, first))
     controls = (NO_CONTROL,) + ((opts.control,) if opts.control != NO_CONTROL else ())
     return Plan(suite, tuple(planned), models, controls, device)
 
@@ -188,18 +192,22 @@ def describe_dataset(ds: Dataset, splits: Splits, spec: DatasetSpec, seeds: list
 
 def train_and_evaluate(ds: Dataset | DatasetFacts, splits: Splits, spec: ModelSpec, params: dict, seed: int,
                        device: str, control: str = NO_CONTROL, examples_path: Path | None = None,
-                       threads: int | None = None) -> tuple[dict, dict[str, np.ndarray]]:
+                       importance_repeats: int = 0, threads: int | None = None) -> tuple[dict, dict[str, np.ndarray]]:
     """Fit one model on one set of splits; return its record and its predictions.
 
     A control fits (early stopping included) on the splits the control makes, then is
-    scored exactly like the real model: on the true validation and test labels. ``threads``
-    goes to the model's thread parameter (the record keeps ``params`` as the suite gave them).
+    scored exactly like the real model: on the true validation and test labels. With
+    `importance_repeats`, the fitted model's permutation importance on the validation split
+    goes into the record too. ``threads`` goes to the model's thread parameter (the record
+    keeps ``params`` as the suite gave them).
     """
     model = pipeline.build_model(spec, with_threads(spec.name, params, threads), seed, device, splits)
     fit_on = splits if control == NO_CONTROL else CONTROLS.get(control).factory(splits, seed)
     train_s = pipeline.fit(model, fit_on)
     if examples_path is not None and hasattr(model, "encoder_"):
         write_encoder_sheet(model.encoder_, splits.val.X, splits.val.y, ds.class_names, examples_path)
+    ranked = (permutation_importance(model, splits, ds.scorer.objective, importance_repeats, seed)
+              if importance_repeats else None)
     pred = pipeline.predict(model, splits)
     n_test = sum(len(p) for p in splits.tests)
     info = dict(getattr(model, "info_", {}) or {})
@@ -225,6 +233,11 @@ def train_and_evaluate(ds: Dataset | DatasetFacts, splits: Splits, spec: ModelSp
         "device": getattr(model, "device_", None) or info.get("device") or "cpu",
         "info": info,
     }
+    facts = model_entry(spec.name).tags.get("report_facts")
+    if facts:  # what a report needs to place the model (e.g. its rung of a technique ladder)
+        record["facts"] = dict(facts)
+    if ranked is not None:
+        record["importance"] = ranked.as_dict()
     return record, prediction_arrays(splits, pred)
 
 
@@ -250,14 +263,15 @@ def run_fit(data: FitData, task: FitTask, executor: str = "local") -> FitResult:
             importlib.import_module(module)
         # On Ray, a GPU task sees only the GPU(s) Ray gave it, renumbered from 0.
         device = "cuda" if executor != "local" and task.resources.gpus else task.device
-        validate_model(task.spec.name, random_state=0, device=device, **task.params)  # imports, as planning did
+        splits = data.splits[task.spec.label]
+        validate_model(task.spec.name, **pipeline.model_kwargs(task.spec, task.params, 0, device, splits))  # as planning did
         if executor != "local" and device.startswith("cuda") and device not in _WARM:
             warm_up(device)
             _WARM.add(device)
         with tempfile.TemporaryDirectory(prefix="supertml-fit-") as tmp:
             sheet = Path(tmp) / "examples.png" if task.examples else None
-            record, arrays = train_and_evaluate(data.facts, data.splits, task.spec, task.params, task.seed, device,
-                                                task.control, sheet, threads=task.resources.threads)
+            record, arrays = train_and_evaluate(data.facts, splits, task.spec, task.params, task.seed, device,
+                                                task.control, sheet, task.importance, threads=task.resources.threads)
             png = sheet.read_bytes() if sheet is not None and sheet.is_file() else None
     except Exception as exc:  # noqa: BLE001 - the fit's own failure is recorded; the run goes on
         kind, message = error_line(exc)
@@ -286,8 +300,31 @@ def warm_up(device: str) -> None:
     torch.cuda.synchronize(device)
 
 
+def _selected(splits: Splits, selection: dict | None) -> Splits:
+    return splits if selection is None else splits.keep_features(selection["features"])
+
+
+def select_features(plan: Plan, pd: PlannedDataset, results: dict, found: dict,
+                    log: Callable[[str], None]) -> dict[str, dict]:
+    """The features each model with a ``select`` trains on, ranked once per dataset on the
+    search splits (never a test event of any seed); stored with the dataset's facts. The
+    ranking runs in this process, whichever executor runs the fits."""
+    out = {}
+    for spec in plan.models:
+        if not spec.select:
+            continue
+        if spec.label not in found:
+            log(f"{pd.ds.name}: ranking features for {spec.label} by {spec.select['by']} (permutation importance)")
+            features, ranking = selected_features(pd.ds, pd.spec, spec, pd.seeds[0], plan.device)
+            found[spec.label] = {**spec.select, "features": features, "ranking": ranking.as_dict()}
+        out[spec.label] = found[spec.label]
+    if out:
+        results["datasets"][pd.ds.name]["selections"] = out
+    return out
+
+
 def tune_models(plan: Plan, pd: PlannedDataset, out_dir: Path, results: dict, opts: RunOptions,
-                log: Callable[[str], None], executor=None) -> dict[str, dict]:
+                log: Callable[[str], None], selections: dict | None = None, executor=None) -> dict[str, dict]:
     """Optuna search per model that asks for one, on the train/validation parts the dataset's
     split policy sets aside for searches (never a test event of any seed).
 
@@ -298,20 +335,21 @@ def tune_models(plan: Plan, pd: PlannedDataset, out_dir: Path, results: dict, op
     searched = [spec for spec in plan.models if spec.search is not None and opts.tune]
     if not searched:
         return tuned
-    search_splits = pipeline.splits_for(pd.ds, pd.spec, pd.seeds[0], search=True)
-    results["datasets"][pd.ds.name]["search"] = list(search_splits.notes)
+    search_splits = pipeline.SeedSplits(pd.ds, pd.spec, pd.seeds[0], search=True)
+    results["datasets"][pd.ds.name]["search"] = list(search_splits.raw.notes)
     for spec in searched:
         done = results["tuning"].get(f"{pd.ds.name}/{spec.label}")
         if done is not None:
             tuned[spec.label] = done["best_params"]
             continue
         threads = _threads(executor, opts)
+        splits = _selected(search_splits.for_model(spec), (selections or {}).get(spec.label))
         if executor is None or executor.name == "local":
-            best, summary = tune_for_run(pd.ds, search_splits, spec, plan.device, out_dir, opts.storage,
+            best, summary = tune_for_run(pd.ds, splits, spec, plan.device, out_dir, opts.storage,
                                          seed=pd.seeds[0], suite_name=plan.suite.name, log=log, threads=threads)
         else:
             url, study = study_target(out_dir, opts.storage, plan.suite.name, pd.ds.name, spec.label)
-            job = TuneJob(pd.ds.name, pd.ds.scorer, replace(search_splits, tests=()), spec, plan.device, url, study,
+            job = TuneJob(pd.ds.name, pd.ds.scorer, replace(splits, tests=()), spec, plan.device, url, study,
                           pd.seeds[0], plan.suite.base_seed, None, None)
             best, summary = executor.search(job, fit_resources(spec, plan.device, threads, opts.gpus_per_fit),
                                             plugin_modules([spec]))
@@ -326,8 +364,9 @@ def _threads(executor, opts: RunOptions) -> int | None:
 
 
 def fit_batches(plan: Plan, pd: PlannedDataset, tuned: dict[str, dict], todo: set, opts: RunOptions,
-                executor=None) -> Iterator[tuple[FitData, list[FitTask]]]:
-    """The fits still to do, per seed, with the data they share (the seed's splits made once)."""
+                executor=None, selections: dict | None = None) -> Iterator[tuple[FitData, list[FitTask]]]:
+    """The fits still to do, per seed, with the data they share: the seed's events split once,
+    each preprocessing its models ask for fitted once, each model's feature selection applied."""
     ds, seeds = pd.ds, pd.seeds
     threads = _threads(executor, opts)
     plugins = plugin_modules(plan.models) if executor is not None and executor.name != "local" else ()
@@ -335,10 +374,13 @@ def fit_batches(plan: Plan, pd: PlannedDataset, tuned: dict[str, dict], todo: se
         tasks = [FitTask(ds.name, spec, {**spec.params, **tuned.get(spec.label, {})}, seed, control, plan.device,
                          fit_resources(spec, plan.device, threads, opts.gpus_per_fit),
                          examples=seed == seeds[0] and control == NO_CONTROL, tuned=spec.label in tuned,
-                         plugins=plugins)
+                         plugins=plugins,
+                         importance=opts.importance if seed == seeds[0] and control == NO_CONTROL else 0)
                  for spec in plan.models for control in plan.controls if (ds.name, spec.label, seed, control) in todo]
         if tasks:
-            splits = pd.first if seed == seeds[0] else pipeline.splits_for(ds, pd.spec, seed)
+            by_preprocessing = pd.first if seed == seeds[0] else pipeline.SeedSplits(ds, pd.spec, seed)
+            splits = {t.spec.label: _selected(by_preprocessing.for_model(t.spec), (selections or {}).get(t.spec.label))
+                      for t in tasks}
             yield FitData(DatasetFacts.of(ds), splits), tasks
 
 
@@ -363,14 +405,16 @@ def run_dataset(plan: Plan, pd: PlannedDataset, out_dir: Path, results: dict, op
 
     ds = pd.ds
     log(f"{ds.name}: {ds.n_events} events, {len(ds.feature_names)} features, seeds {pd.seeds}")
-    results["datasets"][ds.name] = describe_dataset(ds, pd.first, pd.spec, pd.seeds)
+    info = results["datasets"].get(ds.name)  # a resumed run keeps what it already found
+    results["datasets"][ds.name] = describe_dataset(ds, pd.first.for_model(ModelSpec("", "")), pd.spec, pd.seeds)
+    selections = select_features(plan, pd, results, (info or {}).get("selections") or {}, log)
     executor = executor or make_executor("local")
-    tuned = tune_models(plan, pd, out_dir, results, opts, log, executor)
+    tuned = tune_models(plan, pd, out_dir, results, opts, log, selections, executor)
     done = {store.fit_key(r) for r in results["records"]}
     todo = {f for f in plan.fits() if f[0] == ds.name and f not in done}
     order = {f: i for i, f in enumerate(plan.fits())}
     bar = tqdm(total=len(todo), desc=ds.name, unit="fit", disable=not opts.progress, leave=False)
-    for result in executor.run_fits(run_fit, fit_batches(plan, pd, tuned, todo, opts, executor)):
+    for result in executor.run_fits(run_fit, fit_batches(plan, pd, tuned, todo, opts, executor, selections)):
         store_result(out_dir, results, result, order, log)
         _, label, seed, control = result.key
         bar.set_postfix_str(f"{label} seed {seed}{'' if control == NO_CONTROL else ' ' + control}")

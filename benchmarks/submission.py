@@ -116,15 +116,9 @@ def _warn_partial_sets(weight: np.ndarray, kset: np.ndarray, is_signal: np.ndarr
                               "challenge leaderboard", RuntimeWarning)
 
 
-def score_submission(solution_df: pd.DataFrame, submission_df: pd.DataFrame, b_reg: float = B_REG) -> dict:
-    """Public (KaggleSet b) and private (KaggleSet v) AMS of a submission, as the challenge scored it.
-
-    Returns ams_<set>, s_<set>, b_<set> (selected signal/background KaggleWeight),
-    n_<set>, n_selected_<set> and auc_<set> (weighted, RankOrder as the score) for each
-    of public/private present in the solution.
-    """
+def _solution_tests(solution_df: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The solution's test rows, checked: (all EventIds, test EventIds, KaggleSet, is signal, weight)."""
     _require_columns(solution_df, SOLUTION_COLUMNS, "the solution")
-    sub = validate_submission(submission_df)
     sol_ids = _integer_column(solution_df, "EventId", "the solution")
     kset = solution_df["KaggleSet"].astype(str).str.strip().to_numpy()
     test = np.isin(kset, list(TEST_SETS))
@@ -144,9 +138,11 @@ def score_submission(solution_df: pd.DataFrame, submission_df: pd.DataFrame, b_r
     if dup.any():
         raise DataError(f"the solution lists {len(np.unique(test_ids[dup]))} test EventIds more than once "
                         f"(first: {_first(np.unique(test_ids[dup]))}); it is not the CERN file")
-    kset = kset[test]
-    _warn_partial_sets(weight, kset, label == "s")
+    return sol_ids, test_ids, kset[test], label == "s", weight
 
+
+def _aligned(sub: pd.DataFrame, sol_ids: np.ndarray, test_ids: np.ndarray) -> np.ndarray:
+    """Row of the submission for each solution test event; every test event exactly once."""
     sub_ids = sub["EventId"].to_numpy()
     unknown = ~np.isin(sub_ids, test_ids)
     if unknown.any():
@@ -163,14 +159,23 @@ def score_submission(solution_df: pd.DataFrame, submission_df: pd.DataFrame, b_r
             f"the submission lacks {int(missing.sum())} of the {len(test_ids)} test events "
             f"(first missing EventIds: {_first(np.sort(test_ids[missing]))})"
         )
-
-    # Align the submission to the solution's test rows.
     order = np.argsort(sub_ids)
-    pos = order[np.searchsorted(sub_ids[order], test_ids)]
+    return order[np.searchsorted(sub_ids[order], test_ids)]
+
+
+def score_submission(solution_df: pd.DataFrame, submission_df: pd.DataFrame, b_reg: float = B_REG) -> dict:
+    """Public (KaggleSet b) and private (KaggleSet v) AMS of a submission, as the challenge scored it.
+
+    Returns ams_<set>, s_<set>, b_<set> (selected signal/background KaggleWeight),
+    n_<set>, n_selected_<set> and auc_<set> (weighted, RankOrder as the score) for each
+    of public/private present in the solution.
+    """
+    sol_ids, test_ids, kset, is_signal, weight = _solution_tests(solution_df)
+    sub = validate_submission(submission_df)
+    pos = _aligned(sub, sol_ids, test_ids)
+    _warn_partial_sets(weight, kset, is_signal)
     selected = sub["Class"].to_numpy()[pos] == "s"
     rank = sub["RankOrder"].to_numpy()[pos]
-    is_signal = label == "s"
-
     out: dict = {}
     for letter, name in TEST_SETS.items():
         in_set = kset == letter
@@ -179,12 +184,10 @@ def score_submission(solution_df: pd.DataFrame, submission_df: pd.DataFrame, b_r
         sel = in_set & selected
         s = float(weight[sel & is_signal].sum())
         b = float(weight[sel & ~is_signal].sum())
-        out[f"ams_{name}"] = ams(s, b, b_reg)
-        out[f"s_{name}"] = s
-        out[f"b_{name}"] = b
-        out[f"n_{name}"] = int(in_set.sum())
-        out[f"n_selected_{name}"] = int(sel.sum())
-        out[f"auc_{name}"] = weighted_auc(is_signal[in_set].astype(int), rank[in_set].astype(np.float64), weight[in_set])
+        out.update({f"ams_{name}": ams(s, b, b_reg), f"s_{name}": s, f"b_{name}": b, f"n_{name}": int(in_set.sum()),
+                    f"n_selected_{name}": int(sel.sum()),
+                    f"auc_{name}": weighted_auc(is_signal[in_set].astype(int), rank[in_set].astype(np.float64),
+                                                weight[in_set])})
     return out
 
 

@@ -44,6 +44,16 @@ class ModelSpec:
     label: str  # name in reports (unique within a suite)
     params: dict[str, Any] = field(default_factory=dict)
     search: SearchSpec | None = None
+    # Preprocessing flags this model changes from its dataset's (e.g. one rung of a technique
+    # ladder with the orientation fix); it still sees the same events of each seed.
+    preprocess: dict[str, Any] = field(default_factory=dict)
+    # Train on the `top` most important features only, ranked by permutation importance of
+    # the `by` model on the search splits (benchmarks.importance): { top = K, by = "random-forest" }.
+    select: dict[str, Any] = field(default_factory=dict)
+
+    def preprocessing(self, base: PreprocessConfig) -> PreprocessConfig:
+        """The dataset's preprocessing with this model's overrides."""
+        return PreprocessConfig.from_dict({**base.as_dict(), **self.preprocess}) if self.preprocess else base
 
 
 @dataclass(frozen=True)
@@ -110,6 +120,18 @@ def _positive_or_none(where: str, value, kind=int):
     return kind(value)
 
 
+def _select(where: str, select: dict) -> dict:
+    """A model's feature selection: ``top`` (required), ``by`` (a model name), ``repeats``."""
+    if not select:
+        return {}
+    _check_keys(f"{where}.select", select, {"top", "by", "repeats"})
+    if "top" not in select:
+        raise ConfigError(f"{where}.select needs top = K (how many of the most important features to keep)")
+    limits.integer(select["top"], f"{where}.select.top", 1, 10_000)
+    limits.integer(select.get("repeats", 3), f"{where}.select.repeats", 1, 100)
+    return {"top": int(select["top"]), "by": str(select.get("by", "random-forest")), "repeats": int(select.get("repeats", 3))}
+
+
 def _table(where: str, value) -> dict:
     if not isinstance(value, dict):
         raise ConfigError(f"{where} must be a table ({{ key = value, ... }}), got {type(value).__name__}")
@@ -143,7 +165,7 @@ def _parse(raw: dict, source: str, default_name: str) -> Suite:
     models = []
     for i, m in enumerate(raw.get("models", [])):
         where = f"suite {default_name}, models[{i}]"
-        _check_keys(where, m, {"name", "label", "params", "search"})
+        _check_keys(where, m, {"name", "label", "params", "search", "preprocess", "select"})
         if "name" not in m:
             raise ConfigError(f"{where}: needs a name")
         search = None
@@ -154,8 +176,11 @@ def _parse(raw: dict, source: str, default_name: str) -> Suite:
                 timeout_s=_positive_or_none(f"{where}.search.timeout_s", m["search"].get("timeout_s"), float),
                 pruner=str(m["search"].get("pruner", "median")),
             )
+        preprocess = dict(_table(f"{where}: preprocess", m.get("preprocess", {})))
+        PreprocessConfig.from_dict(preprocess)  # unknown flags or bad values fail here
+        select = _select(where, _table(f"{where}: select", m.get("select", {})))
         models.append(ModelSpec(str(m["name"]), str(m.get("label", m["name"])),
-                                dict(_table(f"{where}: params", m.get("params", {}))), search))
+                                dict(_table(f"{where}: params", m.get("params", {}))), search, preprocess, select))
     names = [d.name for d in datasets]
     if len(set(names)) != len(names):
         raise ConfigError(f"suite {default_name}: a dataset is listed twice ({', '.join(sorted({n for n in names if names.count(n) > 1}))})")

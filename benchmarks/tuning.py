@@ -560,7 +560,7 @@ def prepare_tune(suite_name_or_path: str, model_label: str, storage: str | None,
         dspec = dataclasses.replace(dspec, max_events=max_events)
     ds = load_for_spec(dspec, data)
     split_seed = resolve_seeds(suite, dspec, ds, None)[0]
-    splits = splits_for(ds, dspec, split_seed, search=True)
+    splits = splits_for(ds, dspec, split_seed, search=True, preprocess=spec.preprocessing(dspec.preprocess))
     name = study_name or default_study_name(suite.name, ds.name, spec.label)
     return TuneJob(ds.name, ds.scorer, dataclasses.replace(splits, tests=()), spec, resolve_device(device),
                    storage, name, split_seed, suite.base_seed, n_trials_total, timeout_s)

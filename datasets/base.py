@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 
@@ -159,6 +159,17 @@ class Splits:
     @property
     def parts(self) -> tuple[Part, ...]:
         return (self.train, self.val, *self.tests)
+
+    def keep_features(self, names: Sequence[str]) -> "Splits":
+        """Only the features `names`, in that order, in every part (a feature selection)."""
+        unknown = [n for n in names if n not in self.feature_names]
+        if unknown or not names:
+            raise DataError(f"cannot keep features {', '.join(map(repr, unknown)) or '(none)'}: not among the splits'")
+        idx = [self.feature_names.index(n) for n in names]
+        out = self.map_X(lambda X: X[:, idx])
+        aug = None if self.augmentation is None else self.augmentation.restrict(idx)
+        return Splits(out.seed, out.train, out.val, out.tests, tuple(names), out.notes, out.weighted,
+                      out.missing_value, tuple(c for c in self.categorical if c in names), aug)
 
     def map_X(self, fn) -> "Splits":
         """Apply a feature transform (fitted elsewhere) to every part."""

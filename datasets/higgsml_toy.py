@@ -312,6 +312,24 @@ def _weights(rng: np.random.Generator, proc: np.ndarray, jet_num: np.ndarray) ->
     return w
 
 
+def _kaggle_sets(rng: np.random.Generator, n_events: int, is_sig: np.ndarray, weight: np.ndarray,
+                 with_test_sets: bool) -> tuple[np.ndarray, np.ndarray]:
+    """KaggleSet letters (apportioned as in the real file, or all 't') and KaggleWeight: the
+    weights rescaled per set and class to the full-data totals, as in the real file."""
+    if with_test_sets:
+        sets = np.repeat(np.array(KAGGLE_SETS), _split_counts(n_events, KAGGLE_SET_COUNTS))
+        sets = sets[rng.permutation(n_events)]
+    else:
+        sets = np.full(n_events, "t")
+    kaggle_weight = weight.copy()
+    for letter in KAGGLE_SETS:
+        for mask, total in ((is_sig, SIGNAL_TOTAL), (~is_sig, BACKGROUND_TOTAL)):
+            sel = mask & (sets == letter)
+            if sel.any():
+                kaggle_weight[sel] *= total / weight[sel].sum()
+    return sets, kaggle_weight
+
+
 def make_higgsml_toy(
     n_events: int = 5000,
     seed: int = 0,
@@ -359,17 +377,7 @@ def make_higgsml_toy(
 
     is_sig = ev["proc"] == H
     weight = _weights(rng, ev["proc"], jn)
-    if with_test_sets:
-        sets = np.repeat(np.array(KAGGLE_SETS), _split_counts(n_events, KAGGLE_SET_COUNTS))
-        sets = sets[rng.permutation(n_events)]
-    else:
-        sets = np.full(n_events, "t")
-    kaggle_weight = weight.copy()
-    for letter in KAGGLE_SETS:
-        for mask, total in ((is_sig, SIGNAL_TOTAL), (~is_sig, BACKGROUND_TOTAL)):
-            sel = mask & (sets == letter)
-            if sel.any():
-                kaggle_weight[sel] *= total / weight[sel].sum()
+    sets, kaggle_weight = _kaggle_sets(rng, n_events, is_sig, weight, with_test_sets)
     df["Weight"] = weight
     df["Label"] = np.where(is_sig, "s", "b")
     df["KaggleSet"] = sets

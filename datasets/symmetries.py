@@ -134,6 +134,20 @@ class Augmentation:
         out = torch.where(present, (raw - mean) / std, raw)
         return out.to(X.dtype)
 
+    def restrict(self, keep: Sequence[int]) -> "Augmentation | None":
+        """The same transforms on the features ``keep`` (a selection of columns), or None when
+        the selection drops part of a vector it turns (a lone px cannot be rotated)."""
+        where = {old: new for new, old in enumerate(keep)}
+        touched = {c for pair in self.pairs for c in pair} | set(self.phis) | set(self.y_flips) | set(self.z_flips)
+        if not touched <= set(where):
+            return None
+        remap = lambda cols: tuple(where[c] for c in cols)  # noqa: E731
+        return Augmentation(pairs=tuple(remap(p) for p in self.pairs), phis=remap(self.phis),
+                            y_flips=remap(self.y_flips), z_flips=remap(self.z_flips),
+                            mean=tuple(self.mean[c] for c in keep), std=tuple(self.std[c] for c in keep),
+                            missing_value=self.missing_value, rot_mult=self.rot_mult, reflect_y=self.reflect_y,
+                            reflect_z=self.reflect_z, symmetries=self.symmetries)
+
     def _stats(self, device):
         import torch
 

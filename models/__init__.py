@@ -7,4 +7,4 @@ __all__ = ["MODELS", "backend_available", "create_model", "list_models", "model_
            "validate_model"]
 
 # Importing the model modules registers them (torch and the BDT libraries load lazily).
-from . import fcnn, supertml, tabular  # noqa: E402,F401
+from . import dnn, fcnn, supertml, tabular  # noqa: E402,F401

@@ -29,7 +29,12 @@ The schedule is pluggable (``Schedule``: param groups, steps per epoch, epochs -
 optimiser and a scheduler stepped after every optimiser step; ``OneCycle`` by default), and
 so is the data side (``Rows``: a batch of row indices -> network input on the device;
 ``TensorRows`` for a table already on the device, SuperTML's ``ImageRows`` encodes table
-rows into images on the fly).
+rows into images on the fly). Two optional hooks serve models that are not one network
+with one batch per step (the batched ensembles of ``models.dnn``): ``Trainer.loss``
+replaces the weighted cross-entropy of a training step, and ``Trainer.sampler`` (a
+``Sampler``) chooses each epoch's training batches; its index tensors may have a leading
+dimension (one row of indices per ensemble member), which ``rows.batch`` and the label and
+weight gathers then carry through. Without them the engine runs exactly as before.
 
 Loss weighting: HiggsML signal weights are ~1000x smaller than background weights, so a
 network trained on raw event weights learns to call every event background. By default
@@ -113,6 +118,15 @@ class Rows(Protocol):
     def __len__(self) -> int: ...
 
     def batch(self, idx: torch.Tensor, augment: Any = False) -> torch.Tensor: ...
+
+
+class Sampler(Protocol):
+    """One training epoch's batches: index tensors (CPU, int64) whose last dimension is the
+    batch; ``n_batches`` is how many one epoch gives (the schedules size themselves by it)."""
+
+    def __call__(self, n: int, batch_size: int, generator: torch.Generator) -> list[torch.Tensor]: ...
+
+    def n_batches(self, n: int, batch_size: int) -> int: ...
 
 
 class TensorRows:
@@ -309,7 +323,9 @@ class FitResult:
 @dataclass
 class Trainer:
     """Runs stages of weighted-loss training and predicts, on one device and precision
-    (bf16 autocast on CUDA only), with ``threads`` torch threads."""
+    (bf16 autocast on CUDA only), with ``threads`` torch threads. ``loss`` and ``sampler``
+    are the optional hooks of the module docstring (None: weighted cross-entropy, and
+    ``batch_indices`` over the shuffled training rows)."""
 
     schedule: Schedule
     batch_size: int
@@ -320,6 +336,8 @@ class Trainer:
     threads: int = 1
     progress: bool = True
     callbacks: Sequence[Any] = ()
+    loss: Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor] | None = None
+    sampler: Sampler | None = None
 
     @property
     def precision(self) -> str:
@@ -357,8 +375,9 @@ class Trainer:
         # Copies: optimisers and schedulers write into their groups' dicts.
         groups = [dict(g) for g in stage.param_groups if any(p.requires_grad for p in g["params"])]
         schedule = stage.schedule or self.schedule
-        state.optimizer, state.scheduler = schedule(groups, n_train_batches(len(state.train), self.batch_size),
-                                                    stage.epochs)
+        n = len(state.train)
+        steps = self.sampler.n_batches(n, self.batch_size) if self.sampler else n_train_batches(n, self.batch_size)
+        state.optimizer, state.scheduler = schedule(groups, steps, stage.epochs)
         state.stage, state.stage_index, state.stop_stage = stage, index, False
         _emit(callbacks, "on_stage_start", state)
         with progress_bar(stage.epochs, stage.desc, self.progress) as bar:
@@ -396,13 +415,17 @@ class Trainer:
         net.train()
         total = torch.zeros((), device=self.device)
         count = 0
-        for state.batch, idx in enumerate(batch_indices(len(train), self.batch_size, True, state.generator)):
+        if self.sampler is not None:
+            batches = self.sampler(len(train), self.batch_size, state.generator)
+        else:
+            batches = batch_indices(len(train), self.batch_size, True, state.generator)
+        for state.batch, idx in enumerate(batches):
             x = train.rows.batch(idx, train.augment)
             idx_d = idx.to(self.device, non_blocking=True)
             loss = self.step(net, state.optimizer, state.scheduler, x, train.y[idx_d], train.weight[idx_d])
             # Accumulate on the device: a .item() per batch would sync the GPU each step.
-            total += loss * len(idx)
-            count += len(idx)
+            total += loss * idx.shape[-1]
+            count += idx.shape[-1]
             _emit(callbacks, "on_batch_end", state, loss)
             if state.stop_fit:
                 break
@@ -412,7 +435,7 @@ class Trainer:
         """One optimisation step on one batch; returns the detached mean weighted loss."""
         with autocast(self.device, self.amp):
             logits = net(x)
-        loss = weighted_ce(logits, y, w)
+        loss = (self.loss or weighted_ce)(logits, y, w)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
@@ -421,16 +444,24 @@ class Trainer:
 
     # ------------------------------------------------------------------ evaluation
 
-    def logits(self, net: torch.nn.Module, rows: Rows, augment: Any = False) -> torch.Tensor:
-        """Logits (float32, on the device) in batches of ``eval_batch_size``, eval mode, no autograd."""
+    def eval_batches(self, net: torch.nn.Module, rows: Rows, augment: Any = False,
+                     reduce: Callable[[torch.Tensor, torch.Tensor], Any] | None = None) -> list:
+        """The network's outputs (float32, on the device) in batches of ``eval_batch_size``, eval
+        mode, no autograd; each passed through ``reduce(idx, logits)`` when given (a model that
+        reduces as it goes never holds all outputs at once)."""
         net.eval()
         out = []
         with torch.inference_mode():
             for idx in batch_indices(len(rows), self.eval_batch_size, shuffle=False):
                 x = rows.batch(idx, augment)
                 with autocast(self.device, self.amp):
-                    out.append(net(x).float())
-        return torch.cat(out)
+                    logits = net(x).float()
+                out.append(logits if reduce is None else reduce(idx, logits))
+        return out
+
+    def logits(self, net: torch.nn.Module, rows: Rows, augment: Any = False) -> torch.Tensor:
+        """Logits (float32, on the device) in batches of ``eval_batch_size``, eval mode, no autograd."""
+        return torch.cat(self.eval_batches(net, rows, augment))
 
     def evaluate(self, net: torch.nn.Module, split: Split) -> tuple[float, np.ndarray]:
         """Weighted mean cross-entropy of a split and its softmax probabilities (float64)."""

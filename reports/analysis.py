@@ -16,9 +16,10 @@ from benchmarks.core.scoring import Column, Metric
 
 from .audit import AuditTable, audit_table
 from .chance import ControlTable, control_table
+from .ladder import LadderTable, ladder_table
 from .records import dataset_metric, first_seed, group_records, unreadable_predictions, visible_tests
-from .summaries import (MainTable, SuperTMLRow, TimingRow, TuningRow, main_table, supertml_rows, timing_rows,
-                        tuning_rows)
+from .summaries import (MainTable, SelectionRow, SuperTMLRow, TimingRow, TuningRow, main_table, selection_rows,
+                        supertml_rows, timing_rows, tuning_rows)
 from .uncertainty import Statistics, statistics
 
 
@@ -33,6 +34,7 @@ class DatasetAnalysis:
     groups: Mapping[str, list[dict]]  # model label -> its records, in suite order
     first_seed: Mapping[str, dict]  # model label -> the record single-seed figures use
     main: MainTable | None = None
+    selection: tuple[SelectionRow, ...] = ()  # what the chosen cut selects (metrics with a threshold)
     headline: Column | None = None  # the figure the SuperTML table shows
     supertml: tuple[SuperTMLRow, ...] = ()
     control: ControlTable | None = None
@@ -40,6 +42,7 @@ class DatasetAnalysis:
     statistics: Statistics | None = None
     audit: AuditTable | None = None
     timing: tuple[TimingRow, ...] = ()
+    ladder: LadderTable | None = None
 
 
 @dataclass(frozen=True)
@@ -76,6 +79,7 @@ def analyse_dataset(run_dir: Path, results: Mapping, info: Mapping, blind: bool)
     return replace(
         base,
         main=main_table(groups, info, metric, visible_tests(info, False), blind),
+        selection=selection_rows(groups, metric, ("val", *tests)),
         headline=headline,
         supertml=supertml_rows(groups, headline, metric),
         control=control_table(run_dir, results["records"], name, groups, metric, tests[0]),
@@ -83,6 +87,7 @@ def analyse_dataset(run_dir: Path, results: Mapping, info: Mapping, blind: bool)
         statistics=statistics(run_dir, groups, metric, tests),
         audit=audit_table(run_dir, groups, metric, tests),
         timing=timing_rows(groups),
+        ladder=ladder_table(run_dir, groups, metric, tests),
     )
 
 

@@ -6,17 +6,9 @@ from typing import Mapping, Sequence
 from .analysis import RunAnalysis
 from .plots import Plot
 from .sections import SectionContext, render_dataset
+from .literature import LITERATURE
 from .tables import table
 
-LITERATURE = [
-    ("HiggsML challenge winner (Melis), private leaderboard", "HiggsML", "AMS 3.80581"),
-    ("SuperTML paper (Sun et al., 2019), claimed", "HiggsML", "AMS 3.979"),
-    ("SuperTML paper (Sun et al., 2019)", "Iris", "accuracy 93.33%"),
-    ("SuperTML paper (Sun et al., 2019)", "Wine", "accuracy 97.30%"),
-    ("Strong (2019) SuperTML reproduction, public/private", "HiggsML", "AMS about 2.8-3.5"),
-    ("Strong (2020) 4-layer ReLU baseline, private", "HiggsML", "AMS 3.40"),
-    ("Strong (2020) final ensemble, private", "HiggsML", "AMS about 3.79"),
-]
 
 BLIND_NOTE = ("> **Blind mode**: private-test AMS is hidden. Re-render with "
               "`python -m benchmarks report RUN_DIR --unblind` once every choice is final.")

@@ -46,12 +46,16 @@ class Plot:
 # --------------------------------------------------------------------------- helpers
 
 
-def _save(fig, run_dir: Path, name: str) -> str:
-    rel = f"{store.PLOTS}/{name}"
+def _save_to(fig, path: Path) -> Path:
     try:
-        atomic_write(Path(run_dir) / rel, lambda fh: fig.savefig(fh, format="png", dpi=DPI, bbox_inches="tight"))
+        return atomic_write(path, lambda fh: fig.savefig(fh, format="png", dpi=DPI, bbox_inches="tight"))
     finally:
         plt.close(fig)
+
+
+def _save(fig, run_dir: Path, name: str) -> str:
+    rel = f"{store.PLOTS}/{name}"
+    _save_to(fig, Path(run_dir) / rel)
     return rel
 
 
@@ -303,11 +307,121 @@ def encoder_sheets(run_dir: Path, data: DatasetAnalysis) -> list[Plot]:
 # --------------------------------------------------------------------------- the step
 
 
+# --------------------------------------------------------------------------- technique ladder
+
+
+def _ladder_axis(ax, rows) -> None:
+    ax.set_xticks(range(len(rows)))
+    ax.set_xticklabels([f"{row.experiment}" for row in rows], fontsize=8)
+    ax.set_xlabel("rung (the paper's experiment id, in ladder order)")
+
+
+def ladder_plots(run_dir: Path, data: DatasetAnalysis) -> list[Plot]:
+    """As the paper's figures: the metric per rung with error bars over seeds, and the training
+    time per rung relative to the baseline; the paper's own figures beside ours."""
+    ladder = data.ladder
+    if ladder is None or not ladder.rows:
+        return []
+    split, rows, title = ladder.tests[-1], ladder.rows, data.metric.title
+    x = np.arange(len(rows))
+    fig, ax = _subplots(figsize=(max(7.0, 0.45 * len(rows) + 2), 4.5))
+    means = [np.nanmean([v for v in row.values[split] if v is not None] or [np.nan]) for row in rows]
+    errs = [np.nanstd([v for v in row.values[split] if v is not None] or [np.nan], ddof=1)
+            if sum(v is not None for v in row.values[split]) > 1 else 0.0 for row in rows]
+    ax.errorbar(x, means, yerr=errs, fmt="o", capsize=3, label=f"this run: {title} {split} (mean ± std over seeds)")
+    paper = [(i, row.paper) for i, row in enumerate(rows) if row.paper is not None]
+    if paper:
+        ax.errorbar([i for i, _ in paper], [p.private for _, p in paper], yerr=[p.private_sd for _, p in paper],
+                    fmt="s", color="grey", capsize=3, label="paper: private AMS (full data, their machines)")
+    _ladder_axis(ax, rows)
+    ax.set_ylabel(title)
+    ax.set_title(f"{data.name}: {title} by rung of the technique ladder", fontsize=10)
+    ax.legend(fontsize=8)
+    first = Plot(f"{title} by rung (this run's {split} split, mean ± std over seeds; the paper's private AMS beside)",
+                 _save(fig, run_dir, f"{safe_name(data.name)}_ladder_{safe_name(data.metric.name)}.png"))
+    fig, ax = _subplots(figsize=(max(7.0, 0.45 * len(rows) + 2), 4.5))
+    ax.plot(x, [row.time_ratio if row.time_ratio else np.nan for row in rows], "o-", label="this run")
+    if paper:
+        ax.plot([i for i, _ in paper], [p.time_ratio for _, p in paper], "s--", color="grey", label="paper")
+    _ladder_axis(ax, rows)
+    ax.set_yscale("log")
+    ax.set_ylabel("training time / the baseline's")
+    ax.set_title(f"{data.name}: relative training time by rung", fontsize=10)
+    ax.legend(fontsize=8)
+    second = Plot("Training time by rung relative to the baseline (this run and the paper)",
+                  _save(fig, run_dir, f"{safe_name(data.name)}_ladder_time.png"))
+    return [first, second]
+
+
+def lr_find_plot(run_dir: Path, data: DatasetAnalysis, colors: dict) -> Plot | None:
+    """The learning-rate range test of every model that ran one (its first seed): the
+    smoothed training loss against the learning rate, the suggested rate marked."""
+    curves = {label: rec["info"]["lr_find"] for label, rec in data.first_seed.items()
+              if isinstance((rec.get("info") or {}).get("lr_find"), dict)}
+    if not curves:
+        return None
+    fig, ax = _subplots(figsize=(7, 4.5))
+    for label, found in curves.items():
+        c = colors.get(label)
+        ax.plot(found["lrs"], found["losses"], color=c, lw=1.3, label=f"{label} (suggested {found['suggestion']:.2g})")
+        ax.axvline(found["suggestion"], color=c, ls="--", lw=1)
+    ax.set_xscale("log")
+    ax.set_xlabel("learning rate")
+    ax.set_ylabel("smoothed training loss")
+    ax.set_title(f"{data.name}: learning-rate range test (dashed: suggestion, a tenth of the minimum's rate)",
+                 fontsize=10)
+    ax.legend(fontsize=8)
+    rel = _save(fig, run_dir, f"{safe_name(data.name)}_lr_find.png")
+    return Plot("Learning-rate range test (lr_find) on the training split, first seed", rel)
+
+
+# --------------------------------------------------------------------------- feature importance
+
+TOP_FEATURES = 15
+
+
+def _importance_axes(ax, ranking: dict, title: str, color=None) -> None:
+    order = np.argsort(-np.asarray(ranking["mean"]), kind="stable")[:TOP_FEATURES][::-1]
+    ax.barh([ranking["features"][i] for i in order], [ranking["mean"][i] for i in order],
+            xerr=[ranking["std"][i] for i in order], color=color, capsize=2)
+    ax.axvline(0, color="grey", lw=0.8)
+    ax.set_xlabel("objective drop when shuffled (validation)")
+    ax.set_title(title, fontsize=9)
+    ax.tick_params(axis="y", labelsize=7)
+
+
+def importance_plot(run_dir: Path, data: DatasetAnalysis, colors: dict) -> Plot | None:
+    """Each model's most important features on validation (first seed), one panel a model."""
+    ranked = {label: rec["importance"] for label, rec in data.first_seed.items() if isinstance(rec.get("importance"), dict)}
+    if not ranked:
+        return None
+    fig, axes = _subplots(1, len(ranked), figsize=(4.2 * len(ranked), 0.28 * TOP_FEATURES + 1.5), squeeze=False)
+    for ax, (label, ranking) in zip(axes[0], ranked.items()):
+        _importance_axes(ax, ranking, label, colors.get(label))
+    fig.suptitle(f"{data.name}: permutation importance (top {TOP_FEATURES}, mean ± std over repeats)", fontsize=10)
+    rel = _save(fig, run_dir, f"{safe_name(data.name)}_importance.png")
+    return Plot("Permutation importance on the validation split (first seed): the objective's drop when a "
+                "feature is shuffled", rel)
+
+
+def write_importance(ranking: dict, title: str, out_dir: Path) -> list[Path]:
+    """``importance.csv`` (every feature, ranked) and ``importance.png`` for the importance command."""
+    out_dir = Path(out_dir)
+    order = np.argsort(-np.asarray(ranking["mean"]), kind="stable")
+    lines = ["feature,drop_mean,drop_std"] + [f"{ranking['features'][i]},{ranking['mean'][i]:.6g},{ranking['std'][i]:.6g}"
+                                               for i in order]
+    csv = atomic_write(out_dir / "importance.csv", lambda fh: fh.write(("\n".join(lines) + "\n").encode()))
+    fig, ax = _subplots(figsize=(6, 0.28 * TOP_FEATURES + 1.5))
+    _importance_axes(ax, ranking, f"{title}: permutation importance (validation)")
+    return [csv, _save_to(fig, out_dir / "importance.png")]
+
+
 def dataset_plots(run_dir: Path, data: DatasetAnalysis, blind: bool) -> list[Plot]:
     colors = model_colors([*data.groups, *(row.label for row in data.tuning)])
     drawn = [roc_plot(run_dir, data, blind, colors), threshold_plot(run_dir, data, colors),
-             timing_plot(run_dir, data, colors), tuning_plot(run_dir, data.name, data.tuning, colors)]
-    return [p for p in drawn if p is not None] + encoder_sheets(run_dir, data)
+             timing_plot(run_dir, data, colors), tuning_plot(run_dir, data.name, data.tuning, colors),
+             lr_find_plot(run_dir, data, colors), importance_plot(run_dir, data, colors)]
+    return [p for p in drawn if p is not None] + ladder_plots(run_dir, data) + encoder_sheets(run_dir, data)
 
 
 def make_plots(analysis: RunAnalysis, run_dir: Path) -> dict[str, list[Plot]]:

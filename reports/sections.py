@@ -93,6 +93,23 @@ def results_section(ctx: SectionContext) -> str:
     return "\n\n".join(["### Results", main.note, table(headers, rows), *flag_note(ctx, any_flag)])
 
 
+def selection_section(ctx: SectionContext) -> str:
+    rows = ctx.data.selection
+    if not rows:
+        return ""
+    titles = [c.column.title for c in rows[0].cells]
+    body = [[row.label, row.split, *(marked(fmt_mean_std(c.values, c.column.digits), row.flagged and i == 1)
+                                     for i, c in enumerate(row.cells))] for row in rows]
+    return "\n".join([
+        "### What the cut selects", "",
+        "At the cut chosen on validation: raw numbers of selected signal and background events and their "
+        "weights (renormalised to the full luminosity of each split), mean ± std over seeds. The AMS of a "
+        "selection resting on a handful of background events says little.", "",
+        table(["model", "split", *titles], body),
+        *(["", *flag_note(ctx, True)] if any(row.flagged for row in rows) else []),
+    ])
+
+
 def supertml_section(ctx: SectionContext) -> str:
     data = ctx.data
     if not data.supertml:
@@ -201,6 +218,73 @@ def statistics_section(ctx: SectionContext) -> str:
     ])
 
 
+def _diff_cell(ctx: SectionContext, c: dict | None) -> str:
+    if c is None:
+        return MISSING
+    fmt = ctx.data.metric.fmt
+    mark = "**" if c["significant"] else ""
+    return f"{mark}{fmt(c['diff'], True)}{mark} [{fmt(c['ci_low'], True)}, {fmt(c['ci_high'], True)}]"
+
+
+def ladder_section(ctx: SectionContext) -> str:
+    ladder, metric = ctx.data.ladder, ctx.data.metric
+    if ladder is None:
+        return ""
+    split = ladder.tests[-1]
+    rows = []
+    for row in ladder.rows:
+        paper = row.paper
+        rows.append([row.label, MISSING if row.parameters is None else f"{row.parameters:,}",
+                     *(marked(fmt_mean_std(row.values[t], metric.digits), row.flagged[t]) for t in ladder.tests),
+                     _diff_cell(ctx, row.vs_previous[split]), _diff_cell(ctx, row.vs_baseline[split]),
+                     seconds(row.train_s), MISSING if row.time_ratio is None else f"{row.time_ratio:.1f}x",
+                     seconds(row.val_s), seconds(row.test_s),
+                     MISSING if paper is None else f"{paper.private:.3f} ± {paper.private_sd:.3f}",
+                     MISSING if paper is None else f"{paper.time_ratio:.1f}x"])
+    sizing = "sized for 2 CPU cores and a sample file" if ladder.sizing == "2-core" else "with the paper's settings"
+    head = ["rung", "parameters", *(f"{metric.title} {t}" for t in ladder.tests), f"Δ vs previous ({split}) [95% CI]",
+            f"Δ vs baseline ({split}) [95% CI]", "train s", "train ×baseline", "val s", "test s",
+            "paper: private AMS", "paper: train ×baseline"]
+    return "\n".join([
+        "### Technique ladder (Strong 2020)", "",
+        f"Each rung of the paper's ladder ({sizing}), mean ± std over seeds. Δ: the paired bootstrap of the "
+        f"difference on the first seed's {split} test events (**bold**: the 95% interval excludes zero), against "
+        "the rung before and against the baseline (the first rung). Times are this run's wall-clock seconds "
+        "(inference includes test-time augmentation where a rung uses it). The paper's columns are its published "
+        "figures for the same experiment: full data (200k training events), the mean over its six computing "
+        "setups; they are context, not a result of this run.", "",
+        table(head, rows, ["l"] + ["r"] * (len(head) - 1)),
+        *(["", *flag_note(ctx, True)] if any(any(r.flagged.values()) for r in ladder.rows) else []),
+    ])
+
+
+TOP_SHOWN = 8  # features per model in the importance table (the plot shows more)
+
+
+def importance_section(ctx: SectionContext) -> str:
+    data = ctx.data
+    ranked = {label: rec["importance"] for label, rec in data.first_seed.items() if isinstance(rec.get("importance"), dict)}
+    selections = data.info.get("selections") or {}
+    if not ranked and not selections:
+        return ""
+    lines = ["### Feature importance", ""]
+    if ranked:
+        lines += [f"Permutation importance on the validation split (first seed; never a test split): how much "
+                  f"{data.metric.objective_title} drops when one feature is shuffled across the validation "
+                  f"events, mean ± std over repeats; the {TOP_SHOWN} largest per model.", ""]
+        rows = []
+        for label, r in ranked.items():
+            order = sorted(range(len(r["features"])), key=lambda i: -r["mean"][i])[:TOP_SHOWN]
+            rows.append([label, f"{r['baseline']:.4g}",
+                         "; ".join(f"{r['features'][i]} {r['mean'][i]:+.3g}±{r['std'][i]:.2g}" for i in order)])
+        lines += [table(["model", "validation objective", "largest drops"], rows, ["l", "r", "l"]), ""]
+    for label, sel in selections.items():
+        lines.append(f"- `{label}` trains on its top {sel['top']} features by the permutation importance of "
+                     f"`{sel['by']}` on the search splits (never a test event of any seed): "
+                     + ", ".join(sel["features"]) + ".")
+    return "\n".join(lines).rstrip()
+
+
 def audit_section(ctx: SectionContext) -> str:
     audit, metric = ctx.data.audit, ctx.data.metric
     if audit is None:
@@ -250,10 +334,13 @@ def plots_section(ctx: SectionContext) -> str:
 SECTIONS: tuple[Section, ...] = (
     Section("dataset", dataset_section, needs_records=False),
     Section("results", results_section, needs_records=False),
+    Section("selection", selection_section),
     Section("supertml", supertml_section),
     Section("controls", controls_section),
     Section("tuning", tuning_section),
     Section("statistics", statistics_section),
+    Section("ladder", ladder_section),
+    Section("importance", importance_section),
     Section("audit", audit_section),
     Section("timing", timing_section),
     Section("plots", plots_section),

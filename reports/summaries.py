@@ -62,6 +62,27 @@ def main_table(groups: Mapping[str, list[dict]], info: Mapping, metric: Metric, 
 
 
 @dataclass(frozen=True)
+class SelectionRow:
+    label: str
+    split: str
+    cells: tuple[ColumnValues, ...]
+    flagged: bool  # fewer raw background events than the metric trusts, in some seed
+
+
+def selection_rows(groups: Mapping[str, list[dict]], metric: Metric, splits: Sequence[str]) -> tuple[SelectionRow, ...]:
+    """What each model's chosen threshold selects on validation and every visible test split."""
+    rows = []
+    for label, recs in groups.items():
+        for split in splits:
+            columns = metric.selection_columns(split)
+            if not columns or all(c.get(recs[0]["metrics"]) is None for c in columns):
+                continue
+            rows.append(SelectionRow(label, split, tuple(ColumnValues(c, seed_values(recs, c)) for c in columns),
+                                     flagged(metric, recs, metric.test_key(split))))
+    return tuple(rows)
+
+
+@dataclass(frozen=True)
 class SuperTMLRow:
     label: str
     settings: tuple[Any, ...]  # encoder, layout, image, backbone, weights, training, precision

@@ -18,7 +18,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from models import create_model, list_models, model_entry, validate_model
 
-KNOWN = {"random-forest", "xgboost", "lightgbm", "fcnn", "supertml-text-resnet18", "supertml-text-resnet34",
+KNOWN = {"random-forest", "xgboost", "lightgbm", "fcnn", "dnn", "supertml-text-resnet18", "supertml-text-resnet34",
          "supertml-pixels-resnet18", "supertml-pixels-resnet34", "supertml-text-seresnet50",
          "supertml-text-legacy_senet154"}
 RESOLVED = ["supertml-text-resnet10t", "supertml-pixels-resnet10t"]
@@ -29,6 +29,7 @@ TINY = {
     "xgboost": dict(n_estimators=20, early_stopping_rounds=5, n_jobs=-1),
     "lightgbm": dict(n_estimators=20, early_stopping_rounds=5, min_child_samples=5, n_jobs=-1),
     "fcnn": dict(max_epochs=3, batch_size=16, device="cpu", num_threads=1, progress=False),
+    "dnn": dict(n_members=3, max_epochs=2, subepochs=2, batch_size=16, device="cpu", num_threads=1, progress=False),
     "supertml": dict(image_size=32, epochs=1, batch_size=8, pretrained=False, device="cpu", num_threads=1,
                      progress=False),
 }

@@ -29,16 +29,21 @@ SENTINELS = ("777.777", "77.778")
 
 @pytest.fixture(scope="module")
 def blind_run(tmp_path_factory) -> Path:
-    """Two random forests, two seeds, shuffled-label control and a short search, blind."""
+    """Two random forests, two seeds, shuffled-label control, a short search and importance, blind.
+
+    The two models also stand for two rungs of a technique ladder, so that its section renders."""
     raw = {"name": "toy-blind", "blind": True,
            "datasets": [{"name": "higgsml-toy", "options": {"n_events": 2000, "seed": 0}, "repeats": 2,
                          "preprocess": {"missing": "impute", "standardise": True}}],
            "models": [{"name": "random-forest", "params": {"n_estimators": 10}, "search": {"trials": 2}},
                       {"name": "random-forest", "label": "rf-images", "params": {"n_estimators": 10, "max_depth": 3}}]}
     out = tmp_path_factory.mktemp("blind") / "run"
-    run_suite(parse_suite(raw), out, RunOptions(progress=False, control="shuffled"), log=lambda s: None)
+    run_suite(parse_suite(raw), out, RunOptions(progress=False, control="shuffled", importance=2), log=lambda s: None)
     results, _ = store.load_run(out)
     for rec in results["records"]:
+        experiment = 0 if rec["model"] == "random-forest" else 1
+        rec["facts"] = {"ladder": "strong-2020", "experiment": experiment, "rung": f"rung {experiment}",
+                        "position": experiment, "sizing": "2-core"}
         for key in rec["metrics"]:
             if "private" in key:
                 rec["metrics"][key] = PRIVATE_AMS

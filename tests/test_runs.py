@@ -27,13 +27,17 @@ TESTS = Path(__file__).resolve().parent
 
 
 class _Sleepy:
-    """A fake classifier whose fit takes `seconds`: a run that is certain to be in progress."""
+    """A fake classifier whose fit takes `seconds`, or waits until the file `gate` exists:
+    a run that is certain to be in progress."""
 
-    def __init__(self, seconds: float = 0.5, random_state: int = 0):
-        self.seconds = seconds
+    def __init__(self, seconds: float = 0.5, gate: str | None = None, random_state: int = 0):
+        self.seconds, self.gate = seconds, gate
 
     def fit(self, X, y, sample_weight=None, X_val=None, y_val=None, w_val=None, epoch_callback=None):
         time.sleep(self.seconds)
+        end = time.monotonic() + 300
+        while self.gate and not Path(self.gate).exists() and time.monotonic() < end:
+            time.sleep(0.05)
         self.n_classes_ = int(max(y.max(), y_val.max())) + 1
         return self
 
@@ -49,10 +53,10 @@ SLEEPY_SUITE = """
 name = "sleepy"
 [[datasets]]
 name = "iris"
-repeats = 20
+repeats = 3
 [[models]]
 name = "runs-test-sleepy"
-params = { seconds = 0.5 }
+params = {{ seconds = 0.0, gate = "{gate}" }}
 """
 DRIVER = ("import sys; sys.path.insert(0, {tests!r}); import test_runs; from benchmarks.cli import main; "
           "sys.exit(main({args!r}))")
@@ -96,7 +100,8 @@ def _metrics(out: Path) -> dict:
 
 def test_second_process_on_a_run_directory_fails_at_once(tmp_path):
     suite = tmp_path / "sleepy.toml"
-    suite.write_text(SLEEPY_SUITE)
+    gate = tmp_path / "gate"
+    suite.write_text(SLEEPY_SUITE.format(gate=gate))
     out = tmp_path / "run"
     args = ["run", "--suite", str(suite), "--out", str(out), "--quiet"]
     first = subprocess.Popen([sys.executable, "-c", DRIVER.format(tests=str(TESTS), args=args)], cwd=ROOT,
@@ -108,10 +113,11 @@ def test_second_process_on_a_run_directory_fails_at_once(tmp_path):
                                 text=True, timeout=120)
         assert second.returncode == 2 and "in use by another run" in second.stderr
         assert first.poll() is None  # at once: while the first run is still going
+        gate.touch()  # now let the first run finish
         assert first.wait(timeout=300) == 0, first.stderr.read()
     finally:
         first.kill()
-    assert {r["model"] for r in _records(out)} == {"runs-test-sleepy"} and len(_records(out)) == 20
+    assert {r["model"] for r in _records(out)} == {"runs-test-sleepy"} and len(_records(out)) == 3
     assert "random-forest" not in first.stdout.read()  # its summary shows its own results only
 
 

@@ -127,6 +127,13 @@ class AMS(Metric):
                         "one seed): once a cut keeps almost no background, a handful of signal events gives any "
                         "AMS at all. A small-number artefact, not a result.")
 
+    def selection_columns(self, split: str) -> list[Column]:
+        private = split == PRIVATE
+        return [Column(f"n_sig_{split}", "signal events", digits=1, private=private),
+                Column(f"n_bkg_{split}", "background events", digits=1, private=private),
+                Column(f"w_sig_{split}", "Σw signal (s)", digits=3, private=private),
+                Column(f"w_bkg_{split}", "Σw background (b)", digits=1, private=private)]
+
     def unreliable(self, metrics, key: str) -> bool:
         split = key[len("ams_"):] if key.startswith("ams_") and not key.startswith("ams_max") else None
         n_bkg = None if split is None else metrics.get(f"n_bkg_{split}")

@@ -233,6 +233,10 @@ class Metric:
 
     threshold_key: str | None = None  # the record key of the threshold chosen on validation
 
+    def selection_columns(self, split: str) -> list[Column]:
+        """What the chosen threshold selects on `split` (counts and weights); none without a threshold."""
+        return []
+
     def unreliable(self, metrics: Mapping[str, Any], key: str) -> bool:
         """Whether the figure ``metrics[key]`` rests on too few events to mean anything."""
         return False

@@ -1,0 +1,110 @@
+"""A technique ladder (Strong 2020): each rung against the one before and the baseline.
+
+A model belongs to a ladder when its records carry ``facts`` (the model registry's
+``report_facts``: ladder, experiment, rung, position). Each rung's figure on every visible
+test split (mean ± std over seeds), the paired bootstrap of its difference with the
+previous rung and with the baseline (the first seed's test events, the metric's own paired
+test), its train / validation / test times and their ratio to the baseline's, next to the
+paper's figures for the same experiment (``literature.LUMIN_LADDER``: full data, their
+machines).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Mapping, Sequence
+
+import numpy as np
+
+from benchmarks.core.scoring import Metric
+
+from .literature import LUMIN_LADDER, PaperRung
+from .records import by_seed, first_seed, load_splits
+from .summaries import Values, flagged, seed_values, timing_values
+from .uncertainty import N_BOOT
+
+
+@dataclass(frozen=True)
+class LadderRow:
+    label: str
+    experiment: int
+    rung: str
+    values: Mapping[str, Values]  # test split -> the figure per seed
+    flagged: Mapping[str, bool]
+    vs_previous: Mapping[str, dict | None]  # test split -> the paired comparison with the rung before
+    vs_baseline: Mapping[str, dict | None]
+    train_s: Values
+    val_s: Values
+    test_s: Values
+    time_ratio: float | None  # mean training time / the baseline's
+    paper: PaperRung | None
+    parameters: int | None  # trainable parameters at run time (all members)
+
+
+@dataclass(frozen=True)
+class LadderTable:
+    name: str  # which ladder (e.g. "strong-2020")
+    sizing: str  # "paper" or "2-core"
+    tests: tuple[str, ...]
+    rows: tuple[LadderRow, ...]
+
+
+def ladder_groups(groups: Mapping[str, list[dict]]) -> list[tuple[str, dict]]:
+    """(label, facts) of the models that are rungs of a ladder, in ladder order."""
+    rungs = [(label, recs[0]["facts"]) for label, recs in groups.items()
+             if isinstance(recs[0].get("facts"), dict) and "experiment" in recs[0]["facts"]]
+    return sorted(rungs, key=lambda item: item[1].get("position", 0))
+
+
+def _paired(run_dir: Path, metric: Metric, recs: Sequence[dict], other: Sequence[dict] | None,
+            tests: Sequence[str]) -> dict[str, dict | None]:
+    """The metric's paired bootstrap of `recs` against `other` on the first seed both have."""
+    out: dict[str, dict | None] = {split: None for split in tests}
+    if not other:
+        return out
+    theirs = by_seed(other)
+    rec = next((r for r in sorted(recs, key=lambda r: r["seed"]) if r["seed"] in theirs), None)
+    if rec is None:
+        return out
+    mine, ref = load_splits(run_dir, rec, tests), load_splits(run_dir, theirs[rec["seed"]], tests)
+    if mine is None or ref is None:
+        return out
+    for split in tests:
+        out[split] = metric.paired(mine[split], rec["metrics"], ref[split], theirs[rec["seed"]]["metrics"],
+                                   N_BOOT, rec["seed"])
+    return out
+
+
+def _mean(values: Values) -> float | None:
+    finite = [float(v) for v in values if v is not None and np.isfinite(v)]
+    return float(np.mean(finite)) if finite else None
+
+
+def ladder_table(run_dir: Path, groups: Mapping[str, list[dict]], metric: Metric,
+                 tests: Sequence[str]) -> LadderTable | None:
+    """The ladder's rows, or None when no model of the dataset is a rung."""
+    rungs = ladder_groups(groups)
+    if not rungs:
+        return None
+    baseline = groups[rungs[0][0]]
+    base_train = _mean(timing_values(baseline, "train_s"))
+    rows, previous = [], None
+    for label, facts in rungs:
+        recs = groups[label]
+        columns = {split: next(c for c in metric.summary_columns(False) if c.key == metric.test_key(split))
+                   for split in tests}
+        train = timing_values(recs, "train_s")
+        mean_train = _mean(train)
+        rows.append(LadderRow(
+            label, int(facts["experiment"]), str(facts.get("rung", "")),
+            {split: seed_values(recs, c) for split, c in columns.items()},
+            {split: flagged(metric, recs, c.key) for split, c in columns.items()},
+            _paired(run_dir, metric, recs, previous, tests),
+            _paired(run_dir, metric, recs, None if recs is baseline else baseline, tests),
+            train, timing_values(recs, "val_predict_s"), timing_values(recs, "predict_s"),
+            None if not base_train or mean_train is None else mean_train / base_train,
+            LUMIN_LADDER.get(int(facts["experiment"])) if facts.get("ladder") == "strong-2020" else None,
+            (recs[0].get("info") or {}).get("parameters")))
+        previous = recs
+    first = rungs[0][1]
+    return LadderTable(str(first.get("ladder", "")), str(first.get("sizing", "")), tuple(tests), tuple(rows))
