@@ -134,6 +134,7 @@ SAME_SUITE = {
         {"name": "xgboost", "params": {"n_estimators": 40}},
         {"name": "lightgbm", "params": {"n_estimators": 40}},
         {"name": "fcnn", "params": {"max_epochs": 3, "batch_size": 64}},
+        {"name": "dnn-lumin-quick-9", "label": "dnn", "params": {"max_epochs": 1, "n_members": 2}},  # a ladder rung
         {"name": "supertml-text-resnet10t", "params": {"image_size": 56, "epochs": 1, "batch_size": 32,
                                                        "pretrained": False, "encoder_options": {"decimals": "auto"}}},
     ],
@@ -150,21 +151,49 @@ def test_ray_run_equals_local_run(ray_address, tmp_path):
         if not backend_available(backend):
             pytest.skip(f"needs {backend}")
     suite = parse_suite(SAME_SUITE)
-    local = run_suite(suite, tmp_path / "local", RunOptions(device="cpu", progress=False, control="shuffled",
-                                                            threads=2), log=lambda m: None)
-    ray = run_suite(suite, tmp_path / "ray", RunOptions(device="cpu", progress=False, control="shuffled", threads=2,
-                                                        executor="ray"), log=lambda m: None)
+    common = {"device": "cpu", "progress": False, "control": "shuffled", "threads": 2}
+    local = run_suite(suite, tmp_path / "local", RunOptions(**common), log=lambda m: None)
+    ray = run_suite(suite, tmp_path / "ray", RunOptions(**common, executor="ray"), log=lambda m: None)
     a, b = _records(local), _records(ray)
-    assert len(a) == 5 * 2 and [store.fit_key(r) for r in a] == [store.fit_key(r) for r in b]
+    assert len(a) == 6 * 2 and [store.fit_key(r) for r in a] == [store.fit_key(r) for r in b]
     for ra, rb in zip(a, b):
         assert {k: v for k, v in ra.items() if k not in VOLATILE} == {k: v for k, v in rb.items() if k not in VOLATILE}
         assert rb["executor"] == "ray" and rb["node_id"] and rb["info"]["threads"] == 2
+        assert (rb["model"] == "dnn") == ("facts" in rb)  # the rung's report facts come along
         assert ra["timing"]["n_train"] == rb["timing"]["n_train"] and rb["timing"]["train_s"] > 0
         pa, pb = store.load_predictions(local, ra), store.load_predictions(ray, rb)
         assert pa.keys() == pb.keys() and all(np.array_equal(pa[k], pb[k]) for k in pa)  # bit for bit
     examples = sorted(p.name for p in (ray / "plots").glob("*examples.png"))
     assert examples == sorted(p.name for p in (local / "plots").glob("*examples.png")) and examples
     assert json.loads((ray / "manifest.json").read_text())["executor"]["name"] == "ray"
+
+
+SELECTED = {
+    "name": "selected-on-ray",
+    "datasets": [{"name": "higgsml-toy", "options": {"n_events": 1200, "seed": 3}, "repeats": 2, "max_events": 300,
+                  "preprocess": {"missing": "impute", "orientation": True, "standardise": True}}],
+    "models": [
+        {"name": "random-forest", "params": {"n_estimators": 20}},
+        {"name": "random-forest", "label": "rf-top5-raw", "params": {"n_estimators": 10},  # its own data per fit
+         "preprocess": {"orientation": False}, "select": {"top": 5, "by": "random-forest", "repeats": 1}},
+    ],
+}
+
+
+@pytest.mark.ray
+def test_preprocessing_selection_and_importance_on_ray_equal_local(ray_address, tmp_path):
+    suite = parse_suite(SELECTED)
+    common = {"progress": False, "threads": 1, "importance": 2}
+    local = run_suite(suite, tmp_path / "local", RunOptions(**common), log=lambda m: None)
+    ray = run_suite(suite, tmp_path / "ray", RunOptions(**common, executor="ray"), log=lambda m: None)
+    (da,), (db,) = (store.load_run(d)[0]["datasets"].values() for d in (local, ray))
+    assert da == db and len(da["selections"]["rf-top5-raw"]["features"]) == 5  # one ranking, by the driver
+    a, b = _records(local), _records(ray)
+    assert [store.fit_key(r) for r in a] == [store.fit_key(r) for r in b] and len(a) == 4
+    for ra, rb in zip(a, b):
+        assert {k: v for k, v in ra.items() if k not in VOLATILE} == {k: v for k, v in rb.items() if k not in VOLATILE}
+    assert [("importance" in r, r["seed"]) for r in b] == [(True, 0), (True, 0), (False, 1), (False, 1)]
+    assert set(b[1]["importance"]["features"]) == set(db["selections"]["rf-top5-raw"]["features"])  # trained on 5
 
 
 LOST = """
