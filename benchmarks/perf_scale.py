@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from models import MODELS
+from models import MODELS, create_model
 
 from .core.device import gpu_name, resolve_device
 from .core.errors import BenchmarkError
@@ -71,6 +71,14 @@ class Case:
         return self.entry.get("label", self.entry["name"])
 
 
+def _defaults(name: str) -> dict:
+    """The registered model's own parameters (a ladder rung's settings live there, not in the suite)."""
+    try:
+        return create_model(name).get_params()
+    except Exception:  # noqa: BLE001 - a model without get_params or defaults: the suite's params only
+        return {}
+
+
 def _epochs(params: dict) -> tuple[str | None, int | None]:
     for key in EPOCH_PARAMS:
         if key in params:
@@ -79,21 +87,25 @@ def _epochs(params: dict) -> tuple[str | None, int | None]:
 
 
 def cases(suite: dict, dnn_epochs: int, cnn_events: int) -> list[Case]:
-    """The suite's models: tabular as they are, the DNN for a few epochs, CNNs on a subsample."""
+    """The suite's models: tabular as they are, the DNN for a few epochs, CNNs on a subsample.
+    Each keeps its own preprocessing and feature selection (``preprocess``, ``select``)."""
     out = []
     for m in suite["models"]:
         family = MODELS.get(m["name"]).tags.get("family", "tabular")
         params = dict(m.get("params", {}))
         search = m.get("search") or {}
         budget = (int(search.get("trials") or 0), search.get("timeout_s"))
-        key, suite_epochs = _epochs(params)
-        entry = {"name": m["name"], "label": m.get("label", m["name"]), "params": params}
+        defaults = _defaults(m["name"])
+        key, suite_epochs = _epochs({**defaults, **params})
+        entry = {"name": m["name"], "label": m.get("label", m["name"]), "params": params,
+                 **{k: dict(m[k]) for k in ("preprocess", "select") if m.get(k)}}
         if family == "supertml":
             params.update(epochs=1, training="single", pretrained=False)
             params.pop("head_epochs", None)
             out.append(Case(entry, family, cnn_events, 1, suite_epochs, *budget))
-        elif key == "max_epochs":  # the DNN: a fixed number of epochs (patience never stops it)
-            params.update(max_epochs=dnn_epochs, patience=dnn_epochs)
+        elif key == "max_epochs":  # the DNN: a fixed number of epochs (patience, in sub-epochs, never stops it)
+            subepochs = int(params.get("subepochs", defaults.get("subepochs", 1)) or 1)
+            params.update(max_epochs=dnn_epochs, patience=dnn_epochs * subepochs)
             out.append(Case(entry, family, None, dnn_epochs, suite_epochs, *budget))
         else:
             out.append(Case(entry, family, None, None, None, *budget))
