@@ -359,6 +359,15 @@ def tune_models(plan: Plan, pd: PlannedDataset, out_dir: Path, results: dict, op
     return tuned
 
 
+def tune_seconds(results: dict, dataset: str, label: str, tuned: bool) -> float:
+    """A record's share of the search: the seconds this run spent searching this model's
+    parameters on this dataset, the same for every seed (one search serves them all); 0
+    without a search. Trials a shared storage already held (``tune`` workers) cost this run
+    nothing and are not counted."""
+    summary = results["tuning"].get(f"{dataset}/{label}") if tuned else None
+    return float(summary.get("search_s") or 0.0) if summary else 0.0
+
+
 def _threads(executor, opts: RunOptions) -> int | None:
     return opts.threads if executor is None else executor.threads(opts.threads)
 
@@ -395,6 +404,7 @@ def store_result(out_dir: Path, results: dict, result: FitResult, order: dict, l
         return
     if result.examples_png is not None:
         store.write_bytes(store.example_image_path(out_dir, dataset, label), result.examples_png)
+    result.record["timing"]["tune_s"] = tune_seconds(results, dataset, label, result.record["tuned"])
     store.add_record(out_dir, results, result.record, result.arrays, order=order)
 
 

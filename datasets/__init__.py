@@ -1,12 +1,12 @@
 """Datasets: a registry of validated loaders, seeded splits and train-fitted preprocessing."""
 from .base import Dataset, Part, Splits
-from .registry import DATASETS, list_datasets, load_dataset, register_dataset
+from .registry import DATASETS, fetch_dataset, list_datasets, load_dataset, register_dataset
 from .splits import make_splits
 
 __all__ = [
-    "DATASETS", "Dataset", "Part", "Splits", "list_datasets", "load_dataset",
+    "DATASETS", "Dataset", "Part", "Splits", "fetch_dataset", "list_datasets", "load_dataset",
     "make_splits", "register_dataset",
 ]
 
 # Importing the loaders registers them.
-from . import higgsml, higgsml_toy, tables  # noqa: E402,F401
+from . import higgsml, higgsml_toy, openml, tables  # noqa: E402,F401

@@ -12,6 +12,7 @@ from benchmarks import store
 from .analysis import analyse_run
 from .compare import write_comparison
 from .console import console_summary
+from .leaderboard_plots import leaderboard_plots
 from .markdown import render_report
 from .plots import make_plots
 
@@ -24,6 +25,7 @@ def write_report(run_dir: Path, unblind: bool = False) -> Path:
     results, manifest = store.load_run(run_dir)
     analysis = analyse_run(run_dir, results, manifest, unblind=unblind)
     plots = make_plots(analysis, run_dir)
+    board_plots = leaderboard_plots(analysis.leaderboard, run_dir)
     path = run_dir / store.REPORT
-    store.write_text(path, render_report(analysis, plots))
+    store.write_text(path, render_report(analysis, plots, board_plots))
     return path

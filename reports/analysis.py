@@ -17,6 +17,7 @@ from benchmarks.core.scoring import Column, Metric
 from .audit import AuditTable, audit_table
 from .chance import ControlTable, control_table
 from .ladder import LadderTable, ladder_table
+from .leaderboard import Leaderboard, run_leaderboard
 from .records import dataset_metric, first_seed, group_records, unreadable_predictions, visible_tests
 from .summaries import (MainTable, SelectionRow, SuperTMLRow, TimingRow, TuningRow, main_table, selection_rows,
                         supertml_rows, timing_rows, tuning_rows)
@@ -54,6 +55,7 @@ class RunAnalysis:
     missing_fits: tuple[tuple, ...] = ()  # planned (dataset, model, seed, control) with no record
     in_progress: bool = False  # a process holds the run's lock: it is still being written
     unreadable: tuple[str, ...] = ()  # prediction files that are missing or corrupt
+    leaderboard: Leaderboard | None = None  # across datasets, for runs with two or more
 
 
 def missing_fits(results: Mapping, manifest: Mapping) -> tuple[tuple, ...]:
@@ -98,4 +100,5 @@ def analyse_run(run_dir: Path, results: Mapping, manifest: Mapping, unblind: boo
     datasets = tuple(analyse_dataset(Path(run_dir), results, info, blind) for info in infos.values())
     return RunAnalysis(results.get("suite", "?"), blind, manifest, datasets,
                        missing_fits=missing_fits(results, manifest), in_progress=store.is_locked(run_dir),
-                       unreadable=unreadable_predictions(Path(run_dir), results.get("records", []), infos, blind))
+                       unreadable=unreadable_predictions(Path(run_dir), results.get("records", []), infos, blind),
+                       leaderboard=run_leaderboard(Path(run_dir), results, blind))

@@ -15,8 +15,12 @@ import numpy as np
 
 from benchmarks import store
 from benchmarks.core.errors import BenchmarkError, ConfigError
+from benchmarks.core.naming import safe_name
 from benchmarks.core.scoring import Column
 
+from .leaderboard import Leaderboard, build_leaderboard, run_cells
+from .leaderboard_plots import leaderboard_plots
+from .leaderboard_section import leaderboard_section
 from .records import NO_CONTROL, dataset_metric
 from .tables import finite, fmt_mean_std, seconds, table
 
@@ -132,16 +136,19 @@ def summary_columns(metric_of: dict[str, dict], dataset: str, hide_private: bool
             if not (hide_private and c.private)]
 
 
-def compare_runs(run_dirs: Sequence[Path], unblind: bool = False) -> str:
-    """Markdown comparing the records of several run directories (see module docstring)."""
-    run_dirs = [Path(p) for p in run_dirs]
-    if len(run_dirs) < 2:
-        raise ConfigError("compare needs at least two run directories")
-    runs = [store.load_run(p) for p in run_dirs]  # BenchmarkError for anything not a run
-    labels = run_labels(run_dirs)
-    hide_private = not unblind and any(res.get("blind") for res, _ in runs)
+def comparison_leaderboard(run_dirs: Sequence[Path], runs: list[tuple[dict, dict]], labels: list[str],
+                           hide_private: bool) -> Leaderboard | None:
+    """One leaderboard whose entrants are every model of every run ("label @ run"), ranked on
+    the datasets every entrant has a score on."""
+    cells = []
+    for path, (results, _), run in zip(run_dirs, runs, labels):
+        cells += run_cells(Path(path), results, hide_private, entrant=lambda m, run=run: f"{m} @ {run}")
+    return build_leaderboard(cells)
 
-    # key -> per-run record lists, in first-seen order (suite order of the first run holding it)
+
+def _aligned_records(runs: Sequence[tuple[dict, dict]]) -> tuple[dict[Key, list[list[dict]]], dict[str, dict]]:
+    """Row key -> per-run record lists, in first-seen order (suite order of the first run
+    holding it); and each dataset's metric facts from the first run that has them."""
     by_key: dict[Key, list[list[dict]]] = {}
     for i, (res, _) in enumerate(runs):
         for rec in res.get("records", []):
@@ -150,6 +157,24 @@ def compare_runs(run_dirs: Sequence[Path], unblind: bool = False) -> str:
     for res, _ in runs:
         for name, info in res.get("datasets", {}).items():
             metric_of.setdefault(name, info)
+    return by_key, metric_of
+
+
+def compare_runs(run_dirs: Sequence[Path], unblind: bool = False, plots_dir: Path | None = None,
+                 plot_prefix: str = "") -> str:
+    """Markdown comparing the records of several run directories (see module docstring).
+
+    With ``plots_dir`` the leaderboard's plots are written under ``plots_dir/plots`` (file
+    names starting with ``plot_prefix``) and linked relative to ``plots_dir``.
+    """
+    run_dirs = [Path(p) for p in run_dirs]
+    if len(run_dirs) < 2:
+        raise ConfigError("compare needs at least two run directories")
+    runs = [store.load_run(p) for p in run_dirs]  # BenchmarkError for anything not a run
+    labels = run_labels(run_dirs)
+    hide_private = not unblind and any(res.get("blind") for res, _ in runs)
+
+    by_key, metric_of = _aligned_records(runs)
 
     parts = [f"# Comparison of {len(runs)} runs", "",
              "Rows align on dataset, model label, control and parameters; the reference of each "
@@ -160,6 +185,10 @@ def compare_runs(run_dirs: Sequence[Path], unblind: bool = False) -> str:
         parts += ["", "> **Blind**: at least one run is blind, so private-test AMS and the AUC that "
                       "includes the private part are hidden for all runs (AUC on the public part "
                       "shown). Use `--unblind` once every choice is final."]
+    board = comparison_leaderboard(run_dirs, runs, labels, hide_private)
+    board_plots = leaderboard_plots(board, plots_dir, plot_prefix) if plots_dir is not None else []
+    if board is not None:
+        parts += ["", leaderboard_section(board, board_plots)]
     by_dataset: dict[str, list[Key]] = defaultdict(list)
     lonely: list[tuple[Key, str]] = []
     for key, groups in by_key.items():
@@ -189,8 +218,9 @@ def compare_runs(run_dirs: Sequence[Path], unblind: bool = False) -> str:
 
 
 def write_comparison(run_dirs: Sequence[Path], out: Path | None = None, unblind: bool = False) -> Path:
-    """Write compare_runs' Markdown atomically to `out` (default ./comparison.md); returns the path."""
-    text = compare_runs(run_dirs, unblind=unblind)
+    """Write compare_runs' Markdown atomically to `out` (default ./comparison.md), the leaderboard's
+    plots under ``plots/`` beside it; returns the path."""
     path = Path(out) if out is not None else Path.cwd() / "comparison.md"
+    text = compare_runs(run_dirs, unblind=unblind, plots_dir=path.parent, plot_prefix=f"{safe_name(path.stem)}_")
     store.write_text(path, text)
     return path

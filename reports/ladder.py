@@ -19,7 +19,7 @@ import numpy as np
 from benchmarks.core.scoring import Metric
 
 from .literature import LUMIN_LADDER, PaperRung
-from .records import by_seed, first_seed, load_splits
+from .records import by_seed, load_splits
 from .summaries import Values, flagged, seed_values, timing_values
 from .uncertainty import N_BOOT
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import Mapping, Sequence
 
 from .analysis import RunAnalysis
+from .leaderboard_section import leaderboard_section
 from .plots import Plot
 from .sections import SectionContext, render_dataset
 from .literature import LITERATURE
@@ -34,7 +35,7 @@ def literature_section() -> str:
     rows = [[who, ds, fig] for who, ds, fig in LITERATURE]
     return "\n".join([
         "## Published figures (for context; NOT produced by this run)", "",
-        "These numbers come from the literature, on the full HiggsML data or the full Iris/Wine "
+        "These numbers come from the literature, on the full HiggsML data or the full Iris/Wine/Adult "
         "tables with their own protocols. The SuperTML HiggsML claim matches AMS computed on the "
         "public and private sets together without rescaling the weights (double luminosity, "
         "about √2 too high).", "",
@@ -62,11 +63,14 @@ def completeness_note(analysis: RunAnalysis) -> str:
     return "\n>\n".join(lines)
 
 
-def render_report(analysis: RunAnalysis, plots: Mapping[str, Sequence[Plot]]) -> str:
-    """The Markdown of an analysed run whose plots are already written."""
+def render_report(analysis: RunAnalysis, plots: Mapping[str, Sequence[Plot]],
+                  leaderboard_plots: Sequence[Plot] = ()) -> str:
+    """The Markdown of an analysed run whose plots are already written; the leaderboard
+    across datasets (runs with two or more) comes before the datasets' own sections."""
     parts = [run_header(analysis), completeness_note(analysis)]
     if analysis.blind:
         parts.append(BLIND_NOTE)
+    parts.append(leaderboard_section(analysis.leaderboard, leaderboard_plots))
     for data in analysis.datasets:
         parts += render_dataset(SectionContext(analysis, data, tuple(plots.get(data.name, ()))))
     parts.append(literature_section())

@@ -53,13 +53,13 @@ def _save_to(fig, path: Path) -> Path:
         plt.close(fig)
 
 
-def _save(fig, run_dir: Path, name: str) -> str:
+def save_figure(fig, run_dir: Path, name: str) -> str:
     rel = f"{store.PLOTS}/{name}"
     _save_to(fig, Path(run_dir) / rel)
     return rel
 
 
-def _subplots(*args, **kw):
+def subplots(*args, **kw):
     # A local style: importing this module must not change other code's rcParams.
     with sns.axes_style("whitegrid"):
         return plt.subplots(*args, **kw)
@@ -143,7 +143,7 @@ def roc_plot(run_dir: Path, data: DatasetAnalysis, blind: bool, colors: dict) ->
     class_names = data.info.get("class_names") or ("background", "signal")
     multiclass = multiclass or len(class_names) < 2
     kind = "one-vs-rest micro-average" if multiclass else f"{class_names[1]} vs {class_names[0]}"
-    fig, ax = _subplots(figsize=(6, 5))
+    fig, ax = subplots(figsize=(6, 5))
     for label, (fpr, tpr, auc) in curves.items():
         fpr, tpr = _thin(fpr, tpr)
         ax.plot(fpr, tpr, color=colors.get(label), lw=1.5, label=f"{label} (AUC {auc:.4f})")
@@ -159,7 +159,7 @@ def roc_plot(run_dir: Path, data: DatasetAnalysis, blind: bool, colors: dict) ->
     if skipped:
         ax.text(0.02, 0.98, "no predictions for: " + ", ".join(skipped), transform=ax.transAxes,
                 va="top", fontsize=7, color="grey")
-    rel = _save(fig, run_dir, f"{safe_name(data.name)}_roc.png")
+    rel = save_figure(fig, run_dir, f"{safe_name(data.name)}_roc.png")
     caption = f"ROC curves ({kind}, event-weighted), test part(s) {what}"
     return Plot(caption + (" (blind: private part not used)" if blind else ""), rel)
 
@@ -200,7 +200,7 @@ def threshold_plot(run_dir: Path, data: DatasetAnalysis, colors: dict) -> Plot |
     if not curves:
         return None
     title = data.metric.title
-    fig, ax = _subplots(figsize=(7, 4.5))
+    fig, ax = subplots(figsize=(7, 4.5))
     for label, (cuts, values, cut, at_cut, _) in curves.items():
         c = colors.get(label)
         cx, vx = _thin(cuts, values)
@@ -211,7 +211,7 @@ def threshold_plot(run_dir: Path, data: DatasetAnalysis, colors: dict) -> Plot |
     ax.set_ylabel(f"{title} (validation split)")
     ax.set_title(f"{data.name}: {title} vs cut on validation; dashed: chosen cut", fontsize=10)
     ax.legend(fontsize=8, loc="best")
-    rel = _save(fig, run_dir, f"{safe_name(data.name)}_{safe_name(data.metric.name)}_cut.png")
+    rel = save_figure(fig, run_dir, f"{safe_name(data.name)}_{safe_name(data.metric.name)}_cut.png")
     return Plot(f"{title} vs cut on the validation split (dashed: the cut chosen there; grey: cuts keeping "
                 "too few background events for the figure to mean anything)", rel)
 
@@ -231,7 +231,7 @@ def timing_plot(run_dir: Path, data: DatasetAnalysis, colors: dict) -> Plot | No
     if df.empty:
         return None
     order = list(dict.fromkeys(df["model"]))
-    fig, axes = _subplots(1, 2, figsize=(10, 0.5 * len(order) + 1.8), sharey=True)
+    fig, axes = subplots(1, 2, figsize=(10, 0.5 * len(order) + 1.8), sharey=True)
     for ax, col, title in ((axes[0], "train_s", "training time (s)"),
                            (axes[1], "predict_per_1k_s", "inference time per 1k events (s)")):
         shown = df[df[col].notna() & (df[col] > 0)]
@@ -249,7 +249,7 @@ def timing_plot(run_dir: Path, data: DatasetAnalysis, colors: dict) -> Plot | No
         ax.set_xlabel(title)
         ax.set_ylabel("")
     fig.suptitle(f"{data.name}: timing (bars: mean over seeds, dots: seeds)", fontsize=10)
-    rel = _save(fig, run_dir, f"{safe_name(data.name)}_timing.png")
+    rel = save_figure(fig, run_dir, f"{safe_name(data.name)}_timing.png")
     return Plot("Training time and inference time per 1k events (bars: mean over seeds; dots: single seeds)", rel)
 
 
@@ -261,7 +261,7 @@ def tuning_plot(run_dir: Path, name: str, tuning: Sequence[TuningRow], colors: d
     searched = [row for row in tuning if row.history]
     if not searched:
         return None
-    fig, ax = _subplots(figsize=(7, 4.5))
+    fig, ax = subplots(figsize=(7, 4.5))
     for row in searched:
         trials, values = np.array(row.history).T
         order = np.argsort(trials, kind="stable")
@@ -275,7 +275,7 @@ def tuning_plot(run_dir: Path, name: str, tuning: Sequence[TuningRow], colors: d
     ax.set_ylabel("objective on the validation split")
     ax.set_title(f"{name}: Optuna history (dots: trials, line: running best)", fontsize=10)
     ax.legend(fontsize=8)
-    rel = _save(fig, run_dir, f"{safe_name(name)}_tuning.png")
+    rel = save_figure(fig, run_dir, f"{safe_name(name)}_tuning.png")
     return Plot("Hyper-parameter search: objective per trial and running best", rel)
 
 
@@ -324,7 +324,7 @@ def ladder_plots(run_dir: Path, data: DatasetAnalysis) -> list[Plot]:
         return []
     split, rows, title = ladder.tests[-1], ladder.rows, data.metric.title
     x = np.arange(len(rows))
-    fig, ax = _subplots(figsize=(max(7.0, 0.45 * len(rows) + 2), 4.5))
+    fig, ax = subplots(figsize=(max(7.0, 0.45 * len(rows) + 2), 4.5))
     means = [np.nanmean([v for v in row.values[split] if v is not None] or [np.nan]) for row in rows]
     errs = [np.nanstd([v for v in row.values[split] if v is not None] or [np.nan], ddof=1)
             if sum(v is not None for v in row.values[split]) > 1 else 0.0 for row in rows]
@@ -338,8 +338,8 @@ def ladder_plots(run_dir: Path, data: DatasetAnalysis) -> list[Plot]:
     ax.set_title(f"{data.name}: {title} by rung of the technique ladder", fontsize=10)
     ax.legend(fontsize=8)
     first = Plot(f"{title} by rung (this run's {split} split, mean ± std over seeds; the paper's private AMS beside)",
-                 _save(fig, run_dir, f"{safe_name(data.name)}_ladder_{safe_name(data.metric.name)}.png"))
-    fig, ax = _subplots(figsize=(max(7.0, 0.45 * len(rows) + 2), 4.5))
+                 save_figure(fig, run_dir, f"{safe_name(data.name)}_ladder_{safe_name(data.metric.name)}.png"))
+    fig, ax = subplots(figsize=(max(7.0, 0.45 * len(rows) + 2), 4.5))
     ax.plot(x, [row.time_ratio if row.time_ratio else np.nan for row in rows], "o-", label="this run")
     if paper:
         ax.plot([i for i, _ in paper], [p.time_ratio for _, p in paper], "s--", color="grey", label="paper")
@@ -349,7 +349,7 @@ def ladder_plots(run_dir: Path, data: DatasetAnalysis) -> list[Plot]:
     ax.set_title(f"{data.name}: relative training time by rung", fontsize=10)
     ax.legend(fontsize=8)
     second = Plot("Training time by rung relative to the baseline (this run and the paper)",
-                  _save(fig, run_dir, f"{safe_name(data.name)}_ladder_time.png"))
+                  save_figure(fig, run_dir, f"{safe_name(data.name)}_ladder_time.png"))
     return [first, second]
 
 
@@ -360,7 +360,7 @@ def lr_find_plot(run_dir: Path, data: DatasetAnalysis, colors: dict) -> Plot | N
               if isinstance((rec.get("info") or {}).get("lr_find"), dict)}
     if not curves:
         return None
-    fig, ax = _subplots(figsize=(7, 4.5))
+    fig, ax = subplots(figsize=(7, 4.5))
     for label, found in curves.items():
         c = colors.get(label)
         ax.plot(found["lrs"], found["losses"], color=c, lw=1.3, label=f"{label} (suggested {found['suggestion']:.2g})")
@@ -371,7 +371,7 @@ def lr_find_plot(run_dir: Path, data: DatasetAnalysis, colors: dict) -> Plot | N
     ax.set_title(f"{data.name}: learning-rate range test (dashed: suggestion, a tenth of the minimum's rate)",
                  fontsize=10)
     ax.legend(fontsize=8)
-    rel = _save(fig, run_dir, f"{safe_name(data.name)}_lr_find.png")
+    rel = save_figure(fig, run_dir, f"{safe_name(data.name)}_lr_find.png")
     return Plot("Learning-rate range test (lr_find) on the training split, first seed", rel)
 
 
@@ -395,11 +395,11 @@ def importance_plot(run_dir: Path, data: DatasetAnalysis, colors: dict) -> Plot 
     ranked = {label: rec["importance"] for label, rec in data.first_seed.items() if isinstance(rec.get("importance"), dict)}
     if not ranked:
         return None
-    fig, axes = _subplots(1, len(ranked), figsize=(4.2 * len(ranked), 0.28 * TOP_FEATURES + 1.5), squeeze=False)
+    fig, axes = subplots(1, len(ranked), figsize=(4.2 * len(ranked), 0.28 * TOP_FEATURES + 1.5), squeeze=False)
     for ax, (label, ranking) in zip(axes[0], ranked.items()):
         _importance_axes(ax, ranking, label, colors.get(label))
     fig.suptitle(f"{data.name}: permutation importance (top {TOP_FEATURES}, mean ± std over repeats)", fontsize=10)
-    rel = _save(fig, run_dir, f"{safe_name(data.name)}_importance.png")
+    rel = save_figure(fig, run_dir, f"{safe_name(data.name)}_importance.png")
     return Plot("Permutation importance on the validation split (first seed): the objective's drop when a "
                 "feature is shuffled", rel)
 
@@ -411,7 +411,7 @@ def write_importance(ranking: dict, title: str, out_dir: Path) -> list[Path]:
     lines = ["feature,drop_mean,drop_std"] + [f"{ranking['features'][i]},{ranking['mean'][i]:.6g},{ranking['std'][i]:.6g}"
                                                for i in order]
     csv = atomic_write(out_dir / "importance.csv", lambda fh: fh.write(("\n".join(lines) + "\n").encode()))
-    fig, ax = _subplots(figsize=(6, 0.28 * TOP_FEATURES + 1.5))
+    fig, ax = subplots(figsize=(6, 0.28 * TOP_FEATURES + 1.5))
     _importance_axes(ax, ranking, f"{title}: permutation importance (validation)")
     return [csv, _save_to(fig, out_dir / "importance.png")]
 

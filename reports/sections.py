@@ -208,8 +208,8 @@ def statistics_section(ctx: SectionContext) -> str:
         "paired bootstrap of the difference on the same test events (first seed), and a paired t-test "
         f"over seeds where there are at least {MIN_SEEDS} (fewer give no usable test). Significant means the "
         "95% interval excludes zero. The resolution is the smallest difference this test data could detect "
-        "(80% power, from the spread of the resampled differences); a difference below it is **below "
-        "resolution**: it may be real, but this data cannot tell it from noise. A tuned model's validation "
+        "(80% power, from the spread of the resampled differences); a difference below it and not "
+        "significant is **below resolution**: it may be real, but this data cannot tell it from noise. A tuned model's validation "
         "score is optimistic (its parameters were chosen on that split), which can favour it as the "
         "reference; its test figures are unaffected.", "",
         table(["model", "test split", f"{what} [95% CI]", f"difference vs {ref} [95% CI]", "over seeds"], rows,

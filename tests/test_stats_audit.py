@@ -208,11 +208,22 @@ def test_minimum_detectable_difference_and_resolution():
     b = np.where(rng.random(400) < 0.79, y, 1 - y)
     out = stats.paired_accuracy_comparison(y, a, b, n_boot=500, seed=1)
     assert out["mdd"] == pytest.approx(stats.minimum_detectable_difference(out["se"]))
-    assert out["below_resolution"] == (abs(out["diff"]) < out["mdd"])
+    assert out["below_resolution"] == (not out["significant"] and abs(out["diff"]) < out["mdd"])
+    assert out["below_resolution"]  # 80% vs 79% on 400 events: far below what they resolve
     # Twice the events: the resolution improves by about sqrt(2).
     y2, a2, b2 = (np.concatenate([v, v]) for v in (y, a, b))
     out2 = stats.paired_accuracy_comparison(y2, a2, b2, n_boot=500, seed=1)
     assert out2["mdd"] == pytest.approx(out["mdd"] / np.sqrt(2), rel=0.2)
+
+
+def test_a_significant_difference_is_never_below_resolution():
+    """Significant yet smaller than the 80%-power resolution (a low-power detection) is reported
+    as significant only; the flag is for differences the data cannot tell from noise."""
+    diffs = np.random.default_rng(0).normal(0.7, 0.3, 1000)  # excludes 0 at 95%; mdd = 2.8 * 0.3 = 0.84
+    out = stats._paired_summary(0.7, diffs, 0.05)
+    assert out["significant"] and abs(out["diff"]) < out["mdd"] and not out["below_resolution"]
+    noisy = stats._paired_summary(0.2, diffs - 0.5, 0.05)  # centred on 0.2: not significant
+    assert not noisy["significant"] and noisy["below_resolution"]
 
 
 def test_selection_counts_at_a_cut():

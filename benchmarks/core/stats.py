@@ -167,6 +167,9 @@ def minimum_detectable_difference(se: float, alpha: float = 0.05, power: float =
 def _paired_summary(diff: float, diffs: np.ndarray, alpha: float) -> dict:
     """Percentile interval and two-sided bootstrap p-value of a paired difference, with the
     difference this resolution could detect (``mdd``: 80% power, from the bootstrap spread).
+    A difference is ``below_resolution`` when it is not significant and smaller than ``mdd``:
+    the data could not have told it from noise. A significant difference smaller than ``mdd``
+    is a lucky detection at low power, not a non-result, so it is not flagged.
 
     p = 2 * min(share of resampled differences <= 0, share >= 0), with the +1 correction
     so that it is never reported as exactly 0.
@@ -176,6 +179,7 @@ def _paired_summary(diff: float, diffs: np.ndarray, alpha: float) -> dict:
     p = min(1.0, (2 * tail + 1) / (n + 1))
     low, high = _interval(diffs, alpha)
     se = float(np.std(diffs, ddof=1)) if n > 1 else float("nan")
+    mdd = minimum_detectable_difference(se, alpha) if n > 1 else float("nan")
     return {
         "diff": float(diff),
         "ci_low": low,
@@ -185,8 +189,8 @@ def _paired_summary(diff: float, diffs: np.ndarray, alpha: float) -> dict:
         "alpha": alpha,
         "n_boot": n,
         "se": se,
-        "mdd": minimum_detectable_difference(se, alpha) if n > 1 else float("nan"),
-        "below_resolution": bool(n > 1 and abs(diff) < minimum_detectable_difference(se, alpha)),
+        "mdd": mdd,
+        "below_resolution": bool(n > 1 and p >= alpha and abs(diff) < mdd),
     }
 
 
@@ -358,6 +362,138 @@ def consistent_with_chance(
     return bool(low - 1e-12 <= accuracy <= high + 1e-12)
 
 
+# ------------------------------------------------------------ ranks across datasets
+#
+# A leaderboard scores k models on N datasets: an (N, k) table, one row per dataset, higher
+# is better in every row. These are the usual average-rank statistics (Demšar 2006, JMLR 7:
+# "Statistical comparisons of classifiers over multiple data sets"), the normalised score and
+# a Bradley-Terry (Elo) rating of the pairwise outcomes (as TabArena and Chatbot Arena do).
+
+
+def _score_table(scores) -> np.ndarray:
+    s = np.asarray(scores, dtype=np.float64)
+    if s.ndim != 2 or s.shape[0] < 1 or s.shape[1] < 2:
+        raise DataError(f"a leaderboard needs an (N datasets, k >= 2 models) score table, got shape {s.shape}")
+    if not np.isfinite(s).all():
+        raise DataError("a leaderboard's score table must be finite (leave out datasets a model lacks)")
+    return s
+
+
+def rank_rows(scores) -> np.ndarray:
+    """Each model's rank on each dataset: 1 = the highest score; tied models share the
+    average of the ranks they span (two models tied for first both get 1.5)."""
+    from scipy.stats import rankdata
+
+    s = _score_table(scores)
+    return np.vstack([rankdata(-row, method="average") for row in s])
+
+
+def friedman_test(ranks) -> dict:
+    """Friedman's test that all k models rank alike over N datasets (Demšar 2006, sec. 3.2.2).
+
+    chi2_F = 12 N / (k (k+1)) * (sum_j R_j^2 - k (k+1)^2 / 4), with R_j the mean ranks, on k-1
+    degrees of freedom; and Iman and Davenport's less conservative F_F = (N-1) chi2_F /
+    (N (k-1) - chi2_F) on (k-1, (k-1)(N-1)) degrees of freedom. Ties enter as average ranks
+    (no tie correction, as in Demšar's formulas). Needs N >= 2 and k >= 2.
+    """
+    from scipy.stats import chi2 as chi2_dist, f as f_dist
+
+    r = np.asarray(ranks, dtype=np.float64)
+    if r.ndim != 2 or r.shape[0] < 2 or r.shape[1] < 2:
+        raise DataError(f"Friedman's test needs at least 2 datasets and 2 models, got a table of shape {r.shape}")
+    n, k = r.shape
+    mean_ranks = r.mean(axis=0)
+    chi2 = max(0.0, 12.0 * n / (k * (k + 1)) * (float(np.sum(mean_ranks ** 2)) - k * (k + 1) ** 2 / 4.0))
+    rest = n * (k - 1) - chi2  # 0 when every dataset ranks the models identically
+    ff = (n - 1) * chi2 / rest if rest > 1e-12 else float("inf")
+    df2 = (k - 1) * (n - 1)
+    return {"n": n, "k": k, "mean_ranks": mean_ranks.tolist(), "chi2": chi2, "df": k - 1,
+            "p_chi2": float(chi2_dist.sf(chi2, k - 1)), "ff": ff, "df_ff": (k - 1, df2),
+            "p_ff": float(f_dist.sf(ff, k - 1, df2)) if np.isfinite(ff) else 0.0}
+
+
+def nemenyi_q(k: int, alpha: float = 0.05) -> float:
+    """The Nemenyi test's critical value q_alpha for k models: the studentized range
+    quantile (infinite degrees of freedom) over sqrt(2) (Demšar's Table 5a: 1.960, 2.343,
+    2.569, 2.728 ... for k = 2, 3, 4, 5 ... at alpha 0.05)."""
+    from scipy.stats import studentized_range
+
+    if int(k) < 2 or not 0 < alpha < 1:
+        raise ConfigError(f"the Nemenyi test needs k >= 2 models and alpha in (0, 1), got k={k}, alpha={alpha}")
+    return float(studentized_range.ppf(1 - alpha, int(k), np.inf) / np.sqrt(2.0))
+
+
+def critical_difference(k: int, n: int, alpha: float = 0.05) -> float:
+    """Nemenyi's critical difference of mean ranks, q_alpha sqrt(k (k+1) / (6 N)): two models
+    whose mean ranks differ by at least this much differ significantly."""
+    if int(n) < 1:
+        raise ConfigError(f"the critical difference needs N >= 1 datasets, got {n}")
+    return nemenyi_q(k, alpha) * float(np.sqrt(k * (k + 1) / (6.0 * n)))
+
+
+def cd_cliques(mean_ranks, cd: float) -> list[tuple[int, ...]]:
+    """The bars of a critical-difference diagram: maximal runs of models (indices, best mean
+    rank first) whose mean ranks all lie within less than `cd` of each other, i.e. no two of
+    them significantly different. Single models are not listed."""
+    r = np.asarray(mean_ranks, dtype=np.float64)
+    order = np.argsort(r, kind="stable")
+    cliques: list[tuple[int, ...]] = []
+    for i in range(len(order)):
+        j = i
+        while j + 1 < len(order) and r[order[j + 1]] - r[order[i]] < cd:
+            j += 1
+        if j > i and (not cliques or order[j] not in cliques[-1]):
+            cliques.append(tuple(int(m) for m in order[i:j + 1]))
+    return cliques
+
+
+def normalised_scores(scores) -> np.ndarray:
+    """Per dataset, (score - worst) / (best - worst): 1 for the best model there, 0 for the
+    worst; every model gets 1 on a dataset where all score alike."""
+    s = _score_table(scores)
+    low, high = s.min(axis=1, keepdims=True), s.max(axis=1, keepdims=True)
+    span = high - low
+    return np.where(span > 0, (s - low) / np.where(span > 0, span, 1.0), 1.0)
+
+
+def pairwise_wins(scores) -> np.ndarray:
+    """wins[i, j]: over the datasets, how often model i scored above model j (a tie gives
+    each half a win). The battles an Elo rating is fitted to."""
+    s = _score_table(scores)
+    diff = s[:, :, None] - s[:, None, :]
+    return (diff > 0).sum(axis=0) + 0.5 * (diff == 0).sum(axis=0) - 0.5 * np.eye(s.shape[1]) * s.shape[0]
+
+
+def elo_ratings(wins, base: float = 1000.0, prior_draws: float = 1.0, tol: float = 1e-10,
+                max_iter: int = 100_000) -> np.ndarray:
+    """Elo ratings from pairwise outcomes by Bradley-Terry maximum likelihood.
+
+    ``wins[i, j]``: how often i beat j (ties counted half each way). Fitted with Hunter's
+    (2004) MM iteration; ``prior_draws`` virtual draws between every pair keep a model that
+    wins every battle at a finite rating (and make the fit unique). On the Elo scale: a
+    rating difference D means odds 10^(D/400) that the higher-rated model wins; the mean is
+    ``base``. Two models, one winning all of 3 battles: odds (3 + 1/2) / (1/2) = 7, a
+    difference of 400 log10(7) = 338.0.
+    """
+    w = np.asarray(wins, dtype=np.float64)
+    k = w.shape[0]
+    if w.shape != (k, k) or k < 2 or (w < 0).any() or not np.isfinite(w).all():
+        raise DataError(f"Elo ratings need a square non-negative (k >= 2) win table, got shape {w.shape}")
+    off = 1.0 - np.eye(k)
+    w = (w + 0.5 * prior_draws) * off
+    games = w + w.T
+    strength = np.ones(k)
+    for _ in range(max_iter):
+        new = w.sum(axis=1) / np.sum(games / (strength[:, None] + strength[None, :]), axis=1)
+        new = new / np.exp(np.mean(np.log(new)))
+        done = np.max(np.abs(np.log(new) - np.log(strength))) < tol
+        strength = new
+        if done:
+            break
+    elo = 400.0 * np.log10(strength)
+    return elo - elo.mean() + base
+
+
 __all__ = [
     "mean_std",
     "bootstrap_ci",
@@ -372,4 +508,12 @@ __all__ = [
     "chance_interval_accuracy",
     "consistent_with_chance",
     "random_selection_ams",
+    "rank_rows",
+    "friedman_test",
+    "nemenyi_q",
+    "critical_difference",
+    "cd_cliques",
+    "normalised_scores",
+    "pairwise_wins",
+    "elo_ratings",
 ]
