@@ -136,6 +136,17 @@ def _lost(task: FitTask, exc: BaseException, ray) -> FitResult:
     return FitResult(task.key, failure_record(task, kind, error, {"executor": "ray", "node": None}))
 
 
+def _cancel(ray, refs: list) -> None:
+    """Stop the tasks of ``refs`` that have not finished. Never cancel a finished task: in Ray
+    a cancel racing with a task's completion reply aborts the driver ("Tried to complete task
+    that was not pending"), so a run cancels only on failure or interruption."""
+    if not refs:
+        return
+    _, unfinished = ray.wait(refs, num_returns=len(refs), timeout=0)
+    for ref in unfinished:
+        ray.cancel(ref, force=True)
+
+
 def _tune_task(job: TuneJob, sampler_seed: int, threads: int | None, plugins: tuple[str, ...],
                verbose: bool) -> dict:
     """One search worker inside a Ray task."""
@@ -244,8 +255,7 @@ class RayExecutor:
                     result = _lost(task, exc, ray)
                 yield result
         finally:
-            for ref in pending:  # interrupted: stop the fits nobody will store
-                ray.cancel(ref, force=True)
+            _cancel(ray, list(pending))  # interrupted: stop the fits nobody will store
 
     def run_tune(self, job: TuneJob, sampler_seeds: list[int], resources: FitResources,
                  plugins: tuple[str, ...]) -> list[dict]:
@@ -266,16 +276,15 @@ class RayExecutor:
         refs = [remote.remote(ref, s, resources.threads, plugins, self.verbose) for s in sampler_seeds]
         try:
             return ray.get(refs)
-        except ray.exceptions.RayTaskError as exc:
-            if isinstance(exc.cause, BenchmarkError):
+        except BaseException as exc:
+            _cancel(ray, refs)  # one worker failed, or the driver is interrupted: stop the others
+            if isinstance(exc, ray.exceptions.RayTaskError) and isinstance(exc.cause, BenchmarkError):
                 raise exc.cause from None
+            if isinstance(exc, ray.exceptions.RayError) and not isinstance(exc, ray.exceptions.RayTaskError):
+                first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+                raise BenchmarkError(f"a search worker of {job.study} was lost in {MAX_RETRIES + 1} tries: "
+                                     f"{first}") from None
             raise
-        except ray.exceptions.RayError as exc:
-            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-            raise BenchmarkError(f"a search worker of {job.study} was lost in {MAX_RETRIES + 1} tries: {first}") from None
-        finally:
-            for r in refs:
-                ray.cancel(r, force=True)
 
     def search(self, job: TuneJob, resources: FitResources, plugins: tuple[str, ...]) -> tuple[dict, dict]:
         """A run's search with ``workers`` Ray tasks; ``(best_params, summary)`` as ``tune_for_run``.
