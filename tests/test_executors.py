@@ -267,8 +267,11 @@ def test_a_run_search_runs_as_ray_workers_on_one_study(ray_address, tmp_path):
     out = tmp_path / "r"
     assert main(["run", "--suite", str(_suite(tmp_path, SEARCHED)), "--executor", "ray", "--workers", "2",
                  "--threads", "1", "--out", str(out), "--quiet"]) == 0
-    summary = json.loads((out / "results.json").read_text())["tuning"]["iris/random-forest"]
+    results = json.loads((out / "results.json").read_text())
+    summary = results["tuning"]["iris/random-forest"]
     assert summary["workers"] == 2 and summary["trials"] == summary["new_trials"] == 5
+    (record,) = results["records"]  # the driver charges the search to the record it served
+    assert record["tuned"] and record["timing"]["tune_s"] == summary["search_s"] > 0
     study = optuna.load_study(study_name=summary["study"], storage=f"sqlite:///{out / 'optuna.db'}")
     assert len(study.get_trials(states=(optuna.trial.TrialState.COMPLETE,))) == 5
 
