@@ -25,11 +25,12 @@ from .core.naming import safe_name
 from .core.scoring import METRICS
 from .core.secrets import MASK, redact
 from .encoding import encode_examples
+from .executors import require_ray, tune_on_ray
 from .importance import importance_of
 from .runner import RunOptions, run_suite, select_models
 from .submission import score_submission_files
 from .suite import DatasetSpec, list_suites, load_suite, parse_suite
-from .tuning import run_tune_worker
+from .tuning import describe_job, prepare_tune, run_tune_worker
 
 EPILOG = """examples:
   python -m benchmarks run                              # default suite, offline
@@ -79,6 +80,15 @@ def _add_run(sub) -> None:
                    help="finish an interrupted run: the fits it lacks (suite and options from its manifest)")
     r.add_argument("--unblind", action="store_true", help="show private AMS in the report of a blind suite")
     r.add_argument("--quiet", action="store_true", help="no progress bars")
+    x = r.add_argument_group("where fits run")
+    x.add_argument("--executor", choices=["local", "ray"],
+                   help="local: one fit after another in this process (default); ray: each fit a Ray task")
+    x.add_argument("--address", help="Ray cluster to join (HOST:PORT, ray://HOST:PORT or auto; "
+                   "default: start a local Ray using every core and GPU here)")
+    x.add_argument("--threads", type=int, help="CPU threads per fit (default: local every core, ray "
+                   "min(4, a node's CPUs)); fixed threads make CPU results identical across executors")
+    x.add_argument("--gpus-per-fit", type=float, help="GPU share of a GPU fit on Ray (default 1; 0.25 packs four per GPU)")
+    x.add_argument("--workers", type=int, help="Ray tasks per Optuna search (default 1, which searches exactly as local)")
 
 
 def _add_tune(sub) -> None:
@@ -96,6 +106,8 @@ def _add_tune(sub) -> None:
     t.add_argument("--data", help="path to the dataset file for datasets that read one (higgsml)")
     t.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
     t.add_argument("--max-events", type=int)
+    t.add_argument("--workers", type=int, help="run N workers as Ray tasks on the shared storage (needs Ray)")
+    t.add_argument("--address", help="Ray cluster for --workers (default: a local Ray on this machine)")
 
 
 def _add_importance(sub) -> None:
@@ -145,9 +157,11 @@ def _add_small(sub) -> None:
     c.add_argument("--out", type=Path, help="output file (default: comparison.md)")
     c.add_argument("--unblind", action="store_true")
     pf = sub.add_parser("perf", help="print performance figures")
-    pf.add_argument("what", choices=["ams", "encode", "train", "ensemble"])
+    pf.add_argument("what", choices=["ams", "encode", "train", "ensemble", "scale"])
     pf.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
     pf.add_argument("--quick", action="store_true", help="smaller sizes (a quick look, not the targets)")
+    pf.add_argument("--events", type=int, help="scale: events of the synthetic full-size file (default 818,238)")
+    pf.add_argument("--workers", type=int, default=4, help="scale: N of the projected wall time with N workers")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -184,7 +198,9 @@ def cmd_list(args) -> int:
 
 
 RUN_SHAPING = ("suite", "data", "dataset", "target", "weight", "metric", "categorical", "models", "seeds", "device",
-               "max_events", "control", "no_tune", "storage")
+               "max_events", "control", "no_tune", "storage", "threads")
+# Where the fits run does not shape the results: `run --resume DIR --executor ...` may change it.
+EXECUTION = ("executor", "address", "gpus_per_fit", "workers")
 
 
 def _suite_for_args(args):
@@ -206,7 +222,13 @@ def _suite_for_args(args):
 def _options(args) -> RunOptions:
     return RunOptions(data=args.data, models=args.models, seeds=args.seeds, device=args.device or "auto",
                       max_events=args.max_events, control=args.control or "none", progress=not args.quiet,
-                      tune=not args.no_tune, storage=args.storage, unblind=args.unblind, importance=args.importance)
+                      tune=not args.no_tune, storage=args.storage, unblind=args.unblind, importance=args.importance,
+                      threads=args.threads, **_execution(args))
+
+
+def _execution(args) -> dict:
+    """The executor options given on the command line (the others keep their defaults)."""
+    return {k: getattr(args, k) for k in EXECUTION if getattr(args, k) is not None}
 
 
 def _resumed(args):
@@ -221,6 +243,9 @@ def _resumed(args):
         raise ConfigError("the run's --storage URL held a password, which is never stored; give --storage again")
     fields = {k: stored[k] for k in RunOptions.__dataclass_fields__ if k in stored}
     fields.update(models=tuple(stored.get("models") or ()) or None, progress=not args.quiet, unblind=args.unblind)
+    if args.executor is not None and args.executor != fields.get("executor"):
+        fields.update(address=None, workers=1)  # another executor: the stored cluster options do not apply
+    fields.update(_execution(args))
     try:
         suite = parse_suite(config["suite"], source=config.get("suite_source", ""))
         return suite, RunOptions(**fields)
@@ -241,7 +266,19 @@ def cmd_run(args) -> int:
     report = write_report(out, unblind=args.unblind)
     print(console_summary(out, unblind=args.unblind))
     print(f"\nwrote {report}")
-    return 0
+    return _failed_fits(out)
+
+
+def _failed_fits(out: Path) -> int:
+    """0, or the exit status of a run some of whose fits failed (after its report was written):
+    2 when every failure is the user's to fix, else 1."""
+    failures = store.read_json(out / store.RESULTS).get("failures") or []
+    if not failures:
+        return 0
+    f = failures[0]
+    print(f"error: {len(failures)} fit(s) failed, first {f['dataset']}/{f['model']} seed {f['seed']}: "
+          f"{_one_line(f['error'])}; results.json lists them, `run --resume {out}` reruns them", file=sys.stderr)
+    return 2 if all(f.get("error_kind") == "input" for f in failures) else 1
 
 
 def _check_output_dir(path: Path) -> None:
@@ -294,20 +331,36 @@ def cmd_perf(args) -> int:
         from .perf_ensemble import run
 
         run(device=args.device, quick=args.quick)
-    else:
+    elif args.what == "train":
         from .perf_train import run
 
         run(device=args.device, quick=args.quick)
+    else:
+        from .perf_scale import run
+
+        run(device=args.device, quick=args.quick, n_events=args.events, workers=args.workers)
     return 0
 
 
 def cmd_tune(args) -> int:
     if args.seed is not None:
         limits.integer(args.seed, "--seed", 0, limits.MAX_SEED)
-    summary = run_tune_worker(args.suite, args.model, args.storage, args.study, args.trials, data=args.data,
-                              device=args.device, max_events=args.max_events, timeout_s=args.timeout,
-                              seed=args.seed, dataset=args.dataset,
-                              log=lambda m: print(m, file=sys.stderr))
+    log = lambda m: print(redact(m), file=sys.stderr)  # noqa: E731
+    if args.workers is None and args.address is not None:
+        raise ConfigError("--address goes with --workers N (search workers on Ray)")
+    if args.workers is None:
+        summary = run_tune_worker(args.suite, args.model, args.storage, args.study, args.trials, data=args.data,
+                                  device=args.device, max_events=args.max_events, timeout_s=args.timeout,
+                                  seed=args.seed, dataset=args.dataset, log=log)
+    else:
+        limits.integer(args.workers, "--workers", 1, 1024)
+        require_ray()  # fail before loading any data
+        job = prepare_tune(args.suite, args.model, args.storage, args.study, args.trials, args.data, args.device,
+                           args.max_events, timeout_s=args.timeout, dataset=args.dataset)
+        log(describe_job(job) + f", {args.workers} Ray workers")
+        summary = tune_on_ray(job, args.workers, args.seed, args.address, log)
+    if summary["best_value"] is None:
+        raise BenchmarkError(f"study {summary['study']} holds no complete trial; raise --trials or --timeout")
     print(f"study {summary['study']}: {summary['trials']} complete trials, best validation score "
           f"{summary['best_value']:.4f} with {summary['best_params']}")
     return 0

@@ -8,10 +8,12 @@ rendered from the stored run afterwards (``reports``), never from memory.
 from __future__ import annotations
 
 import hashlib
+import importlib
 import json
+import tempfile
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import numpy as np
 
@@ -25,10 +27,13 @@ from .core import limits
 from .core.device import resolve_device
 from .core.errors import ConfigError
 from .core.secrets import redact
+from .executors import EXECUTORS, make_executor, plugin_modules
+from .fits import (DatasetFacts, FitData, FitResult, FitTask, effective_threads, error_line,
+                   failure_record, fit_resources, where_it_ran, with_threads)
+from .importance import permutation_importance, selected_features
 from .manifest import make_manifest
 from .suite import DatasetSpec, ModelSpec, Suite
-from .importance import permutation_importance, selected_features
-from .tuning import tune_for_run
+from .tuning import TuneJob, study_target, tune_for_run
 
 NO_CONTROL = "none"
 
@@ -47,6 +52,11 @@ class RunOptions:
     tune: bool = True
     storage: str | None = None
     unblind: bool = False
+    executor: str = "local"  # where fits run: this process, or Ray (see benchmarks.executors)
+    address: str | None = None  # Ray cluster to join (default: start a local Ray)
+    threads: int | None = None  # CPU threads per fit (default: local every core, Ray a few per fit)
+    gpus_per_fit: float = 1.0  # GPU share of a fit on Ray (0.25: four fits per GPU)
+    workers: int = 1  # Ray tasks per Optuna search
     importance: int = 0  # repeats of the permutation importance of every first-seed fit (0: none)
 
     def __post_init__(self) -> None:
@@ -57,6 +67,18 @@ class RunOptions:
         if self.models is not None and not self.models:
             raise ConfigError("--models names no model")
         limits.integer(self.importance, "--importance", 0, 100)
+        self._check_executor()
+
+    def _check_executor(self) -> None:
+        if self.executor not in EXECUTORS:
+            raise ConfigError(f"--executor must be one of {', '.join(EXECUTORS)}, got {self.executor!r}")
+        if self.threads is not None:
+            limits.integer(self.threads, "--threads", 1, 1024)
+        limits.integer(self.workers, "--workers", 1, 1024)
+        if not (isinstance(self.gpus_per_fit, (int, float)) and 0 < self.gpus_per_fit <= 1):
+            raise ConfigError(f"--gpus-per-fit must be in (0, 1], got {self.gpus_per_fit!r}")
+        if self.executor == "local" and (self.address or self.workers != 1):
+            raise ConfigError("--address and --workers go with --executor ray")
 
 
 @dataclass(frozen=True, eq=False)
@@ -97,6 +119,8 @@ class Plan:
             "controls": list(self.controls), "device": self.device,
             "tune": opts.tune, "storage": redact(opts.storage) if opts.storage else None,
         }
+        if opts.threads is not None:  # threads change CNN results on CPU in the last bits
+            what["threads"] = opts.threads
         return hashlib.sha256(json.dumps(what, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
@@ -166,17 +190,18 @@ def describe_dataset(ds: Dataset, splits: Splits, spec: DatasetSpec, seeds: list
     }
 
 
-def train_and_evaluate(ds: Dataset, splits: Splits, spec: ModelSpec, params: dict, seed: int,
+def train_and_evaluate(ds: Dataset | DatasetFacts, splits: Splits, spec: ModelSpec, params: dict, seed: int,
                        device: str, control: str = NO_CONTROL, examples_path: Path | None = None,
-                       importance_repeats: int = 0) -> tuple[dict, dict[str, np.ndarray]]:
+                       importance_repeats: int = 0, threads: int | None = None) -> tuple[dict, dict[str, np.ndarray]]:
     """Fit one model on one set of splits; return its record and its predictions.
 
     A control fits (early stopping included) on the splits the control makes, then is
     scored exactly like the real model: on the true validation and test labels. With
     `importance_repeats`, the fitted model's permutation importance on the validation split
-    goes into the record too.
+    goes into the record too. ``threads`` goes to the model's thread parameter (the record
+    keeps ``params`` as the suite gave them).
     """
-    model = pipeline.build_model(spec, params, seed, device, splits)
+    model = pipeline.build_model(spec, with_threads(spec.name, params, threads), seed, device, splits)
     fit_on = splits if control == NO_CONTROL else CONTROLS.get(control).factory(splits, seed)
     train_s = pipeline.fit(model, fit_on)
     if examples_path is not None and hasattr(model, "encoder_"):
@@ -226,6 +251,36 @@ def prediction_arrays(splits: Splits, pred: pipeline.Predictions) -> dict[str, n
     return arrays
 
 
+_WARM: set[str] = set()  # devices this process has warmed up
+
+
+def run_fit(data: FitData, task: FitTask, executor: str = "local") -> FitResult:
+    """One fit where the executor runs it (this process or a Ray worker): its record and
+    arrays, or its failure as a record with a one-line error; the driver stores either."""
+    where = where_it_ran(executor)
+    try:
+        for module in task.plugins:  # models registered outside `models` (on a fresh worker)
+            importlib.import_module(module)
+        # On Ray, a GPU task sees only the GPU(s) Ray gave it, renumbered from 0.
+        device = "cuda" if executor != "local" and task.resources.gpus else task.device
+        splits = data.splits[task.spec.label]
+        validate_model(task.spec.name, **pipeline.model_kwargs(task.spec, task.params, 0, device, splits))  # as planning did
+        if executor != "local" and device.startswith("cuda") and device not in _WARM:
+            warm_up(device)
+            _WARM.add(device)
+        with tempfile.TemporaryDirectory(prefix="supertml-fit-") as tmp:
+            sheet = Path(tmp) / "examples.png" if task.examples else None
+            record, arrays = train_and_evaluate(data.facts, splits, task.spec, task.params, task.seed, device,
+                                                task.control, sheet, task.importance, threads=task.resources.threads)
+            png = sheet.read_bytes() if sheet is not None and sheet.is_file() else None
+    except Exception as exc:  # noqa: BLE001 - the fit's own failure is recorded; the run goes on
+        kind, message = error_line(exc)
+        return FitResult(task.key, failure_record(task, kind, message, where))
+    record["info"]["threads"] = effective_threads(task.resources, record["info"])
+    record.update(tuned=task.tuned, **where)
+    return FitResult(task.key, record, arrays, png)
+
+
 def warm_up(device: str) -> None:
     """Pay CUDA's one-off costs (context, cuDNN/cuBLAS loading) before any timed fit.
 
@@ -252,7 +307,8 @@ def _selected(splits: Splits, selection: dict | None) -> Splits:
 def select_features(plan: Plan, pd: PlannedDataset, results: dict, found: dict,
                     log: Callable[[str], None]) -> dict[str, dict]:
     """The features each model with a ``select`` trains on, ranked once per dataset on the
-    search splits (never a test event of any seed); stored with the dataset's facts."""
+    search splits (never a test event of any seed); stored with the dataset's facts. The
+    ranking runs in this process, whichever executor runs the fits."""
     out = {}
     for spec in plan.models:
         if not spec.select:
@@ -267,12 +323,13 @@ def select_features(plan: Plan, pd: PlannedDataset, results: dict, found: dict,
     return out
 
 
-def tune_models(plan: Plan, pd: PlannedDataset, out_dir: Path, results: dict,
-                opts: RunOptions, log: Callable[[str], None], selections: dict | None = None) -> dict[str, dict]:
+def tune_models(plan: Plan, pd: PlannedDataset, out_dir: Path, results: dict, opts: RunOptions,
+                log: Callable[[str], None], selections: dict | None = None, executor=None) -> dict[str, dict]:
     """Optuna search per model that asks for one, on the train/validation parts the dataset's
     split policy sets aside for searches (never a test event of any seed).
 
-    A resumed run reuses the searches it already recorded.
+    A resumed run reuses the searches it already recorded. On Ray each search runs as
+    ``opts.workers`` tasks sharing the study; locally in this process.
     """
     tuned: dict[str, dict] = {}
     searched = [spec for spec in plan.models if spec.search is not None and opts.tune]
@@ -285,9 +342,17 @@ def tune_models(plan: Plan, pd: PlannedDataset, out_dir: Path, results: dict,
         if done is not None:
             tuned[spec.label] = done["best_params"]
             continue
+        threads = _threads(executor, opts)
         splits = _selected(search_splits.for_model(spec), (selections or {}).get(spec.label))
-        best, summary = tune_for_run(pd.ds, splits, spec, plan.device, out_dir, opts.storage,
-                                     seed=pd.seeds[0], suite_name=plan.suite.name, log=log)
+        if executor is None or executor.name == "local":
+            best, summary = tune_for_run(pd.ds, splits, spec, plan.device, out_dir, opts.storage,
+                                         seed=pd.seeds[0], suite_name=plan.suite.name, log=log, threads=threads)
+        else:
+            url, study = study_target(out_dir, opts.storage, plan.suite.name, pd.ds.name, spec.label)
+            job = TuneJob(pd.ds.name, pd.ds.scorer, replace(splits, tests=()), spec, plan.device, url, study,
+                          pd.seeds[0], plan.suite.base_seed, None, None)
+            best, summary = executor.search(job, fit_resources(spec, plan.device, threads, opts.gpus_per_fit),
+                                            plugin_modules([spec]))
         tuned[spec.label] = best
         results["tuning"][f"{pd.ds.name}/{spec.label}"] = summary
         store.write_json(out_dir / store.RESULTS, results)
@@ -303,50 +368,79 @@ def tune_seconds(results: dict, dataset: str, label: str, tuned: bool) -> float:
     return float(summary.get("search_s") or 0.0) if summary else 0.0
 
 
+def _threads(executor, opts: RunOptions) -> int | None:
+    return opts.threads if executor is None else executor.threads(opts.threads)
+
+
+def fit_batches(plan: Plan, pd: PlannedDataset, tuned: dict[str, dict], todo: set, opts: RunOptions,
+                executor=None, selections: dict | None = None) -> Iterator[tuple[FitData, list[FitTask]]]:
+    """The fits still to do, per seed, with the data they share: the seed's events split once,
+    each preprocessing its models ask for fitted once, each model's feature selection applied."""
+    ds, seeds = pd.ds, pd.seeds
+    threads = _threads(executor, opts)
+    plugins = plugin_modules(plan.models) if executor is not None and executor.name != "local" else ()
+    for seed in seeds:
+        tasks = [FitTask(ds.name, spec, {**spec.params, **tuned.get(spec.label, {})}, seed, control, plan.device,
+                         fit_resources(spec, plan.device, threads, opts.gpus_per_fit),
+                         examples=seed == seeds[0] and control == NO_CONTROL, tuned=spec.label in tuned,
+                         plugins=plugins,
+                         importance=opts.importance if seed == seeds[0] and control == NO_CONTROL else 0)
+                 for spec in plan.models for control in plan.controls if (ds.name, spec.label, seed, control) in todo]
+        if tasks:
+            by_preprocessing = pd.first if seed == seeds[0] else pipeline.SeedSplits(ds, pd.spec, seed)
+            splits = {t.spec.label: _selected(by_preprocessing.for_model(t.spec), (selections or {}).get(t.spec.label))
+                      for t in tasks}
+            yield FitData(DatasetFacts.of(ds), splits), tasks
+
+
+def store_result(out_dir: Path, results: dict, result: FitResult, order: dict, log: Callable[[str], None]) -> None:
+    """The driver writes every result (the executor never does): example images, then the
+    record after its predictions, records kept in plan order; a failure with its error."""
+    dataset, label, seed, control = result.key
+    if result.failed:
+        store.add_failure(out_dir, results, result.record)
+        log(f"{dataset}/{label} seed {seed}{'' if control == NO_CONTROL else ' ' + control} failed: "
+            f"{result.record['error']}")
+        return
+    if result.examples_png is not None:
+        store.write_bytes(store.example_image_path(out_dir, dataset, label), result.examples_png)
+    result.record["timing"]["tune_s"] = tune_seconds(results, dataset, label, result.record["tuned"])
+    store.add_record(out_dir, results, result.record, result.arrays, order=order)
+
+
 def run_dataset(plan: Plan, pd: PlannedDataset, out_dir: Path, results: dict, opts: RunOptions,
-                log: Callable[[str], None]) -> None:
+                log: Callable[[str], None], executor=None) -> None:
     """Every model x seed x control of one dataset, each record stored as soon as it exists."""
     from tqdm.auto import tqdm
 
-    ds, seeds = pd.ds, pd.seeds
-    log(f"{ds.name}: {ds.n_events} events, {len(ds.feature_names)} features, seeds {seeds}")
-    first = pd.first
+    ds = pd.ds
+    log(f"{ds.name}: {ds.n_events} events, {len(ds.feature_names)} features, seeds {pd.seeds}")
     info = results["datasets"].get(ds.name)  # a resumed run keeps what it already found
-    results["datasets"][ds.name] = describe_dataset(ds, first.for_model(ModelSpec("", "")), pd.spec, seeds)
+    results["datasets"][ds.name] = describe_dataset(ds, pd.first.for_model(ModelSpec("", "")), pd.spec, pd.seeds)
     selections = select_features(plan, pd, results, (info or {}).get("selections") or {}, log)
-    tuned = tune_models(plan, pd, out_dir, results, opts, log, selections)
-    done = {(r["dataset"], r["model"], r["seed"], r["control"]) for r in results["records"]}
-    todo = [f for f in plan.fits() if f[0] == ds.name and f not in done]
+    executor = executor or make_executor("local")
+    tuned = tune_models(plan, pd, out_dir, results, opts, log, selections, executor)
+    done = {store.fit_key(r) for r in results["records"]}
+    todo = {f for f in plan.fits() if f[0] == ds.name and f not in done}
+    order = {f: i for i, f in enumerate(plan.fits())}
     bar = tqdm(total=len(todo), desc=ds.name, unit="fit", disable=not opts.progress, leave=False)
-    for seed in seeds:
-        if not any(f[2] == seed for f in todo):
-            continue
-        by_preprocessing = first if seed == seeds[0] else pipeline.SeedSplits(ds, pd.spec, seed)
-        for spec in plan.models:
-            splits = _selected(by_preprocessing.for_model(spec), selections.get(spec.label))
-            params = {**spec.params, **tuned.get(spec.label, {})}
-            for control in plan.controls:
-                if (ds.name, spec.label, seed, control) in done:
-                    continue
-                bar.set_postfix_str(f"{spec.label} seed {seed}{'' if control == NO_CONTROL else ' ' + control}")
-                examples = (store.example_image_path(out_dir, ds.name, spec.label)
-                            if seed == seeds[0] and control == NO_CONTROL else None)
-                record, arrays = train_and_evaluate(ds, splits, spec, params, seed, plan.device, control, examples,
-                                                    opts.importance if examples is not None else 0)
-                record["tuned"] = spec.label in tuned
-                record["timing"]["tune_s"] = tune_seconds(results, ds.name, spec.label, record["tuned"])
-                store.add_record(out_dir, results, record, arrays)
-                bar.update()
+    for result in executor.run_fits(run_fit, fit_batches(plan, pd, tuned, todo, opts, executor, selections)):
+        store_result(out_dir, results, result, order, log)
+        _, label, seed, control = result.key
+        bar.set_postfix_str(f"{label} seed {seed}{'' if control == NO_CONTROL else ' ' + control}")
+        bar.update()
     bar.close()
 
 
-def _start(plan: Plan, out_dir: Path, opts: RunOptions, fingerprint: str) -> dict:
+def _start(plan: Plan, out_dir: Path, opts: RunOptions, fingerprint: str, executor=None) -> dict:
     """A new run: manifest (with the fingerprint and the planned fits) and an empty results.json."""
     config = {"suite": plan.suite.raw, "suite_source": plan.suite.source,
               "options": opts.__dict__ | {"models": list(opts.models or [])},
               "models": [m.label for m in plan.models]}
     manifest = make_manifest(config, plan.seeds, plan.device)
     manifest.update(fingerprint=fingerprint, fits=[list(f) for f in plan.fits()])
+    if executor is not None:
+        manifest["executor"] = executor.describe(opts)
     store.write_json(out_dir / store.MANIFEST, manifest)
     results = store.new_results(plan.suite.name, plan.suite.blind)
     store.write_json(out_dir / store.RESULTS, results)
@@ -362,7 +456,9 @@ def _resume(out_dir: Path, fingerprint: str, log: Callable[[str], None]) -> dict
     kept = [r for r in results["records"] if store.readable_record(out_dir, r)]
     if len(kept) < len(results["records"]):
         log(f"{len(results['records']) - len(kept)} record(s) with missing or corrupt predictions will be rerun")
-    results["records"] = kept
+    if results.get("failures"):
+        log(f"{len(results['failures'])} failed fit(s) will be rerun")
+    results["records"], results["failures"] = kept, []
     store.write_json(out_dir / store.RESULTS, results)
     log(f"resuming {out_dir}: {len(kept)} fit(s) already recorded")
     return results
@@ -375,6 +471,7 @@ def run_suite(suite: Suite, out_dir: Path, opts: RunOptions = RunOptions(),
     The directory is locked for the whole run (a second process on it fails at once);
     ``resume=True`` finishes an interrupted run of the same suite, options and data. A
     directory this call created is removed again if it fails before any work was stored.
+    Fits run on ``opts.executor``; whichever it is, this process alone writes the directory.
     """
     plan = plan_run(suite, opts)
     out_dir = Path(out_dir)
@@ -388,10 +485,14 @@ def run_suite(suite: Suite, out_dir: Path, opts: RunOptions = RunOptions(),
                                   "or choose another --out")
             if resume and not (out_dir / store.RESULTS).exists():
                 raise ConfigError(f"{out_dir} holds no run to resume")
-            results = _resume(out_dir, fingerprint, log) if resume else _start(plan, out_dir, opts, fingerprint)
-            warm_up(plan.device)
-            for pd in plan.datasets:
-                run_dataset(plan, pd, out_dir, results, opts, log)
+            with make_executor(opts.executor, opts.address, opts.workers, opts.progress) as executor:
+                threads = executor.threads(opts.threads)
+                executor.check((m.label, fit_resources(m, plan.device, threads, opts.gpus_per_fit)) for m in plan.models)
+                results = _resume(out_dir, fingerprint, log) if resume else _start(plan, out_dir, opts, fingerprint, executor)
+                if executor.name == "local":
+                    warm_up(plan.device)  # Ray workers warm up their own GPU before their first fit
+                for pd in plan.datasets:
+                    run_dataset(plan, pd, out_dir, results, opts, log, executor)
     except BaseException:
         if created:
             store.discard_unused_run_dir(out_dir)

@@ -25,8 +25,14 @@ SCHEMA = 1  # the layout of results.json; a reader refuses any other
 
 
 def new_results(suite: str, blind: bool) -> dict:
-    """An empty results.json document."""
-    return {"schema": SCHEMA, "suite": suite, "blind": blind, "datasets": {}, "tuning": {}, "records": []}
+    """An empty results.json document.
+
+    ``records`` hold the fits that finished; ``failures`` the fits that failed by
+    themselves (``status: "failed"``, ``error_kind``, one-line ``error``), which readers of
+    records never see: a report counts them as missing fits, ``--resume`` reruns them.
+    """
+    return {"schema": SCHEMA, "suite": suite, "blind": blind, "datasets": {}, "tuning": {}, "records": [],
+            "failures": []}
 
 
 def record_key(rec: dict) -> str:
@@ -34,12 +40,31 @@ def record_key(rec: dict) -> str:
     return f"{safe_name(rec['dataset'])}__{safe_name(rec['model'])}__{rec['control']}__seed{rec['seed']}"
 
 
-def add_record(run_dir: Path, results: dict, record: dict, arrays: dict[str, np.ndarray]) -> None:
-    """Store one fit: its predictions first, then results.json naming them (both atomic)."""
+def fit_key(rec: dict) -> tuple[str, str, int, str]:
+    """(dataset, model label, seed, control): which planned fit a record or failure is."""
+    return (rec["dataset"], rec["model"], rec["seed"], rec["control"])
+
+
+def add_record(run_dir: Path, results: dict, record: dict, arrays: dict[str, np.ndarray],
+               order: dict | None = None) -> None:
+    """Store one fit: its predictions first, then results.json naming them (both atomic).
+
+    With ``order`` (fit key -> position in the plan) records are kept in plan order, so a
+    run's results.json does not depend on the order in which its fits finished.
+    """
     key = record_key(record)
     record["predictions"] = f"{PREDICTIONS}/{key}.npz"
     write_npz(prediction_path(run_dir, key), **arrays)
     results["records"].append(record)
+    if order is not None:
+        results["records"].sort(key=lambda r: order.get(fit_key(r), len(order)))
+    results["failures"] = [f for f in results.get("failures", []) if fit_key(f) != fit_key(record)]
+    write_json(Path(run_dir) / RESULTS, results)
+
+
+def add_failure(run_dir: Path, results: dict, failure: dict) -> None:
+    """Store a fit that failed by itself (its one-line error): never among the records."""
+    results.setdefault("failures", []).append(failure)
     write_json(Path(run_dir) / RESULTS, results)
 
 
@@ -80,6 +105,10 @@ def write_json(path: Path, obj: Any) -> None:
 
 def write_text(path: Path, text: str) -> None:
     atomic_write(path, lambda fh: fh.write(text.encode()))
+
+
+def write_bytes(path: Path, data: bytes) -> None:
+    atomic_write(path, lambda fh: fh.write(data))
 
 
 def write_npz(path: Path, **arrays: np.ndarray) -> None:
@@ -155,6 +184,21 @@ def check_results(results: dict, where: str) -> None:
         if rel is not None and (not isinstance(rel, str) or Path(rel).parent.as_posix() != PREDICTIONS
                                 or Path(rel).name in ("", ".", "..")):
             raise BenchmarkError(f"{where}, record {i}: predictions must name a file in {PREDICTIONS}/")
+        if rec.get("status", "ok") != "ok":
+            raise BenchmarkError(f"{where}, record {i}: a failed fit belongs in 'failures', not 'records'")
+    _check_failures(results.get("failures", []), where)
+
+
+_FAILURE_FIELDS = {"dataset": str, "model": str, "seed": int, "control": str, "status": str, "error": str}
+
+
+def _check_failures(failures: Any, where: str) -> None:
+    if not isinstance(failures, list):
+        raise BenchmarkError(f"{where}: 'failures' must be a list")
+    for i, fail in enumerate(failures):
+        _check_fields(fail, _FAILURE_FIELDS, f"{where}, failure {i}")
+        if fail["status"] != "failed" or "predictions" in fail:
+            raise BenchmarkError(f"{where}, failure {i}: status must be 'failed', with no predictions")
 
 
 def prediction_path(run_dir: Path, key: str) -> Path:

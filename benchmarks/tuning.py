@@ -17,6 +17,7 @@ pruner=``). The suite's params are the fixed base and a trial's suggestions over
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import gc
 import os
@@ -35,6 +36,7 @@ from models import model_entry
 from .core.device import resolve_device
 from .core.errors import BenchmarkError, ConfigError
 from .core.secrets import redact
+from .fits import with_threads
 from .pipeline import build_model, fit, load_for_spec, resolve_seeds, splits_for
 from .suite import ModelSpec, SearchSpec, load_suite
 
@@ -134,6 +136,18 @@ def _check_journal(path: Path, shown: str) -> None:
         raise BenchmarkError(f"{shown} is not an Optuna journal file")
 
 
+def sqlalchemy_url(url: str) -> str:
+    """``postgresql://`` URLs use psycopg (version 3) when psycopg2, SQLAlchemy's default
+    driver for that scheme, is not installed: the ``postgresql`` extra installs psycopg."""
+    if not url.startswith(("postgresql://", "postgres://")):
+        return url
+    import importlib.util
+
+    if importlib.util.find_spec("psycopg2") is None and importlib.util.find_spec("psycopg") is not None:
+        return "postgresql+psycopg://" + url.split("://", 1)[1]
+    return url
+
+
 def open_storage(url: str, heartbeat_interval: int = HEARTBEAT_INTERVAL_S,
                  grace_period: int = GRACE_PERIOD_S):
     """An Optuna storage with heartbeats from a URL.
@@ -160,6 +174,7 @@ def open_storage(url: str, heartbeat_interval: int = HEARTBEAT_INTERVAL_S,
             raise BenchmarkError(f"cannot open Optuna journal {shown}: {exc}") from None
         except (ValueError, KeyError, TypeError) as exc:  # JSON and log-format errors
             raise BenchmarkError(f"{shown} is not an Optuna journal file ({type(exc).__name__})") from None
+    url = sqlalchemy_url(url)
     params = inspect.signature(optuna.storages.RDBStorage.__init__).parameters
     cb_key = "heartbeat_stale_trial_callback" if "heartbeat_stale_trial_callback" in params else "failed_trial_callback"
     # SQLite serialises writers; wait for the lock rather than fail when workers collide.
@@ -277,7 +292,7 @@ def _counts(study) -> dict[str, int]:
 
 
 def _make_objective(study, space: Callable, spec: ModelSpec, hpo: Splits, scorer, device: str,
-                    seed: int, n_total: int | None):
+                    seed: int, n_total: int | None, threads: int | None = None):
     """The objective sees train + validation parts and the metric object: nothing else."""
     import optuna
     from optuna.trial import TrialState
@@ -294,7 +309,7 @@ def _make_objective(study, space: Callable, spec: ModelSpec, hpo: Splits, scorer
                 trial.set_user_attr(SKIP_ATTR, True)
                 raise _Abandon("the study already holds enough trials")
         params = {**spec.params, **space(trial)}
-        model = build_model(spec, params, seed, device, hpo)
+        model = build_model(spec, with_threads(spec.name, params, threads), seed, device, hpo)
 
         def on_epoch(epoch: int, proba_val) -> None:
             proba_val = np.asarray(proba_val)
@@ -407,73 +422,129 @@ def _summary(study, space: Callable, storage_shown: str, search: SearchSpec, t0:
     }
 
 
+@contextlib.contextmanager
+def _quiet_optuna():
+    """Optuna's own INFO lines off while a search runs (one line per trial comes from ``log``)."""
+    import optuna
+
+    verbosity = optuna.logging.get_verbosity()
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
+    try:
+        yield
+    finally:
+        optuna.logging.set_verbosity(verbosity)
+
+
 def tune(ds_name: str, metric, splits: Splits, spec: ModelSpec, device: str, storage_url: str,
          study_name: str, seed: int, *, sampler_seed: int | None = None, n_total: int | None = None,
          timeout_s: float | None = None,
          heartbeat_interval: int = HEARTBEAT_INTERVAL_S, grace_period: int = GRACE_PERIOD_S,
-         log: Callable[[str], None] = lambda m: None) -> dict:
+         log: Callable[[str], None] = lambda m: None, threads: int | None = None) -> dict:
     """Start or join ``study_name`` and run trials until its budget is met; returns the summary.
 
     ``seed`` seeds the model (as in the run) and, unless ``sampler_seed`` is given, the
-    TPE sampler. ``n_total``/``timeout_s`` override the suite's budget.
+    TPE sampler. ``n_total``/``timeout_s`` override the suite's budget. ``threads`` is the
+    CPU thread count of every trial's model (None: the model's default).
     """
-    import optuna
-
     search = _check_search(spec, n_total, timeout_s)
     space = model_entry(spec.name).tags["search_space"]
     hpo = dataclasses.replace(splits, tests=())  # the structural guarantee: no test part past here
     storage, heartbeat = open_storage(storage_url, heartbeat_interval, grace_period)
     shown = redact(storage_url)
-    verbosity = optuna.logging.get_verbosity()
-    optuna.logging.set_verbosity(optuna.logging.ERROR)  # one line per trial comes from `log`
-    try:
+    with _quiet_optuna():
         t0 = time.perf_counter()
         study = _open_study(storage, shown, study_name, data_fingerprint(ds_name, metric, hpo, spec),
                             search.pruner, seed if sampler_seed is None else sampler_seed)
-        objective = _make_objective(study, space, spec, hpo, metric, device, seed, search.trials)
+        objective = _make_objective(study, space, spec, hpo, metric, device, seed, search.trials, threads)
         poll_s = min(5.0, max(0.2, heartbeat_interval / 2))
         new = _optimize(study, objective, search.trials, search.timeout_s, heartbeat, poll_s, log)
         return _summary(study, space, shown, search, t0, new, heartbeat)
-    finally:
-        optuna.logging.set_verbosity(verbosity)
+
+
+def study_summary(ds_name: str, metric, splits: Splits, spec: ModelSpec, storage_url: str, study_name: str, *,
+                  new_trials: int, search_s: float, n_total: int | None = None,
+                  timeout_s: float | None = None) -> dict:
+    """The summary ``tune`` returns, for a study other processes filled (parallel workers):
+    opened and checked like ``tune`` does, without running a trial."""
+    search = _check_search(spec, n_total, timeout_s)
+    space = model_entry(spec.name).tags["search_space"]
+    hpo = dataclasses.replace(splits, tests=())
+    storage, heartbeat = open_storage(storage_url)
+    shown = redact(storage_url)
+    with _quiet_optuna():
+        study = _open_study(storage, shown, study_name, data_fingerprint(ds_name, metric, hpo, spec),
+                            search.pruner, 0)
+        summary = _summary(study, space, shown, search, time.perf_counter() - search_s, new_trials, heartbeat)
+    return summary
+
+
+def study_target(out_dir: Path, storage: str | None, suite_name: str | None, ds_name: str, label: str,
+                 study_name: str | None = None) -> tuple[str, str]:
+    """(storage URL, study name) of a run's search: ``--storage`` or SQLite in the run directory."""
+    if storage is None:
+        Path(out_dir).mkdir(parents=True, exist_ok=True)
+    url = storage or default_storage(out_dir)
+    return url, study_name or default_study_name(suite_name, ds_name, label)
+
+
+def require_trials(summary: dict, spec: ModelSpec, ds_name: str) -> tuple[dict, dict]:
+    """``(best_params, summary)``, or the one-line error of a search that completed no trial."""
+    if summary["trials"] == 0:
+        raise BenchmarkError(f"search for {spec.label!r} on {ds_name} completed no trial within "
+                             f"timeout_s={summary['budget']['timeout_s']}; raise the budget")
+    return summary["best_params"], summary
 
 
 def tune_for_run(ds, splits: Splits, spec: ModelSpec, device: str, out_dir: Path, storage: str | None,
                  seed: int, *, suite_name: str | None = None, study_name: str | None = None,
-                 log: Callable[[str], None] = lambda m: None) -> tuple[dict, dict]:
+                 log: Callable[[str], None] = lambda m: None, threads: int | None = None) -> tuple[dict, dict]:
     """The search ``run`` does before fitting: returns ``(best_params, summary)``.
 
     Joins the study if the storage already holds it (e.g. filled by ``tune`` workers) and
     runs only the missing trials. Only ``ds.name`` and ``ds.scorer`` are read from ``ds``.
     """
-    if storage is None:
-        Path(out_dir).mkdir(parents=True, exist_ok=True)
-    url = storage or default_storage(out_dir)
-    name = study_name or default_study_name(suite_name, ds.name, spec.label)
-    summary = tune(ds.name, ds.scorer, splits, spec, device, url, name, seed, log=log)
-    if summary["trials"] == 0:
-        raise BenchmarkError(f"search for {spec.label!r} on {ds.name} completed no trial within "
-                             f"timeout_s={summary['budget']['timeout_s']}; raise the budget")
-    return summary["best_params"], summary
+    url, name = study_target(out_dir, storage, suite_name, ds.name, spec.label, study_name)
+    summary = tune(ds.name, ds.scorer, splits, spec, device, url, name, seed, log=log, threads=threads)
+    return require_trials(summary, spec, ds.name)
 
 
-def run_tune_worker(suite_name_or_path: str, model_label: str, storage: str | None, study_name: str | None,
-                    n_trials_total: int | None, data: str | None = None, device: str = "auto",
-                    max_events: int | None = None, seed: int | None = None,
-                    log: Callable[[str], None] = print, *, timeout_s: float | None = None,
-                    heartbeat_interval: int = HEARTBEAT_INTERVAL_S,
-                    grace_period: int = GRACE_PERIOD_S, dataset: str | None = None) -> dict:
-    """One ``tune`` worker: start or join a study and work until it holds N COMPLETE trials.
+@dataclasses.dataclass(frozen=True, eq=False)
+class TuneJob:
+    """What every ``tune`` worker of one study shares: the search splits, model, study and budget."""
 
-    Tunes the suite's model ``model_label`` on the search splits of the suite's first dataset
-    (or the suite's dataset named ``dataset``), exactly as ``run`` would (same splits,
-    preprocessing and default study name),
-    so a later ``run --storage URL`` reuses the trials. ``n_trials_total`` is the study's
-    total over all workers (default: the suite's ``trials``). ``seed`` seeds this worker's
-    sampler (default: the suite's base seed mixed with the process id, so that concurrent
-    workers do not propose the same first trials); models always get the run's seed.
-    """
+    ds_name: str
+    metric: object
+    splits: Splits
+    spec: ModelSpec
+    device: str
+    storage: str
+    study: str
+    model_seed: int  # the run's first seed: models are seeded as in the run
+    base_seed: int  # the suite's base seed, mixed into the samplers' default seeds
+    n_total: int | None
+    timeout_s: float | None
 
+    def sampler_seed(self, seed: int | None, worker: int = 0) -> int:
+        """Worker ``worker``'s sampler seed: ``seed + worker`` when given, else mixed with the process id
+        (and the worker number), so that concurrent workers do not propose the same first trials."""
+        if seed is not None:
+            return (seed + worker) % 2**31
+        return (self.base_seed * 1_000_003 + os.getpid() + worker * 7919) % 2**31
+
+    def run(self, sampler_seed: int, log: Callable[[str], None], threads: int | None = None,
+            heartbeat_interval: int = HEARTBEAT_INTERVAL_S, grace_period: int = GRACE_PERIOD_S) -> dict:
+        return tune(self.ds_name, self.metric, self.splits, self.spec, self.device, self.storage, self.study,
+                    self.model_seed, sampler_seed=sampler_seed, n_total=self.n_total, timeout_s=self.timeout_s,
+                    heartbeat_interval=heartbeat_interval, grace_period=grace_period, log=log, threads=threads)
+
+
+def prepare_tune(suite_name_or_path: str, model_label: str, storage: str | None, study_name: str | None,
+                 n_trials_total: int | None, data: str | None = None, device: str = "auto",
+                 max_events: int | None = None, *, timeout_s: float | None = None,
+                 dataset: str | None = None) -> TuneJob:
+    """Load what ``tune`` workers search on: the search splits of the suite's first dataset (or
+    the one named ``dataset``), exactly as ``run`` would (same splits, preprocessing and
+    default study name), so that a later ``run --storage URL`` reuses the trials."""
     if not storage:
         raise ConfigError("tune needs --storage URL (e.g. sqlite:///runs/optuna.db or journal:runs/optuna.journal) "
                           "so that workers and a later run share the study")
@@ -491,13 +562,35 @@ def run_tune_worker(suite_name_or_path: str, model_label: str, storage: str | No
     split_seed = resolve_seeds(suite, dspec, ds, None)[0]
     splits = splits_for(ds, dspec, split_seed, search=True, preprocess=spec.preprocessing(dspec.preprocess))
     name = study_name or default_study_name(suite.name, ds.name, spec.label)
-    sampler_seed = seed if seed is not None else (suite.base_seed * 1_000_003 + os.getpid()) % 2**31
-    log(f"tune {name}: {spec.label} on {ds.name} ({len(splits.train)} train / {len(splits.val)} validation events), "
-        f"storage {redact(storage)}")
-    # The model seed is the run's first seed, as in tune_for_run; only the sampler differs.
-    summary = tune(ds.name, ds.scorer, splits, spec, resolve_device(device), storage, name, split_seed,
-                   sampler_seed=sampler_seed, n_total=n_trials_total, timeout_s=timeout_s,
-                   heartbeat_interval=heartbeat_interval, grace_period=grace_period, log=log)
-    log(f"tune {name}: {summary['trials']} complete, {summary['pruned']} pruned, {summary['failed']} failed; "
-        f"best {summary['best_value']} with {summary['best_params']}")
+    return TuneJob(ds.name, ds.scorer, dataclasses.replace(splits, tests=()), spec, resolve_device(device),
+                   storage, name, split_seed, suite.base_seed, n_trials_total, timeout_s)
+
+
+def describe_job(job: TuneJob) -> str:
+    return (f"tune {job.study}: {job.spec.label} on {job.ds_name} ({len(job.splits.train)} train / "
+            f"{len(job.splits.val)} validation events), storage {redact(job.storage)}")
+
+
+def describe_summary(study: str, summary: dict) -> str:
+    return (f"tune {study}: {summary['trials']} complete, {summary['pruned']} pruned, {summary['failed']} failed; "
+            f"best {summary['best_value']} with {summary['best_params']}")
+
+
+def run_tune_worker(suite_name_or_path: str, model_label: str, storage: str | None, study_name: str | None,
+                    n_trials_total: int | None, data: str | None = None, device: str = "auto",
+                    max_events: int | None = None, seed: int | None = None,
+                    log: Callable[[str], None] = print, *, timeout_s: float | None = None,
+                    heartbeat_interval: int = HEARTBEAT_INTERVAL_S,
+                    grace_period: int = GRACE_PERIOD_S, dataset: str | None = None) -> dict:
+    """One ``tune`` worker: start or join a study and work until it holds N COMPLETE trials.
+
+    ``n_trials_total`` is the study's total over all workers (default: the suite's
+    ``trials``). ``seed`` seeds this worker's sampler (default: the suite's base seed mixed
+    with the process id); models always get the run's seed.
+    """
+    job = prepare_tune(suite_name_or_path, model_label, storage, study_name, n_trials_total, data, device,
+                       max_events, timeout_s=timeout_s, dataset=dataset)
+    log(describe_job(job))
+    summary = job.run(job.sampler_seed(seed), log, heartbeat_interval=heartbeat_interval, grace_period=grace_period)
+    log(describe_summary(job.study, summary))
     return summary

@@ -387,8 +387,12 @@ def make_higgsml_toy(
 
 def write_higgsml_toy(path: str | os.PathLike, **kw) -> Path:
     """Write toy events as a CSV in the CERN file's format (gzipped if `path` ends in .gz)."""
+    return write_csv(make_higgsml_toy(**kw), path)
+
+
+def write_csv(df: pd.DataFrame, path: str | os.PathLike) -> Path:
+    """Events made by ``make_higgsml_toy`` as a CSV in the CERN file's format (gzipped if `path` ends in .gz)."""
     path = Path(path)
-    df = make_higgsml_toy(**kw)
     out = df.astype({"Weight": object, "KaggleWeight": object})
     # the file prints weights with 12 significant digits and features as shortest repr
     for col in ("Weight", "KaggleWeight"):
