@@ -37,7 +37,7 @@ from urllib.parse import urlparse
 import numpy as np
 import pandas as pd
 
-from benchmarks.core import limits
+from benchmarks.core import limits, network
 from benchmarks.core.errors import ConfigError, DataError
 from benchmarks.core.registry import Entry
 
@@ -99,18 +99,8 @@ def how_to_fetch(data_id: int, home: Path) -> str:
 
 
 def reachable(url: str = API, timeout: float = 2.0) -> bool:
-    """Whether OpenML (or the HTTPS proxy to it) answers a TCP connect: an offline machine
-    fails at once instead of waiting through scikit-learn's retries."""
-    proxy = os.environ.get("HTTPS_PROXY") or os.environ.get("https_proxy")
-    target = urlparse(proxy or url)
-    host, port = target.hostname, target.port or (443 if target.scheme == "https" else 80)
-    if not host:
-        return False
-    try:
-        with socket.create_connection((host, port), timeout=timeout):
-            return True
-    except OSError:
-        return False
+    """Whether OpenML (or the HTTPS proxy to it) answers a TCP connect."""
+    return network.reachable(url, timeout)
 
 
 def check_id(data_id: Any) -> int:

@@ -9,14 +9,13 @@ torch and timm are imported inside functions only, so registering these models n
 from __future__ import annotations
 
 import os
-import socket
 import warnings
 from pathlib import Path
 from typing import Any, Callable
-from urllib.parse import urlparse
 
 import numpy as np
 
+from benchmarks.core import network
 from benchmarks.core.device import resolve_device
 from benchmarks.core.errors import ConfigError, MissingBackendError
 from benchmarks.core.registry import Entry
@@ -40,20 +39,11 @@ def _torch_timm():
 # ----------------------------------------------------------------------------- pretrained weights
 
 def hub_reachable(timeout: float = 1.5) -> bool:
-    """Quick check that the Hugging Face hub (or the proxy to it) answers a TCP connect,
-    so an offline machine falls back at once instead of waiting on download timeouts."""
+    """Whether the Hugging Face hub (or the proxy to it) answers, unless HF_HUB_OFFLINE says
+    not to try."""
     if os.environ.get("HF_HUB_OFFLINE", "0").strip().lower() in ("1", "true", "yes", "on"):
         return False
-    proxy = os.environ.get("HTTPS_PROXY") or os.environ.get("https_proxy")
-    url = urlparse(proxy or os.environ.get("HF_ENDPOINT", "https://huggingface.co"))
-    host, port = url.hostname, url.port or (443 if url.scheme == "https" else 80)
-    if not host:
-        return False
-    try:
-        with socket.create_connection((host, port), timeout=timeout):
-            return True
-    except OSError:
-        return False
+    return network.reachable(os.environ.get("HF_ENDPOINT", "https://huggingface.co"), timeout)
 
 
 def cached_hub_file(net) -> str | None:

@@ -33,6 +33,9 @@ def test_supertml_paper_has_the_papers_four_tables():
     assert suite.blind
 
 
+@pytest.mark.xgboost  # the suite's models are checked first: it needs every backend
+@pytest.mark.lightgbm
+@pytest.mark.torch
 def test_supertml_paper_offline_fails_before_any_work_naming_the_table_and_the_fetch(tmp_path, monkeypatch):
     monkeypatch.setenv("SCIKIT_LEARN_DATA", str(tmp_path / "sklearn"))
     with pytest.raises(DataError) as info:
