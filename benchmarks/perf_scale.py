@@ -240,7 +240,7 @@ def _print_projection(rows: list[dict], workers: int, out: Callable[[str], None]
         f"their time budgets; early stopping ignored: an upper bound): {total / 3600:.1f} h "
         f"on this machine; {schedule(jobs, workers) / 3600:.1f} h on {workers} workers like it "
         f"(one fit per worker; a search split over workers would shorten the longest job)")
-    tab = [r for r in rows if r["family"] == "tabular"]
+    tab = [r for r in rows if r["family"] != "supertml"]  # the DNN family is not "tabular" but counts here
     if tab:
         worst = max(tab, key=lambda r: r["rss_gb"])
         out(f"peak host memory of a run on {worst['events']:,} events, tabular models (forest, BDTs, DNN): "
