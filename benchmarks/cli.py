@@ -29,7 +29,7 @@ from .executors import require_ray, tune_on_ray
 from .importance import importance_of
 from .runner import RunOptions, run_suite, select_models
 from .submission import score_submission_files
-from .suite import DatasetSpec, list_suites, load_suite, parse_suite
+from .suite import list_suites, load_suite, parse_suite
 from .tuning import describe_job, prepare_tune, run_tune_worker
 
 EPILOG = """examples:
@@ -97,12 +97,15 @@ def _add_tune(sub) -> None:
     t.add_argument("--model", required=True, help="model label in the suite")
     t.add_argument("--storage", required=True,
                    help="Optuna storage shared by the workers: sqlite:///FILE, postgresql://..., mysql://..., journal:FILE")
-    t.add_argument("--study", help="study name (default: SUITE-DATASET-MODEL)")
+    t.add_argument("--study", help="study name (default: SUITE-DATASET-MODEL, plus -seedS for a nested search)")
     t.add_argument("--trials", type=int, help="the study's total of complete trials; every worker stops there "
                    "(default: the suite's search.trials)")
     t.add_argument("--timeout", type=float, help="start no new trial after this many seconds")
     t.add_argument("--dataset", help="which of the suite's datasets (default: its first)")
     t.add_argument("--seed", type=int, help="this worker's sampler seed (default: mixed with the process id)")
+    t.add_argument("--repeat", type=int, default=0,
+                   help="for a nested search (scope fold): which repeat's outer-fold training part to search "
+                        "(0, 1, ...; default 0); a search with scope once has one study per dataset")
     t.add_argument("--data", help="path to the dataset file for datasets that read one (higgsml)")
     t.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
     t.add_argument("--max-events", type=int)
@@ -210,10 +213,10 @@ def _suite_for_args(args):
                                      ("categorical", args.categorical)) if v}
         if args.dataset.startswith("csv:") and not args.target:
             raise ConfigError("--dataset csv:PATH needs --target COL (the label column)")
-        spec = DatasetSpec(args.dataset, options)
-        # The manifest keeps the suite as run, so that --resume repeats it.
+        # The manifest keeps the suite as run, so that --resume repeats it; parsed again so the
+        # dataset gets what the suite's models imply (the search pool, the base seed).
         raw = {**suite.raw, "datasets": [{"name": args.dataset, "options": options}]}
-        suite = replace(suite, datasets=(spec,), raw=raw)
+        suite = replace(parse_suite(raw, source=suite.source, default_name=suite.name), source=suite.source)
     elif args.target or args.weight or args.metric or args.categorical:
         raise ConfigError("--target, --weight, --metric and --categorical go with --dataset csv:PATH")
     return suite
@@ -351,12 +354,12 @@ def cmd_tune(args) -> int:
     if args.workers is None:
         summary = run_tune_worker(args.suite, args.model, args.storage, args.study, args.trials, data=args.data,
                                   device=args.device, max_events=args.max_events, timeout_s=args.timeout,
-                                  seed=args.seed, dataset=args.dataset, log=log)
+                                  seed=args.seed, dataset=args.dataset, log=log, repeat=args.repeat)
     else:
         limits.integer(args.workers, "--workers", 1, 1024)
         require_ray()  # fail before loading any data
         job = prepare_tune(args.suite, args.model, args.storage, args.study, args.trials, args.data, args.device,
-                           args.max_events, timeout_s=args.timeout, dataset=args.dataset)
+                           args.max_events, timeout_s=args.timeout, dataset=args.dataset, repeat=args.repeat)
         log(describe_job(job) + f", {args.workers} Ray workers")
         summary = tune_on_ray(job, args.workers, args.seed, args.address, log)
     if summary["best_value"] is None:
@@ -378,10 +381,12 @@ def cmd_importance(args) -> int:
         _check_output_dir(args.out)
     ds = pipeline.load_for_spec(dspec, args.data)
     seed = pipeline.resolve_seeds(suite, dspec, ds, None)[0]
-    splits = pipeline.SeedSplits(ds, dspec, seed, search=True).for_model(spec)
+    scope = pipeline.search_scope(dspec, spec)
+    splits = pipeline.SeedSplits(ds, dspec, seed, search=scope).for_model(spec)
     ranking = importance_of(ds, spec, spec.params, splits, resolve_device(args.device), seed, args.repeats)
+    where = "the search pool: never a test event" if scope == "once" else "the first repeat's training part"
     print(f"{spec.label} on {ds.name}: {ds.scorer.objective_title} {ranking.baseline:.4f}; "
-          f"drop when each feature is shuffled ({ranking.repeats} repeats, search splits: never a test event)")
+          f"drop when each feature is shuffled ({ranking.repeats} repeats, on {where})")
     for name in ranking.ranked():
         k = ranking.features.index(name)
         print(f"  {name:32s} {ranking.mean[k]:+.4f} ± {ranking.std[k]:.4f}")

@@ -76,7 +76,8 @@ def selected_features(ds, dspec, spec: ModelSpec, seed: int, device: str) -> tup
     search splits (which no seed ever uses as test events), with the ranking itself."""
     select = spec.select or {}
     by = ModelSpec(str(select.get("by", "random-forest")), str(select.get("by", "random-forest")))
-    search = pipeline.SeedSplits(ds, dspec, seed, search=True).for_model(spec)
+    # The suite keeps a search pool whenever a model selects features (benchmarks.suite).
+    search = pipeline.SeedSplits(ds, dspec, seed, search="once").for_model(spec)
     ranking = importance_of(ds, by, {}, search, device, seed, int(select.get("repeats", 3)))
     top = limits.integer(select.get("top"), f"model {spec.label!r}: select.top", 1, len(search.feature_names))
     return ranking.ranked()[:top], ranking

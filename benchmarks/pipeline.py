@@ -48,16 +48,26 @@ def resolve_seeds(suite: Suite, spec: DatasetSpec, ds: Dataset, override: int | 
     return [suite.base_seed + k for k in range(n)]
 
 
-def raw_splits(ds: Dataset, spec: DatasetSpec, seed: int, search: bool = False) -> Splits:
-    """The events of every part for one seed, before preprocessing; with ``search=True`` the
-    train/validation parts every hyper-parameter search (run or ``tune`` worker) sees, kept
-    by the dataset's split policy apart from every seed's test events."""
-    raw = make_splits(ds, seed, spec.val_fraction, spec.test_fraction, spec.max_events, search=search)
+def raw_splits(ds: Dataset, spec: DatasetSpec, seed: int, search: str | None = None) -> Splits:
+    """The events of every part for one seed (its outer fold: ``spec.repeat(seed)``), before
+    preprocessing. With ``search`` (a scope): the train/validation parts a hyper-parameter
+    search (run or ``tune`` worker) sees: that fold's training part (``fold``) or the fixed
+    search pool no fold ever tests (``once``)."""
+    raw = make_splits(ds, seed, spec.val_fraction, spec.repeat(seed), spec.max_events, search=search)
     ds.scorer.check_parts(ds.name, raw.parts)
     return raw
 
 
-def splits_for(ds: Dataset, spec: DatasetSpec, seed: int, search: bool = False,
+def search_scope(spec: DatasetSpec, model: ModelSpec) -> str:
+    """Where a model's search runs: its own ``scope``; a once-per-dataset ranking (``select``,
+    the ``importance`` command) uses the search pool when the dataset keeps one, else the
+    first repeat's training part."""
+    if model.search is not None:
+        return model.search.scope
+    return "once" if spec.search_pool else "fold"
+
+
+def splits_for(ds: Dataset, spec: DatasetSpec, seed: int, search: str | None = None,
                preprocess: PreprocessConfig | None = None) -> Splits:
     """The splits a model sees for one seed: the raw splits, preprocessed (fitted on train)."""
     return preprocess_splits(preprocess or spec.preprocess, raw_splits(ds, spec, seed, search))
@@ -67,7 +77,7 @@ class SeedSplits:
     """One seed's splits under every preprocessing its models ask for: the same events, each
     preprocessing fitted once on their training part."""
 
-    def __init__(self, ds: Dataset, spec: DatasetSpec, seed: int, search: bool = False):
+    def __init__(self, ds: Dataset, spec: DatasetSpec, seed: int, search: str | None = None):
         self.raw = raw_splits(ds, spec, seed, search)
         self.default = spec.preprocess
         self._done: dict[PreprocessConfig, Splits] = {}

@@ -160,7 +160,26 @@ def plan_run(suite: Suite, opts: RunOptions) -> Plan:
     return Plan(suite, tuple(planned), models, controls, device)
 
 
-def describe_dataset(ds: Dataset, splits: Splits, spec: DatasetSpec, seeds: list[int]) -> dict:
+def resampling_facts(ds: Dataset, splits: Splits, spec: DatasetSpec, seeds: list[int],
+                     models: tuple[ModelSpec, ...] = ()) -> dict:
+    """How the repeats relate, for the report's statistics: outer folds of repeated stratified
+    K-fold (test parts disjoint within a repetition, training parts overlapping: comparisons over
+    seeds use the corrected resampled t-test with ``test_train_ratio``) or fixed test sets."""
+    scopes = {m.label: m.search.scope for m in models if m.search is not None}
+    search = (None if not scopes else "nested" if set(scopes.values()) == {"fold"}
+              else "once" if set(scopes.values()) == {"once"} else "mixed")
+    facts = {"scheme": "fixed", "folds": None, "repeats": len(seeds), "repetitions": None,
+             "search_pool": False, "search": search, "search_scopes": scopes, "test_train_ratio": None}
+    if getattr(ds.split_policy, "folded", False):
+        n_test = sum(len(p) for p in splits.tests)
+        n_train = len(splits.train) + len(splits.val)  # validation chooses epochs and cuts: it trains too
+        facts.update(scheme="folds", folds=spec.k, repetitions=-(-len(seeds) // spec.k),
+                     search_pool=spec.search_pool, test_train_ratio=n_test / n_train if n_train else None)
+    return facts
+
+
+def describe_dataset(ds: Dataset, splits: Splits, spec: DatasetSpec, seeds: list[int],
+                     models: tuple[ModelSpec, ...] = ()) -> dict:
     """Facts for the report's dataset section (sizes and weight totals of the first seed)."""
     parts = {}
     for p in splits.parts:
@@ -186,6 +205,7 @@ def describe_dataset(ds: Dataset, splits: Splits, spec: DatasetSpec, seeds: list
         "notes": list(ds.notes) + list(splits.notes),
         "preprocess": spec.preprocess.as_dict(),
         "seeds": seeds,
+        "resampling": resampling_facts(ds, splits, spec, seeds, models),
         "splits": parts,
     }
 
@@ -323,48 +343,74 @@ def select_features(plan: Plan, pd: PlannedDataset, results: dict, found: dict,
     return out
 
 
-def tune_models(plan: Plan, pd: PlannedDataset, out_dir: Path, results: dict, opts: RunOptions,
-                log: Callable[[str], None], selections: dict | None = None, executor=None) -> dict[str, dict]:
-    """Optuna search per model that asks for one, on the train/validation parts the dataset's
-    split policy sets aside for searches (never a test event of any seed).
+def search_key(dataset: str, label: str, seed: int | None = None) -> str:
+    """The key of a search in results.json's ``tuning``: per dataset and model, and per seed for
+    a nested search (each repeat searches its own outer fold's training part)."""
+    return f"{dataset}/{label}" if seed is None else f"{dataset}/{label}/seed {seed}"
 
-    A resumed run reuses the searches it already recorded. On Ray each search runs as
-    ``opts.workers`` tasks sharing the study; locally in this process.
+
+def tune_models(plan: Plan, pd: PlannedDataset, out_dir: Path, results: dict, opts: RunOptions,
+                log: Callable[[str], None], selections: dict | None = None, executor=None) -> dict:
+    """Optuna search per model that asks for one, never on a test event of the fold it serves:
+    scope ``fold`` (nested) searches each seed's own train/validation parts; scope ``once``
+    searches once on the fixed search pool the dataset keeps apart from every fold's tests.
+
+    Returns the best parameters by label (``once``) or by (label, seed) (``fold``). A resumed
+    run reuses the searches it already recorded. On Ray each search runs as ``opts.workers``
+    tasks sharing the study; locally in this process.
     """
-    tuned: dict[str, dict] = {}
+    tuned: dict = {}
     searched = [spec for spec in plan.models if spec.search is not None and opts.tune]
     if not searched:
         return tuned
-    search_splits = pipeline.SeedSplits(pd.ds, pd.spec, pd.seeds[0], search=True)
-    results["datasets"][pd.ds.name]["search"] = list(search_splits.raw.notes)
+    notes: list[str] = []
+    threads = _threads(executor, opts)
     for spec in searched:
-        done = results["tuning"].get(f"{pd.ds.name}/{spec.label}")
-        if done is not None:
-            tuned[spec.label] = done["best_params"]
-            continue
-        threads = _threads(executor, opts)
-        splits = _selected(search_splits.for_model(spec), (selections or {}).get(spec.label))
-        if executor is None or executor.name == "local":
-            best, summary = tune_for_run(pd.ds, splits, spec, plan.device, out_dir, opts.storage,
-                                         seed=pd.seeds[0], suite_name=plan.suite.name, log=log, threads=threads)
-        else:
-            url, study = study_target(out_dir, opts.storage, plan.suite.name, pd.ds.name, spec.label)
-            job = TuneJob(pd.ds.name, pd.ds.scorer, replace(splits, tests=()), spec, plan.device, url, study,
-                          pd.seeds[0], plan.suite.base_seed, None, None)
-            best, summary = executor.search(job, fit_resources(spec, plan.device, threads, opts.gpus_per_fit),
-                                            plugin_modules([spec]))
-        tuned[spec.label] = best
-        results["tuning"][f"{pd.ds.name}/{spec.label}"] = summary
-        store.write_json(out_dir / store.RESULTS, results)
+        nested = spec.search.scope == "fold"
+        for seed in (pd.seeds if nested else pd.seeds[:1]):
+            key = search_key(pd.ds.name, spec.label, seed if nested else None)
+            seed_splits = pipeline.SeedSplits(pd.ds, pd.spec, seed, search=spec.search.scope)
+            notes.extend(n for n in seed_splits.raw.notes if n not in notes)
+            target = (spec.label, seed) if nested else spec.label
+            done = results["tuning"].get(key)
+            if done is not None:
+                tuned[target] = done["best_params"]
+                continue
+            splits = _selected(seed_splits.for_model(spec), (selections or {}).get(spec.label))
+            if executor is None or executor.name == "local":
+                best, summary = tune_for_run(pd.ds, splits, spec, plan.device, out_dir, opts.storage, seed=seed,
+                                             suite_name=plan.suite.name, log=log, threads=threads, nested=nested)
+            else:
+                url, study = study_target(out_dir, opts.storage, plan.suite.name, pd.ds.name, spec.label,
+                                          seed=seed if nested else None)
+                job = TuneJob(pd.ds.name, pd.ds.scorer, replace(splits, tests=()), spec, plan.device, url, study,
+                              seed, plan.suite.base_seed, None, None)
+                best, summary = executor.search(job, fit_resources(spec, plan.device, threads, opts.gpus_per_fit),
+                                                plugin_modules([spec]))
+            tuned[target] = best
+            results["tuning"][key] = {**summary, "label": spec.label, "seed": seed if nested else None,
+                                      "scope": spec.search.scope}
+            results["datasets"][pd.ds.name]["search"] = notes
+            store.write_json(out_dir / store.RESULTS, results)
+    results["datasets"][pd.ds.name]["search"] = notes
     return tuned
 
 
-def tune_seconds(results: dict, dataset: str, label: str, tuned: bool) -> float:
-    """A record's share of the search: the seconds this run spent searching this model's
-    parameters on this dataset, the same for every seed (one search serves them all); 0
-    without a search. Trials a shared storage already held (``tune`` workers) cost this run
-    nothing and are not counted."""
-    summary = results["tuning"].get(f"{dataset}/{label}") if tuned else None
+def tuned_params(tuned: dict, label: str, seed: int) -> dict | None:
+    """The searched parameters a fit of (label, seed) uses: its own nested search's, else the
+    dataset's once-per-dataset search's; None without a search."""
+    return tuned.get((label, seed), tuned.get(label))
+
+
+def tune_seconds(results: dict, dataset: str, label: str, seed: int, tuned: bool) -> float:
+    """A record's share of the search: the seconds this run spent on the search whose parameters
+    it uses (a nested search serves one seed; a once-per-dataset search serves every seed and
+    counts fully on each); 0 without a search. Trials a shared storage already held (``tune``
+    workers) cost this run nothing and are not counted."""
+    if not tuned:
+        return 0.0
+    tuning = results["tuning"]
+    summary = tuning.get(search_key(dataset, label, seed)) or tuning.get(search_key(dataset, label))
     return float(summary.get("search_s") or 0.0) if summary else 0.0
 
 
@@ -380,9 +426,10 @@ def fit_batches(plan: Plan, pd: PlannedDataset, tuned: dict[str, dict], todo: se
     threads = _threads(executor, opts)
     plugins = plugin_modules(plan.models) if executor is not None and executor.name != "local" else ()
     for seed in seeds:
-        tasks = [FitTask(ds.name, spec, {**spec.params, **tuned.get(spec.label, {})}, seed, control, plan.device,
-                         fit_resources(spec, plan.device, threads, opts.gpus_per_fit),
-                         examples=seed == seeds[0] and control == NO_CONTROL, tuned=spec.label in tuned,
+        tasks = [FitTask(ds.name, spec, {**spec.params, **(tuned_params(tuned, spec.label, seed) or {})}, seed,
+                         control, plan.device, fit_resources(spec, plan.device, threads, opts.gpus_per_fit),
+                         examples=seed == seeds[0] and control == NO_CONTROL,
+                         tuned=tuned_params(tuned, spec.label, seed) is not None,
                          plugins=plugins,
                          importance=opts.importance if seed == seeds[0] and control == NO_CONTROL else 0)
                  for spec in plan.models for control in plan.controls if (ds.name, spec.label, seed, control) in todo]
@@ -404,7 +451,7 @@ def store_result(out_dir: Path, results: dict, result: FitResult, order: dict, l
         return
     if result.examples_png is not None:
         store.write_bytes(store.example_image_path(out_dir, dataset, label), result.examples_png)
-    result.record["timing"]["tune_s"] = tune_seconds(results, dataset, label, result.record["tuned"])
+    result.record["timing"]["tune_s"] = tune_seconds(results, dataset, label, seed, result.record["tuned"])
     store.add_record(out_dir, results, result.record, result.arrays, order=order)
 
 
@@ -416,7 +463,8 @@ def run_dataset(plan: Plan, pd: PlannedDataset, out_dir: Path, results: dict, op
     ds = pd.ds
     log(f"{ds.name}: {ds.n_events} events, {len(ds.feature_names)} features, seeds {pd.seeds}")
     info = results["datasets"].get(ds.name)  # a resumed run keeps what it already found
-    results["datasets"][ds.name] = describe_dataset(ds, pd.first.for_model(ModelSpec("", "")), pd.spec, pd.seeds)
+    results["datasets"][ds.name] = describe_dataset(ds, pd.first.for_model(ModelSpec("", "")), pd.spec, pd.seeds,
+                                                    plan.models)
     selections = select_features(plan, pd, results, (info or {}).get("selections") or {}, log)
     executor = executor or make_executor("local")
     tuned = tune_models(plan, pd, out_dir, results, opts, log, selections, executor)

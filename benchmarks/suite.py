@@ -5,10 +5,11 @@ Shipped suites live in ``benchmarks/suites/*.toml``; a path to any TOML file wor
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from datasets import SCOPES, Repeat
 from datasets.preprocess import PreprocessConfig
 
 from .core import limits
@@ -23,10 +24,25 @@ class DatasetSpec:
     options: dict[str, Any] = field(default_factory=dict)
     preprocess: PreprocessConfig = PreprocessConfig()
     val_fraction: float = 0.2
-    test_fraction: float = 0.2
+    test_fraction: float = 0.2  # sets the number of outer folds when `folds` is not given: round(1 / it)
     repeats: int | str = "auto"  # "auto": 5 when test splits are carved from a sample, else 1
     max_events: int | None = None
     metric_options: dict[str, Any] = field(default_factory=dict)  # e.g. { min_background = 10 } for AMS
+    folds: int | None = None  # K of the repeated stratified K-fold whose folds the repeats are
+    # Set when a model of the suite searches once per dataset or ranks features for `select`:
+    # a fixed share of the events is then kept for those and never tested (datasets.Repeat).
+    search_pool: bool = False
+    base_seed: int = 0  # the suite's: repeat k is seed base_seed + k
+
+    @property
+    def k(self) -> int:
+        """The number of outer folds."""
+        return self.folds if self.folds is not None else max(2, round(1 / self.test_fraction))
+
+    def repeat(self, seed: int) -> Repeat:
+        """Which outer fold the repeat with this seed is."""
+        return Repeat(index=int(seed) - self.base_seed, folds=self.k, base_seed=self.base_seed,
+                      search_pool=self.search_pool)
 
 
 @dataclass(frozen=True)
@@ -36,6 +52,9 @@ class SearchSpec:
     trials: int | None = None
     timeout_s: float | None = None
     pruner: str = "median"
+    # "fold": one search per repeat, inside its outer fold's training part (nested);
+    # "once": one search per dataset on a fixed share of the events that no fold ever tests.
+    scope: str = "fold"
 
 
 @dataclass(frozen=True)
@@ -144,7 +163,7 @@ def _parse(raw: dict, source: str, default_name: str) -> Suite:
     for i, d in enumerate(raw.get("datasets", [])):
         where = f"suite {default_name}, datasets[{i}]"
         _check_keys(where, d, {"name", "options", "preprocess", "val_fraction", "test_fraction", "repeats", "max_events",
-                               "metric_options"})
+                               "metric_options", "folds"})
         if "name" not in d:
             raise ConfigError(f"{where}: needs a name")
         repeats = d.get("repeats", "auto")
@@ -155,12 +174,16 @@ def _parse(raw: dict, source: str, default_name: str) -> Suite:
         fractions = [float(d.get(k, 0.2)) for k in ("val_fraction", "test_fraction")]
         if not all(0 < f < 1 for f in fractions) or sum(fractions) >= 1:
             raise ConfigError(f"{where}: val_fraction and test_fraction must be in (0, 1) and sum below 1")
+        folds = None if d.get("folds") is None else limits.integer(d["folds"], f"{where}: folds", 2, 100)
+        if folds is not None and fractions[0] + 1 / folds >= 1:
+            raise ConfigError(f"{where}: val_fraction {fractions[0]} does not fit beside a test fold of 1/{folds}")
         datasets.append(DatasetSpec(
             name=str(d["name"]), options=dict(_table(f"{where}: options", d.get("options", {}))),
             preprocess=PreprocessConfig.from_dict(d.get("preprocess")),
             val_fraction=fractions[0], test_fraction=fractions[1],
             repeats=repeats, max_events=_positive_or_none(f"{where}: max_events", d.get("max_events")),
             metric_options=dict(_table(f"{where}: metric_options", d.get("metric_options", {}))),
+            folds=folds,
         ))
     models = []
     for i, m in enumerate(raw.get("models", [])):
@@ -170,11 +193,14 @@ def _parse(raw: dict, source: str, default_name: str) -> Suite:
             raise ConfigError(f"{where}: needs a name")
         search = None
         if "search" in m:
-            _check_keys(f"{where}.search", m["search"], {"trials", "timeout_s", "pruner"})
+            _check_keys(f"{where}.search", m["search"], {"trials", "timeout_s", "pruner", "scope"})
+            scope = m["search"].get("scope", "fold")
+            if scope not in SCOPES:
+                raise ConfigError(f"{where}.search.scope must be one of {', '.join(SCOPES)}, got {scope!r}")
             search = SearchSpec(
                 trials=_positive_or_none(f"{where}.search.trials", m["search"].get("trials")),
                 timeout_s=_positive_or_none(f"{where}.search.timeout_s", m["search"].get("timeout_s"), float),
-                pruner=str(m["search"].get("pruner", "median")),
+                pruner=str(m["search"].get("pruner", "median")), scope=scope,
             )
         preprocess = dict(_table(f"{where}: preprocess", m.get("preprocess", {})))
         PreprocessConfig.from_dict(preprocess)  # unknown flags or bad values fail here
@@ -194,6 +220,9 @@ def _parse(raw: dict, source: str, default_name: str) -> Suite:
         raise ConfigError(f"suite {default_name}: blind must be true or false")
     base_seed = limits.integer(raw.get("base_seed", 0), f"suite {default_name}: base_seed", 0,
                                limits.MAX_SEED - limits.MAX_SEEDS)
+    # What runs once per dataset must never see a test event of any fold: its events are set aside.
+    pooled = any(m.select or (m.search is not None and m.search.scope == "once") for m in models)
+    datasets = [replace(d, search_pool=pooled, base_seed=base_seed) for d in datasets]
     return Suite(
         name=str(raw.get("name", default_name)), description=str(raw.get("description", "")),
         datasets=tuple(datasets), models=tuple(models), base_seed=base_seed,

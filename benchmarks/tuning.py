@@ -33,6 +33,7 @@ import numpy as np
 from datasets import Splits
 from models import model_entry
 
+from .core import limits
 from .core.device import resolve_device
 from .core.errors import BenchmarkError, ConfigError
 from .core.secrets import redact
@@ -204,8 +205,9 @@ def open_storage(url: str, heartbeat_interval: int = HEARTBEAT_INTERVAL_S,
 # --------------------------------------------------------------------------- the study
 
 
-def default_study_name(suite_name: str | None, dataset: str, label: str) -> str:
-    return "-".join(p for p in (suite_name, dataset, label) if p)
+def default_study_name(suite_name: str | None, dataset: str, label: str, seed: int | None = None) -> str:
+    """One study per dataset and model (scope ``once``), or per repeat too (``fold``: named by its seed)."""
+    return "-".join(p for p in (suite_name, dataset, label, None if seed is None else f"seed{seed}") if p)
 
 
 def _check_search(spec: ModelSpec, n_total: int | None = None, timeout_s: float | None = None) -> SearchSpec:
@@ -223,7 +225,7 @@ def _check_search(spec: ModelSpec, n_total: int | None = None, timeout_s: float 
         raise ConfigError(f"{where}: search timeout_s must be a positive number, got {timeout!r}")
     if search.pruner not in PRUNERS:
         raise ConfigError(f"{where}: unknown pruner {search.pruner!r}; choose one of {', '.join(PRUNERS)}")
-    return SearchSpec(trials, timeout, search.pruner)
+    return SearchSpec(trials, timeout, search.pruner, search.scope)
 
 
 def make_pruner(name: str):
@@ -479,12 +481,13 @@ def study_summary(ds_name: str, metric, splits: Splits, spec: ModelSpec, storage
 
 
 def study_target(out_dir: Path, storage: str | None, suite_name: str | None, ds_name: str, label: str,
-                 study_name: str | None = None) -> tuple[str, str]:
-    """(storage URL, study name) of a run's search: ``--storage`` or SQLite in the run directory."""
+                 study_name: str | None = None, seed: int | None = None) -> tuple[str, str]:
+    """(storage URL, study name) of a run's search: ``--storage`` or SQLite in the run directory;
+    ``seed`` names the repeat of a nested (``fold``) search."""
     if storage is None:
         Path(out_dir).mkdir(parents=True, exist_ok=True)
     url = storage or default_storage(out_dir)
-    return url, study_name or default_study_name(suite_name, ds_name, label)
+    return url, study_name or default_study_name(suite_name, ds_name, label, seed)
 
 
 def require_trials(summary: dict, spec: ModelSpec, ds_name: str) -> tuple[dict, dict]:
@@ -497,13 +500,14 @@ def require_trials(summary: dict, spec: ModelSpec, ds_name: str) -> tuple[dict, 
 
 def tune_for_run(ds, splits: Splits, spec: ModelSpec, device: str, out_dir: Path, storage: str | None,
                  seed: int, *, suite_name: str | None = None, study_name: str | None = None,
-                 log: Callable[[str], None] = lambda m: None, threads: int | None = None) -> tuple[dict, dict]:
+                 log: Callable[[str], None] = lambda m: None, threads: int | None = None,
+                 nested: bool = False) -> tuple[dict, dict]:
     """The search ``run`` does before fitting: returns ``(best_params, summary)``.
 
     Joins the study if the storage already holds it (e.g. filled by ``tune`` workers) and
     runs only the missing trials. Only ``ds.name`` and ``ds.scorer`` are read from ``ds``.
     """
-    url, name = study_target(out_dir, storage, suite_name, ds.name, spec.label, study_name)
+    url, name = study_target(out_dir, storage, suite_name, ds.name, spec.label, study_name, seed if nested else None)
     summary = tune(ds.name, ds.scorer, splits, spec, device, url, name, seed, log=log, threads=threads)
     return require_trials(summary, spec, ds.name)
 
@@ -541,10 +545,12 @@ class TuneJob:
 def prepare_tune(suite_name_or_path: str, model_label: str, storage: str | None, study_name: str | None,
                  n_trials_total: int | None, data: str | None = None, device: str = "auto",
                  max_events: int | None = None, *, timeout_s: float | None = None,
-                 dataset: str | None = None) -> TuneJob:
+                 dataset: str | None = None, repeat: int = 0) -> TuneJob:
     """Load what ``tune`` workers search on: the search splits of the suite's first dataset (or
     the one named ``dataset``), exactly as ``run`` would (same splits, preprocessing and
-    default study name), so that a later ``run --storage URL`` reuses the trials."""
+    default study name), so that a later ``run --storage URL`` reuses the trials. A nested
+    search (scope ``fold``) is one study per repeat: ``repeat`` (0, 1, ...) picks whose
+    outer-fold training part is searched."""
     if not storage:
         raise ConfigError("tune needs --storage URL (e.g. sqlite:///runs/optuna.db or journal:runs/optuna.journal) "
                           "so that workers and a later run share the study")
@@ -559,9 +565,14 @@ def prepare_tune(suite_name_or_path: str, model_label: str, storage: str | None,
     if max_events is not None:
         dspec = dataclasses.replace(dspec, max_events=max_events)
     ds = load_for_spec(dspec, data)
-    split_seed = resolve_seeds(suite, dspec, ds, None)[0]
-    splits = splits_for(ds, dspec, split_seed, search=True, preprocess=spec.preprocessing(dspec.preprocess))
-    name = study_name or default_study_name(suite.name, ds.name, spec.label)
+    scope = spec.search.scope if spec.search is not None else "fold"
+    seeds = resolve_seeds(suite, dspec, ds, None)
+    if scope == "once" and repeat:
+        raise ConfigError(f"model {spec.label!r} searches once per dataset (scope once): --repeat does not apply")
+    limits.integer(repeat, "--repeat", 0, limits.MAX_SEEDS - 1)
+    split_seed = seeds[0] + repeat
+    splits = splits_for(ds, dspec, split_seed, search=scope, preprocess=spec.preprocessing(dspec.preprocess))
+    name = study_name or default_study_name(suite.name, ds.name, spec.label, split_seed if scope == "fold" else None)
     return TuneJob(ds.name, ds.scorer, dataclasses.replace(splits, tests=()), spec, resolve_device(device),
                    storage, name, split_seed, suite.base_seed, n_trials_total, timeout_s)
 
@@ -581,7 +592,7 @@ def run_tune_worker(suite_name_or_path: str, model_label: str, storage: str | No
                     max_events: int | None = None, seed: int | None = None,
                     log: Callable[[str], None] = print, *, timeout_s: float | None = None,
                     heartbeat_interval: int = HEARTBEAT_INTERVAL_S,
-                    grace_period: int = GRACE_PERIOD_S, dataset: str | None = None) -> dict:
+                    grace_period: int = GRACE_PERIOD_S, dataset: str | None = None, repeat: int = 0) -> dict:
     """One ``tune`` worker: start or join a study and work until it holds N COMPLETE trials.
 
     ``n_trials_total`` is the study's total over all workers (default: the suite's
@@ -589,7 +600,7 @@ def run_tune_worker(suite_name_or_path: str, model_label: str, storage: str | No
     with the process id); models always get the run's seed.
     """
     job = prepare_tune(suite_name_or_path, model_label, storage, study_name, n_trials_total, data, device,
-                       max_events, timeout_s=timeout_s, dataset=dataset)
+                       max_events, timeout_s=timeout_s, dataset=dataset, repeat=repeat)
     log(describe_job(job))
     summary = job.run(job.sampler_seed(seed), log, heartbeat_interval=heartbeat_interval, grace_period=grace_period)
     log(describe_summary(job.study, summary))

@@ -24,7 +24,7 @@ from benchmarks.core.errors import DataError
 from benchmarks.core.limits import check_table_file
 
 from .base import Dataset
-from .policies import Assignment, CarvedTests, stratified
+from .policies import Assignment, CarvedTests, Repeat, stratified
 from .registry import register_dataset
 from .symmetries import BeamSymmetries
 
@@ -258,11 +258,13 @@ def validate_higgsml(df: pd.DataFrame, source: str) -> None:
 @dataclass(frozen=True)
 class KaggleSets:
     """The challenge's own split: KaggleSet t -> train + a stratified validation split,
-    b -> public test, v -> private test, u unused."""
+    b -> public test, v -> private test, u unused. The test sets are fixed, so repeats (seeds)
+    differ only in the train/validation split and the models' own randomness."""
 
     default_repeats: int = 1
+    folded: bool = False
 
-    def assign(self, ds, seed: int, val_fraction: float, test_fraction: float) -> Assignment:
+    def assign(self, ds, seed: int, val_fraction: float, repeat: Repeat | None = None) -> Assignment:
         train_idx, val_idx = stratified(np.flatnonzero(ds.groups == "t"), ds.y, val_fraction, seed)
         tests = [("public", np.flatnonzero(ds.groups == "b")), ("private", np.flatnonzero(ds.groups == "v"))]
         note = ("Splits: KaggleSet t -> train/validation "
@@ -270,10 +272,13 @@ class KaggleSets:
                 "b -> public test; v -> private test; u unused.")
         return Assignment(train_idx, val_idx, tuple((n, idx) for n, idx in tests if len(idx)), (note,))
 
-    def search(self, ds, seed: int, val_fraction: float) -> Assignment:
-        """Searches use the seed's train/validation parts: test events (b, v) are never among them."""
-        a = self.assign(ds, seed, val_fraction, 0.0)
-        return Assignment(a.train, a.val, (), ("Searches use the first seed's train/validation parts "
+    def search(self, ds, seed: int, val_fraction: float, repeat: Repeat | None = None,
+               scope: str = "once") -> Assignment:
+        """Searches use a seed's train/validation parts (the first seed's for ``once``): test
+        events (b, v) are never among them."""
+        a = self.assign(ds, seed, val_fraction, repeat)
+        whose = "the first seed's" if scope == "once" else "each seed's own"
+        return Assignment(a.train, a.val, (), (f"Searches use {whose} train/validation parts "
                                                "(KaggleSet t); the test sets b and v are fixed and never seen.",))
 
 
@@ -282,7 +287,7 @@ class KaggleSets:
 SAMPLE_FILE_SPLITS = CarvedTests(
     pool_group="t",
     note=("This file has no public (b) or private (v) test rows: public and private test splits "
-          "({share:.0%} each) were carved out of its events, stratified, seed {seed}. AMS on "
+          "({share:.0%} each) are the two halves of the outer fold, stratified, seed {seed}. AMS on "
           "splits this small is noisy; compare means over repeats."))
 
 

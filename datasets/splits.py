@@ -7,7 +7,7 @@ from benchmarks.core.errors import ConfigError
 from benchmarks.core.weights import renormalise
 
 from .base import Dataset, Part, Splits
-from .policies import Assignment, stratified
+from .policies import Assignment, Repeat, stratified
 
 
 def _subsample(a: Assignment, y: np.ndarray, max_events: int, seed: int) -> Assignment:
@@ -26,24 +26,27 @@ def make_splits(
     ds: Dataset,
     seed: int,
     val_fraction: float = 0.2,
-    test_fraction: float = 0.2,
+    repeat: Repeat | None = None,
     max_events: int | None = None,
-    search: bool = False,
+    search: str | None = None,
 ) -> Splits:
     """Split a dataset by its own policy; every model in a run gets the identical Splits for a seed.
 
-    With ``search=True``: the train/validation parts a hyper-parameter search may use (no
-    test part), which the policy keeps apart from every seed's test events.
-    `max_events` subsamples every part (stratified, seeded). Each part's weights are
-    renormalised per class to the dataset's ``weight_totals`` when it has them.
+    ``repeat`` says which outer fold this seed is (default: the first fold of 5). With
+    ``search`` (a scope, ``"fold"`` or ``"once"``): the train/validation parts a
+    hyper-parameter search may use (no test part), which the policy keeps apart from the
+    test events of this fold (``fold``) or of every fold (``once``). `max_events`
+    subsamples every part (stratified, seeded). Each part's weights are renormalised per
+    class to the dataset's ``weight_totals`` when it has them.
     """
     if max_events is not None and max_events < 1:
         raise ConfigError(f"max_events must be at least 1, got {max_events}")
     seed = int(seed)
-    if search:
-        a = ds.split_policy.search(ds, seed, val_fraction)
+    repeat = repeat if repeat is not None else Repeat()
+    if search is not None:
+        a = ds.split_policy.search(ds, seed, val_fraction, repeat, search)
     else:
-        a = ds.split_policy.assign(ds, seed, val_fraction, test_fraction)
+        a = ds.split_policy.assign(ds, seed, val_fraction, repeat)
     sizes = [len(a.train), len(a.val), *(len(idx) for _, idx in a.tests)]
     if max_events is not None and max(sizes) > max_events:
         a = _subsample(a, ds.y, max_events, seed)

@@ -202,14 +202,15 @@ def test_run_suite_stores_every_fit_and_control(tmp_path):
     assert real > 0.85 and fake < 0.6
 
 
-def test_no_event_a_search_sees_is_a_test_event_of_any_seed(monkeypatch, tmp_path):
-    """Sample-file mode: test parts are carved per seed, so searches get a fixed part of the
-    events that no seed ever tests on (and every seed still trains on)."""
+def test_a_once_per_dataset_search_never_sees_a_test_event_of_any_seed(monkeypatch, tmp_path):
+    """scope = "once": one search per dataset on a fixed part of the events that no fold ever
+    tests on (and every seed still trains on)."""
     suite = _suite(datasets=({"name": "higgsml-toy", "options": {"n_events": 1500, "with_test_sets": False},
                               "repeats": 20},),
-                   models=({**RF, "search": {"trials": 1}},))
+                   models=({**RF, "search": {"trials": 1, "scope": "once"}},))
+    assert suite.datasets[0].search_pool
     ds = pipeline.load_for_spec(suite.datasets[0], None)
-    search = pipeline.splits_for(ds, suite.datasets[0], 0, search=True)
+    search = pipeline.splits_for(ds, suite.datasets[0], 0, search="once")
     searched = set(search.train.ids) | set(search.val.ids)
     tested = set()
     for seed in range(20):
@@ -217,11 +218,12 @@ def test_no_event_a_search_sees_is_a_test_event_of_any_seed(monkeypatch, tmp_pat
         tested |= {i for p in splits.tests for i in p.ids}
         assert searched <= set(splits.train.ids) | set(splits.val.ids)  # every seed trains on them
     assert searched and not searched & tested
-    assert pipeline.splits_for(ds, suite.datasets[0], 7, search=True).train.ids.tolist() == search.train.ids.tolist()
+    assert pipeline.splits_for(ds, suite.datasets[0], 7, search="once").train.ids.tolist() == search.train.ids.tolist()
     seen = []
     monkeypatch.setattr("benchmarks.runner.tune_for_run",
                         lambda ds, splits, spec, *a, **k: (seen.append(splits), ({}, {"best_params": {}}))[1])
     run_suite(suite, tmp_path / "r", RunOptions(progress=False, seeds=2), log=lambda m: None)
     assert len(seen) == 1 and set(seen[0].train.ids) | set(seen[0].val.ids) == searched and seen[0].tests == ()
     info = store.load_run(tmp_path / "r")[0]["datasets"]["higgsml-toy"]
-    assert any("no seed ever uses as test events" in n for n in info["search"])
+    assert any("never a test event" in n for n in info["search"])
+    assert info["resampling"]["search"] == "once" and info["resampling"]["search_pool"]

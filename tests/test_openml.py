@@ -144,7 +144,7 @@ def test_colon_name_and_suite_options_load_the_same_table(cache):
 def test_splits_use_the_usual_policy(cache):
     ds = load_dataset(f"openml:{DATA_ID}")
     splits = make_splits(ds, seed=3)
-    search = make_splits(ds, seed=3, search=True)
+    search = make_splits(ds, seed=3, search="fold")
     assert splits.categorical == ("workclass",) and splits.missing_value == -999.0
     assert not set(splits.test("test").ids) & (set(search.train.ids) | set(search.val.ids))
 

@@ -40,7 +40,7 @@ def test_carved_splits_are_disjoint_and_renormalised():
     for p in s.parts:
         assert p.weights[p.y == 1].sum() == pytest.approx(691.988607711987)
         assert p.weights[p.y == 0].sum() == pytest.approx(410999.847321811)
-    assert any("carved" in n for n in s.notes)
+    assert any("halves of the outer fold" in n for n in s.notes)
 
 
 def test_kaggle_groups_map_to_public_private():
