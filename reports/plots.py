@@ -269,7 +269,7 @@ def tuning_plot(run_dir: Path, name: str, tuning: Sequence[TuningRow], colors: d
         best = np.maximum.accumulate(values)
         c = colors.get(row.label)
         ax.scatter(trials, values, s=14, color=c, alpha=0.6)
-        ax.step(trials, best, where="post", color=c, lw=1.5, label=f"{row.label} (best {best[-1]:.4g})")
+        ax.step(trials, best, where="post", color=c, lw=1.5, label=f"{row.name} (best {best[-1]:.4g})")
     ax.set_xlabel("trial")
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_ylabel("objective on the validation split")

@@ -40,6 +40,7 @@ def dataset_section(ctx: SectionContext) -> str:
               f"- Events: {info['n_events']}, features used: {info['n_features']}, "
               f"task: {info['task']}, metric: {ctx.data.metric.title}",
               f"- Seeds (repeats of split + train + evaluate): {', '.join(map(str, info['seeds']))}",
+              *resampling_lines(info.get("resampling")),
               "- Preprocessing (fitted on the training split only): "
               + ", ".join(f"{k}={v}" for k, v in info["preprocess"].items())]
     lines += [f"- {note}" for note in info.get("notes", [])]
@@ -50,6 +51,30 @@ def dataset_section(ctx: SectionContext) -> str:
         lines += ["", f"Weights of every split are rescaled per class to the full-data totals ({totals}), "
                       f"so {ctx.data.metric.title} is comparable between splits of any size."]
     return "\n".join(lines)
+
+
+def resampling_lines(facts: dict | None) -> list[str]:
+    """How the repeats relate (older runs did not record it: nothing is claimed for them)."""
+    if not facts:
+        return []
+    if facts.get("scheme") == "folds":
+        k, n = facts["folds"], facts["repeats"]
+        whole = n // k
+        line = (f"- Resampling: repeated stratified {k}-fold; the {n} repeat(s) are the outer folds of "
+                f"{facts['repetitions']} repetition(s) ({whole} complete), so the test parts of one repetition are "
+                "disjoint. The training parts overlap: comparisons over seeds use the corrected resampled t-test "
+                f"(Nadeau and Bengio 2003, test/train = {facts['test_train_ratio']:.3g}).")
+        if facts.get("search_pool"):
+            line += (" A fixed share of the events is kept for once-per-dataset searches and feature rankings "
+                     "and is never a test event.")
+    else:
+        line = ("- Resampling: fixed test sets; the seeds vary the train/validation split and the models' "
+                "randomness only, so spreads over seeds leave out the test sets' sampling noise.")
+    scopes = facts.get("search_scopes") or {}
+    if scopes:
+        line += " Searches: " + ", ".join(f"{label} {'nested in each fold' if s == 'fold' else 'once per dataset'}"
+                                         for label, s in scopes.items()) + "."
+    return [line]
 
 
 def split_table(info: dict) -> str:
@@ -157,13 +182,17 @@ def _params(params: dict) -> str:
 def tuning_section(ctx: SectionContext) -> str:
     if not ctx.data.tuning:
         return ""
-    rows = [[row.label, row.trials, row.pruned, row.failed, f"{row.best_value:.4f}", _params(row.best_params),
+    rows = [[row.name, row.trials, row.pruned, row.failed, f"{row.best_value:.4f}", _params(row.best_params),
              seconds([row.search_s])] for row in ctx.data.tuning]
+    nested = any(row.seed is not None for row in ctx.data.tuning)
+    once = any(row.seed is None for row in ctx.data.tuning)
+    retrained = " ".join(
+        ([("A nested search's best parameters were retrained on its own seed's training part")] if nested else [])
+        + (["A once-per-dataset search's best parameters were retrained with every seed"] if once else []))
     return "\n".join([
         "### Hyper-parameter search (Optuna)", "",
         f"Objective: {ctx.data.metric.objective_title}. {' '.join(ctx.data.info.get('search') or [])} "
-        "No search ever sees a test part. The best parameters were then retrained with every seed and "
-        "evaluated once on the test splits.", "",
+        f"No search ever sees a test part it is scored on. {retrained}, then evaluated once on the test splits.", "",
         table(["model", "complete trials", "pruned", "failed", "best validation score", "best parameters",
                "search s"], rows),
     ])

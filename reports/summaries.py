@@ -117,20 +117,27 @@ class TuningRow:
     best_params: dict
     search_s: float | None
     history: tuple[tuple[float, float], ...]  # (trial number, objective) of trials with a finite value
+    seed: int | None = None  # the repeat a nested search served (None: one search for every seed)
+
+    @property
+    def name(self) -> str:
+        return self.label if self.seed is None else f"{self.label} (seed {self.seed})"
 
 
 def tuning_rows(tuning: Mapping[str, dict], dataset: str) -> tuple[TuningRow, ...]:
-    """The Optuna searches of one dataset (keys ``dataset/model label``); studies maximise."""
+    """The Optuna searches of one dataset (keys ``dataset/model label``, plus ``/seed S`` for a
+    nested search; newer summaries name their label and seed); studies maximise."""
     rows = []
     for key, s in tuning.items():
         name, _, label = key.partition("/")
         if name != dataset or not isinstance(s, dict):
             continue
+        label = s.get("label", label)
         history = tuple((float(h[0]), float(h[1])) for h in s.get("history") or []
                         if len(h) >= 2 and h[1] is not None and np.isfinite(float(h[1])))
         rows.append(TuningRow(label, s.get("trials", "?"), s.get("pruned", 0), s.get("failed", 0),
                               s.get("best_value", float("nan")), dict(s.get("best_params", {})),
-                              s.get("search_s"), history))
+                              s.get("search_s"), history, s.get("seed")))
     return tuple(rows)
 
 

@@ -118,3 +118,17 @@ def test_suite_keys_for_folds_and_scope_are_checked():
         _suite([{"name": "iris"}], models=({**RF, "search": {"trials": 1, "scope": "twice"}},))
     with pytest.raises(DataError, match="smallest class"):
         make_splits(load_dataset("iris"), 0, repeat=Repeat(0, 60))
+
+
+def test_the_report_says_how_repeats_and_searches_were_made(monkeypatch, tmp_path):
+    from reports import write_report
+
+    monkeypatch.setattr("benchmarks.runner.tune_for_run",
+                        lambda ds, splits, model, *a, **k: ({}, {"best_params": {}, "trials": 1, "best_value": 0.9,
+                                                                 "search_s": 0.1}))
+    suite = _suite([{"name": "iris", "repeats": 5}], models=({**RF, "search": {"trials": 1}},))
+    out = run_suite(suite, tmp_path / "r", RunOptions(progress=False), log=lambda m: None)
+    text = write_report(out).read_text()
+    assert "repeated stratified 5-fold" in text and "1 repetition(s) (1 complete)" in text
+    assert "Nadeau and Bengio 2003, test/train = 0.25" in text
+    assert "random-forest nested in each fold" in text and "random-forest (seed 4)" in text
