@@ -66,7 +66,8 @@ def _add_run(sub) -> None:
     r.add_argument("--metric", help="metric for --dataset csv:PATH (default: accuracy; see `list`)")
     r.add_argument("--categorical", help="categorical columns of --dataset csv:PATH, comma-separated")
     r.add_argument("--models", type=_csv_list, help="comma-separated model labels or registry names")
-    r.add_argument("--seeds", type=int, help="number of seeds (repeats of split + train + evaluate)")
+    r.add_argument("--seeds", type=int, help="number of seeds (repeats of split + train + evaluate: the outer folds of repeated "
+                   "stratified K-fold, or train/validation draws beside fixed test sets)")
     r.add_argument("--device", help="auto, cpu, cuda or cuda:N (default: auto)")
     r.add_argument("--max-events", type=int, help="subsample every split to at most N events")
     r.add_argument("--control", choices=["none", *CONTROLS.names()],
