@@ -200,6 +200,7 @@ def describe_dataset(ds: Dataset, splits: Splits, spec: DatasetSpec, seeds: list
         "n_events": ds.n_events,
         "n_features": len(splits.feature_names),
         "features": list(splits.feature_names),
+        "categorical": list(splits.categorical),  # a report tells an embedded column from one fed as a number
         "class_names": list(ds.class_names),
         "weight_totals": {ds.class_names[k]: v for k, v in (ds.weight_totals or {}).items()},
         "notes": list(ds.notes) + list(splits.notes),

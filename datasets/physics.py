@@ -65,12 +65,15 @@ def fix_orientation(
 def to_cartesian(
     X: np.ndarray, names: tuple[str, ...], missing: float = MISSING
 ) -> tuple[np.ndarray, tuple[str, ...]]:
-    """Replace each (pt, eta, phi) with (px, py, pz), and MET (PRI_met, PRI_met_phi) with (px, py).
+    """Replace each (pt, eta, phi) with (px, py, pz), and MET (PRI_met, PRI_met_phi) with
+    (px, py) beside its magnitude, PRI_met_pt.
 
     New columns take the place of the originals (PRI_tau_px, PRI_tau_py, PRI_tau_pz, ...,
-    PRI_met_px, PRI_met_py); pz = pt * sinh(eta). Objects that are absent (-999) are
-    -999 in every output. Tau, lepton and MET are required; a jet is converted when its
-    three columns are present.
+    PRI_met_px, PRI_met_py, PRI_met_pt); pz = pt * sinh(eta). Objects that are absent (-999)
+    are -999 in every output. Tau, lepton and MET are required; a jet is converted when its
+    three columns are present. The MET magnitude stays an input because Strong (2020)'s
+    notebooks keep it (``proc_event(..., keep_feats=['PRI_met_pt'])``: 31 inputs from the
+    30 raw features), and it is invariant under the beam symmetries.
     """
     names = tuple(names)
     required = [f"PRI_{o}_{v}" for o in ("tau", "lep") for v in ("pt", "eta", "phi")]
@@ -97,8 +100,8 @@ def to_cartesian(
         consumed.update((pt_n, eta_n, phi_n))
     met, met_phi = X[:, index["PRI_met"]], X[:, index["PRI_met_phi"]]
     replaced["PRI_met"] = (
-        ["PRI_met_px", "PRI_met_py"],
-        np.column_stack([met * np.cos(met_phi), met * np.sin(met_phi)]),
+        ["PRI_met_px", "PRI_met_py", "PRI_met_pt"],
+        np.column_stack([met * np.cos(met_phi), met * np.sin(met_phi), met]),
     )
     consumed.update(("PRI_met", "PRI_met_phi"))
 

@@ -53,6 +53,9 @@ constructor parameter, so each rung of the ladder is a configuration (``LADDER``
 * ``time_budget_s``: training ends once it has taken this long (checked each epoch), the
   members keeping their best weights so far: a search may then offer up to 10 members
   without a trial outgrowing its share of the search's time.
+* ``precision``: ``"fp32"`` (default, as the paper's LUMIN trains) or ``"bf16"``: bf16
+  autocast on CUDA (faster, not the paper's arithmetic); CPU runs are fp32 either way, and
+  ``info_["precision"]`` says what ran.
 * ``eval_batch_size``: member-rows per evaluation batch (an ensemble of K models evaluates
   ``eval_batch_size // K`` events at a time, so memory does not grow with K).
 * Epochs: ``max_epochs`` passes over the training data, each cut into ``subepochs`` engine
@@ -91,12 +94,13 @@ from .base import BOOL, NAMES, NONE, SEED, Estimator, Rule, check_device, count_
 from .dnn_ladder import LADDER, LADDER_NOTES, LADDER_SMALL, ladder_params  # noqa: F401  (re-exported)
 from .registry import MODELS, register_model
 
-__all__ = ["DNN", "LADDER", "LADDER_NOTES", "LADDER_SMALL", "embedding_size", "ladder_params", "lr_find",
+__all__ = ["DNN", "LADDER", "LADDER_NOTES", "LADDER_SMALL", "embedding_size", "ladder_params", "lr_find", "uses_bf16",
            "resolve_width", "search_space"]
 
 ACTIVATIONS = ("relu", "selu", "swish")
 BODIES = ("single", "split", "bottleneck", "wide-deep")
 SCHEDULES = ("constant", "cosine", "linear", "onecycle")
+PRECISIONS = ("fp32", "bf16")
 _INPUTS = re.compile(r"^inputs([+-]\d+)$")
 
 
@@ -138,6 +142,12 @@ def resolve_width(width: int | str, n_inputs: int) -> int:
     return int(width)
 
 
+def uses_bf16(precision: str) -> bool:
+    """Whether a fit asks the engine for bf16 autocast; the engine applies it on CUDA only
+    (``models.torch_utils.autocast``), so a CPU fit is fp32 whatever is asked."""
+    return precision == "bf16"
+
+
 def embedding_size(n_values: int) -> int:
     """LUMIN's rule of thumb (``CatEmbedder.calc_emb_szs``): min(50, (1 + cardinality) // 2)."""
     return min(50, (1 + int(n_values)) // 2)
@@ -161,7 +171,7 @@ class DNN(Estimator):
         "onecycle_lengths": _pair(integer(1)), "momentum_range": _pair(real(0.0, 1.0, high_open=True)),
         "weight_decay": real(0.0), "snapshots": integer(0), "snapshot_power": real(), "swa": BOOL,
         "swa_start": integer(0), "swa_renewal": integer(0), "augment": BOOL, "tta": BOOL,
-        "class_balance": BOOL, "standardise": BOOL, "amp": BOOL, "eval_batch_size": integer(1),
+        "class_balance": BOOL, "standardise": BOOL, "precision": one_of(*PRECISIONS), "eval_batch_size": integer(1),
         "n_classes": integer(2) | NONE, "random_state": SEED, "progress": BOOL, "num_threads": integer() | NONE,
         "missing_value": real() | NONE, "time_budget_s": real(0.0, low_open=True) | NONE, "lr_range_test": BOOL,
     }
@@ -211,7 +221,7 @@ class DNN(Estimator):
         tta: bool = False,
         class_balance: bool = True,
         standardise: bool = True,
-        amp: bool = True,
+        precision: str = "fp32",
         eval_batch_size: int = 65536,
         n_classes: int | None = None,
         device: str = "auto",
@@ -375,7 +385,7 @@ class DNN(Estimator):
         # The engine's own early stopping never stops (patience=None): members stop on their own.
         return EnsembleTrainer(schedule=schedule or self._schedule(), batch_size=int(self.batch_size),
                                eval_batch_size=rows, patience=None, device=self.device_,
-                               amp=self.amp, threads=self.threads_, progress=self.progress,
+                               amp=uses_bf16(self.precision), threads=self.threads_, progress=self.progress,
                                callbacks=list(callbacks), loss=member_loss, sampler=sampler,
                                weighting=self.member_weighting)
 
@@ -543,9 +553,13 @@ class DNN(Estimator):
 
         n_models = int(self.net_.n_members)
         total = count_parameters(self.net_)
+        names = self._names(self.spec_.n_features)
         info = {
             "device": self.device_,
             "precision": self.trainer_.precision,
+            "inputs": int(self.spec_.n_features),
+            # what each embedded column became, so a report can tell it from a column fed as a number
+            "embeddings": {names[col]: int(size) for col, _, size in self.spec_.cats},
             "batch_size": int(self.batch_size),
             "threads": self.threads_,
             "architecture": self.architecture(),
@@ -645,8 +659,11 @@ def search_space(trial) -> dict:
     }
 
 
+DATA_FACTS = ("feature_names", "categorical_features", "missing_value", "augmentation")
+
+
 @register_model("dnn", backend="torch", family="dnn", accepts_device=True, search_space=search_space,
-                data_facts=("feature_names", "categorical_features", "missing_value", "augmentation"))
+                data_facts=DATA_FACTS)
 def dnn(**kw) -> DNN:
     """Strong (2020)'s tabular DNN: batched ensembles, embeddings, dense/split bodies, SSE/FGE/SWA, TTA."""
     return DNN(**kw)
@@ -654,8 +671,7 @@ def dnn(**kw) -> DNN:
 
 # ----------------------------------------------------------------------------- the ladder's rungs
 
-_DNN_TAGS = dict(backend="torch", family="dnn", accepts_device=True, search_space=search_space,
-                 data_facts=("feature_names", "categorical_features", "missing_value", "augmentation"))
+_DNN_TAGS = dict(backend="torch", family="dnn", accepts_device=True, search_space=search_space)
 
 
 def _rung_factory(exp: int, small: bool) -> Callable[..., DNN]:
@@ -663,7 +679,8 @@ def _rung_factory(exp: int, small: bool) -> Callable[..., DNN]:
         params = {**ladder_params(exp, small), **kw}
         # What the data lacks, the rung cannot use: no categorical column (Iris), nothing to
         # embed; no declared symmetry, no augmentation. The model's info says what it used.
-        if not params.get("categorical_features"):
+        cats = params.get("categorical_features") or []
+        if len(params.get("embedding_sizes") or []) != len(cats):  # the paper's [3] fits one column
             params.pop("embedding_sizes", None)
         if params.get("augmentation") is None:
             params["augment"] = params["tta"] = False
@@ -682,8 +699,12 @@ def resolve_rung(name: str):
     exp, small = int(m.group(2)), bool(m.group(1))
     facts = {"ladder": "strong-2020", "experiment": exp, "rung": LADDER[exp][0],
              "position": list(LADDER).index(exp), "sizing": "2-core" if small else "paper"}
+    # The factory merges the harness's keywords over the rung's settings, so a fact the rung
+    # sets itself (rungs 0, 1, 39-42: categorical_features=[], PRI_jet_num as a number) is
+    # not asked of the data; a suite's params still override both.
+    own = ladder_params(exp, small)
     return Entry(name, _rung_factory(exp, small), _rung_factory(exp, small).__doc__,
-                 dict(_DNN_TAGS, report_facts=facts))
+                 dict(_DNN_TAGS, data_facts=tuple(f for f in DATA_FACTS if f not in own), report_facts=facts))
 
 
 MODELS.add_resolver(resolve_rung)

@@ -14,12 +14,22 @@ folds of its training file, one fold per sub-epoch: ``subepochs=9``); patience, 
 lengths and SWA periods in those sub-epochs (in cycles once a cyclic schedule runs); class
 weights normalised per class (the engine's ``class_balance``); inputs standardised; and,
 on the harness side, the notebooks' ``data_import.py`` turns PRI_ momenta into Cartesian
-px, py, pz (``proc_event(use_cartesian=True)``) for every rung.
+px, py, pz (``proc_event(use_cartesian=True)``) for every rung, MET into px, py beside
+its magnitude PRI_met_pt (``keep_feats=['PRI_met_pt']``): 31 inputs, 30 once experiment
+6's orientation fix makes PRI_lep_py constant. Precision fp32, as LUMIN trains (``dnn``'s
+default; ``precision = "bf16"`` in a suite's params opts into bf16 autocast on CUDA).
 
-Harness needs: ``feature_names`` for every rung with the embedding (4 onwards, 38) or a
-split body (29, 30, 32); the HiggsML ``augmentation`` object for every rung with
-``augment``/``tta`` (7 onwards, 42); experiment 6's orientation fix is a preprocessing
-flag (no model parameter changes).
+Categorical inputs: notebooks 0 and 1 import the data without ``-f PRI_jet_num``, so
+PRI_jet_num is one more standardised number (31 continuous inputs); from notebook 2
+(experiment 4) on, and in the +cat ablation 38, it is embedded (``emb_szs=[3]``). The
+rungs without the embedding (0, 1, 39-42) say so with ``categorical_features=[]``, and
+their registration does not take the data's categorical fact, so that setting stands; the
+rungs with it embed the data's categorical columns (HiggsML: PRI_jet_num) with size 3.
+
+Harness needs: ``feature_names`` and the data's ``categorical_features`` for every rung
+with the embedding (4 onwards, 38), ``feature_names`` for a split body (29, 30, 32); the
+HiggsML ``augmentation`` object for every rung with ``augment``/``tta`` (7 onwards, 42);
+experiment 6's orientation fix is a preprocessing flag (no model parameter changes).
 """
 from __future__ import annotations
 
@@ -27,7 +37,10 @@ import copy
 
 _BASE = dict(width=100, depth=4, activation="relu", n_members=1, batch_size=256, lr=2e-3, schedule="constant",
              max_epochs=200, subepochs=9, patience=50)
-_EMBED = dict(categorical_features=["PRI_jet_num"], embedding_sizes=[3])
+# The data's categorical columns (HiggsML: PRI_jet_num) are embedded, as notebook 2's CatEmbedder(emb_szs=[3]).
+_EMBED = dict(embedding_sizes=[3])
+# Before notebook 2 PRI_jet_num is a plain standardised input: no column is embedded.
+_NUMERIC = dict(categorical_features=[])
 _AUG = dict(augment=True, tta=True)
 _COSINE = dict(schedule="cosine", lr=2e-3, lr_min=0.0, cycle_length=1, cycle_mult=2, patience=2, max_epochs=30)
 _ONECYCLE = dict(schedule="onecycle", lr=1e-2, lr_min=1e-4, onecycle_lengths=(45, 90), momentum_range=(0.85, 0.95),
@@ -57,8 +70,8 @@ _ENS = dict(n_members=10)
 _SWISH_ENS = (_BASE, _ENS, _EMBED, _AUG, _SWISH)
 
 LADDER: dict[int, tuple[str, dict]] = {
-    0: ("relu-baseline", _rung(_BASE)),
-    1: ("relu-ensemble", _rung(_BASE, _ENS)),
+    0: ("relu-baseline", _rung(_BASE, _NUMERIC)),
+    1: ("relu-ensemble", _rung(_BASE, _ENS, _NUMERIC)),
     4: ("+embedding", _rung(_BASE, _ENS, _EMBED)),
     6: ("+orientation-fix", _rung(_BASE, _ENS, _EMBED)),
     7: ("+augmentation", _rung(_BASE, _ENS, _EMBED, _AUG)),
@@ -75,20 +88,21 @@ LADDER: dict[int, tuple[str, dict]] = {
     30: ("split+bottleneck", _rung(*_SWISH_ENS, _ONECYCLE, _BOTTLENECK)),
     32: ("wide-deep", _rung(*_SWISH_ENS, _ONECYCLE, _WIDE_DEEP)),
     38: ("baseline+embedding", _rung(_BASE, _EMBED)),
-    39: ("baseline+swish", _rung(_BASE, _SWISH)),
-    40: ("baseline+onecycle", _rung(_BASE, _ONECYCLE)),
-    41: ("baseline+dense", _rung(_BASE, _DENSE)),
-    42: ("baseline+augmentation", _rung(_BASE, _AUG)),
+    39: ("baseline+swish", _rung(_BASE, _NUMERIC, _SWISH)),
+    40: ("baseline+onecycle", _rung(_BASE, _NUMERIC, _ONECYCLE)),
+    41: ("baseline+dense", _rung(_BASE, _NUMERIC, _DENSE)),
+    42: ("baseline+augmentation", _rung(_BASE, _NUMERIC, _AUG)),
 }
 
 _NB = "notebooks/{}"
 LADDER_NOTES: dict[int, str] = {
     0: _NB.format("0_relu_baseline: 4x100 ReLU (He-normal init, LUMIN), bs 256, set_lr(2e-3), patience 50, "
-                  "max_epochs 200, one model"),
+                  "max_epochs 200, one model; data_import without -f: 31 continuous inputs, PRI_jet_num among "
+                  "them (categorical_features=[])"),
     1: _NB.format("1_relu_ensemble: n_models 10, ensemble of 10 weighted by 1/validation loss "
-                  "(Ensemble.from_results, weighting='reciprocal')"),
+                  "(Ensemble.from_results, weighting='reciprocal'); PRI_jet_num still a number"),
     4: _NB.format("2_relu_ensemble_embed: PRI_jet_num categorical (data_import -f PRI_jet_num), "
-                  "CatEmbedder emb_szs=[3]; harness: feature_names"),
+                  "CatEmbedder emb_szs=[3]; harness: feature_names and the data's categorical columns"),
     6: _NB.format("3_relu_ensemble_embed_fix: data_import -r -y -z (events rotated/flipped to a common "
                   "orientation); harness: the orientation-fix preprocessing flag, model params as 4"),
     7: _NB.format("4_relu_ensemble_embed_aug: HEPAugFoldYielder(rot_mult=2) at train and test time, the fix "
@@ -115,8 +129,9 @@ LADDER_NOTES: dict[int, str] = {
                    "bottleneck_act 'swish'; harness: feature_names"),
     32: _NB.format("16_..._dense_wide-deep: [DER_: depth 1 width 50 | all features: depth 6 width 33 dense]; "
                    "harness: feature_names"),
-    38: "no notebook in the repository (paper_results only): experiment 0 + experiment 4's embedding",
-    39: "no notebook in the repository: experiment 0 + swish",
+    38: "no notebook in the repository (paper_results only; named +cat there): experiment 0 + experiment "
+        "4's embedding",
+    39: "no notebook in the repository: experiment 0 + swish (PRI_jet_num a number, as 0; likewise 40-42)",
     40: "no notebook in the repository: experiment 0 + experiment 18's one-cycle settings (max_epochs 15)",
     41: "no notebook in the repository: experiment 0 + experiment 28's dense 6x33 body (single model; its "
         "published training time, 63 s vs 45 s, fits one small model)",

@@ -89,7 +89,7 @@ def analyse_dataset(run_dir: Path, results: Mapping, info: Mapping, blind: bool)
         statistics=statistics(run_dir, groups, metric, tests),
         audit=audit_table(run_dir, groups, metric, tests),
         timing=timing_rows(groups),
-        ladder=ladder_table(run_dir, groups, metric, tests),
+        ladder=ladder_table(run_dir, groups, metric, tests, info),
     )
 
 

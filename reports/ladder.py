@@ -1,12 +1,15 @@
 """A technique ladder (Strong 2020): each rung against the one before and the baseline.
 
 A model belongs to a ladder when its records carry ``facts`` (the model registry's
-``report_facts``: ladder, experiment, rung, position). Each rung's figure on every visible
-test split (mean ± std over seeds), the paired bootstrap of its difference with the
-previous rung and with the baseline (the first seed's test events, the metric's own paired
-test), its train / validation / test times and their ratio to the baseline's, next to the
-paper's figures for the same experiment (``literature.LUMIN_LADDER``: full data, their
-machines).
+``report_facts``: ladder, experiment, rung, position); a dataset has a ladder when two or
+more of its models are rungs (one rung, e.g. the final DNN as a suite's deep baseline, is
+no ladder). Each rung's figure on every visible test split (mean ± std over seeds), the
+paired bootstrap of its difference with the previous rung and with the baseline (the first
+seed's test events, the metric's own paired test), its train / validation / test times and
+their ratio to the baseline's, how it fed the dataset's categorical columns and in which
+precision it trained, and, on HiggsML AMS only, the paper's figures for the same experiment
+(``literature.LUMIN_LADDER``: full data, their machines), which say nothing about another
+dataset or metric.
 """
 from __future__ import annotations
 
@@ -39,6 +42,8 @@ class LadderRow:
     time_ratio: float | None  # mean training time / the baseline's
     paper: PaperRung | None
     parameters: int | None  # trainable parameters at run time (all members)
+    inputs: str = ""  # how the dataset's categorical columns reached the network, e.g. "PRI_jet_num: embedding 3"
+    precision: str | None = None  # what the fits ran in (info["precision"]), e.g. "fp32"
 
 
 @dataclass(frozen=True)
@@ -75,17 +80,42 @@ def _paired(run_dir: Path, metric: Metric, recs: Sequence[dict], other: Sequence
     return out
 
 
+def paper_applies(info: Mapping, metric: Metric) -> bool:
+    """The paper's figures are HiggsML AMS on the real ATLAS events: beside nothing else."""
+    return info.get("name") == "higgsml" and metric.name == "ams" and not info.get("synthetic")
+
+
+def categorical_inputs(info: Mapping, run_info: Mapping) -> str:
+    """Each categorical column of the dataset as the model took it: embedded (with its size)
+    or fed as a number; a column the model embedded that the run did not record as categorical
+    is named too (runs stored before the dataset's categorical columns were recorded)."""
+    embedded = run_info.get("embeddings")
+    if not isinstance(embedded, Mapping):
+        return ""
+    declared = list(info.get("categorical") or [])
+    names = declared + [c for c in embedded if c not in declared]
+    return "; ".join(f"{c}: embedding {embedded[c]}" if c in embedded else f"{c} as a number" for c in names)
+
+
+def _precision(recs: Sequence[dict]) -> str | None:
+    seen = sorted({str(r["info"]["precision"]) for r in recs if isinstance(r.get("info"), dict)
+                   and r["info"].get("precision")})
+    return "/".join(seen) if seen else None
+
+
 def _mean(values: Values) -> float | None:
     finite = [float(v) for v in values if v is not None and np.isfinite(v)]
     return float(np.mean(finite)) if finite else None
 
 
 def ladder_table(run_dir: Path, groups: Mapping[str, list[dict]], metric: Metric,
-                 tests: Sequence[str]) -> LadderTable | None:
-    """The ladder's rows, or None when no model of the dataset is a rung."""
+                 tests: Sequence[str], info: Mapping | None = None) -> LadderTable | None:
+    """The ladder's rows, or None when fewer than two models of the dataset are rungs."""
     rungs = ladder_groups(groups)
-    if not rungs:
+    if len(rungs) < 2:
         return None
+    info = info or {}
+    with_paper = paper_applies(info, metric)
     baseline = groups[rungs[0][0]]
     base_train = _mean(timing_values(baseline, "train_s"))
     rows, previous = [], None
@@ -103,8 +133,9 @@ def ladder_table(run_dir: Path, groups: Mapping[str, list[dict]], metric: Metric
             _paired(run_dir, metric, recs, None if recs is baseline else baseline, tests),
             train, timing_values(recs, "val_predict_s"), timing_values(recs, "predict_s"),
             None if not base_train or mean_train is None else mean_train / base_train,
-            LUMIN_LADDER.get(int(facts["experiment"])) if facts.get("ladder") == "strong-2020" else None,
-            (recs[0].get("info") or {}).get("parameters")))
+            LUMIN_LADDER.get(int(facts["experiment"])) if with_paper and facts.get("ladder") == "strong-2020" else None,
+            (recs[0].get("info") or {}).get("parameters"),
+            categorical_inputs(info, recs[0].get("info") or {}), _precision(recs)))
         previous = recs
     first = rungs[0][1]
     return LadderTable(str(first.get("ladder", "")), str(first.get("sizing", "")), tuple(tests), tuple(rows))

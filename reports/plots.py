@@ -318,7 +318,8 @@ def _ladder_axis(ax, rows) -> None:
 
 def ladder_plots(run_dir: Path, data: DatasetAnalysis) -> list[Plot]:
     """As the paper's figures: the metric per rung with error bars over seeds, and the training
-    time per rung relative to the baseline; the paper's own figures beside ours."""
+    time per rung relative to the baseline; the paper's own figures beside ours only where the
+    analysis attached them (HiggsML AMS), never on another metric's axis."""
     ladder = data.ladder
     if ladder is None or not ladder.rows:
         return []
@@ -337,7 +338,8 @@ def ladder_plots(run_dir: Path, data: DatasetAnalysis) -> list[Plot]:
     ax.set_ylabel(title)
     ax.set_title(f"{data.name}: {title} by rung of the technique ladder", fontsize=10)
     ax.legend(fontsize=8)
-    first = Plot(f"{title} by rung (this run's {split} split, mean ± std over seeds; the paper's private AMS beside)",
+    beside = "; the paper's private AMS beside" if paper else ""
+    first = Plot(f"{title} by rung (this run's {split} split, mean ± std over seeds{beside})",
                  save_figure(fig, run_dir, f"{safe_name(data.name)}_ladder_{safe_name(data.metric.name)}.png"))
     fig, ax = subplots(figsize=(max(7.0, 0.45 * len(rows) + 2), 4.5))
     ax.plot(x, [row.time_ratio if row.time_ratio else np.nan for row in rows], "o-", label="this run")
@@ -348,7 +350,7 @@ def ladder_plots(run_dir: Path, data: DatasetAnalysis) -> list[Plot]:
     ax.set_ylabel("training time / the baseline's")
     ax.set_title(f"{data.name}: relative training time by rung", fontsize=10)
     ax.legend(fontsize=8)
-    second = Plot("Training time by rung relative to the baseline (this run and the paper)",
+    second = Plot(f"Training time by rung relative to the baseline ({'this run and the paper' if paper else 'this run'})",
                   save_figure(fig, run_dir, f"{safe_name(data.name)}_ladder_time.png"))
     return [first, second]
 

@@ -255,34 +255,46 @@ def _diff_cell(ctx: SectionContext, c: dict | None) -> str:
     return f"{mark}{fmt(c['diff'], True)}{mark} [{fmt(c['ci_low'], True)}, {fmt(c['ci_high'], True)}]"
 
 
+def _rung_parameters(row) -> str:
+    count = MISSING if row.parameters is None else f"{row.parameters:,}"
+    return f"{count} ({row.inputs})" if row.inputs else count
+
+
 def ladder_section(ctx: SectionContext) -> str:
     ladder, metric = ctx.data.ladder, ctx.data.metric
     if ladder is None:
         return ""
     split = ladder.tests[-1]
+    with_paper = any(row.paper is not None for row in ladder.rows)
     rows = []
     for row in ladder.rows:
         paper = row.paper
-        rows.append([row.label, MISSING if row.parameters is None else f"{row.parameters:,}",
-                     *(marked(fmt_mean_std(row.values[t], metric.digits), row.flagged[t]) for t in ladder.tests),
-                     _diff_cell(ctx, row.vs_previous[split]), _diff_cell(ctx, row.vs_baseline[split]),
-                     seconds(row.train_s), MISSING if row.time_ratio is None else f"{row.time_ratio:.1f}x",
-                     seconds(row.val_s), seconds(row.test_s),
-                     MISSING if paper is None else f"{paper.private:.3f} ± {paper.private_sd:.3f}",
-                     MISSING if paper is None else f"{paper.time_ratio:.1f}x"])
+        cells = [row.label, _rung_parameters(row), row.precision or MISSING,
+                 *(marked(fmt_mean_std(row.values[t], metric.digits), row.flagged[t]) for t in ladder.tests),
+                 _diff_cell(ctx, row.vs_previous[split]), _diff_cell(ctx, row.vs_baseline[split]),
+                 seconds(row.train_s), MISSING if row.time_ratio is None else f"{row.time_ratio:.1f}x",
+                 seconds(row.val_s), seconds(row.test_s)]
+        if with_paper:
+            cells += [MISSING if paper is None else f"{paper.private:.3f} ± {paper.private_sd:.3f}",
+                      MISSING if paper is None else f"{paper.time_ratio:.1f}x"]
+        rows.append(cells)
     sizing = "sized for 2 CPU cores and a sample file" if ladder.sizing == "2-core" else "with the paper's settings"
-    head = ["rung", "parameters", *(f"{metric.title} {t}" for t in ladder.tests), f"Δ vs previous ({split}) [95% CI]",
-            f"Δ vs baseline ({split}) [95% CI]", "train s", "train ×baseline", "val s", "test s",
-            "paper: private AMS", "paper: train ×baseline"]
+    head = ["rung", "parameters (categorical inputs)", "precision", *(f"{metric.title} {t}" for t in ladder.tests),
+            f"Δ vs previous ({split}) [95% CI]", f"Δ vs baseline ({split}) [95% CI]", "train s", "train ×baseline",
+            "val s", "test s", *(["paper: private AMS", "paper: train ×baseline"] if with_paper else [])]
+    paper_note = (" The paper's columns are its published figures for the same experiment: full data (200k "
+                  "training events), the mean over its six computing setups; they are context, not a result of "
+                  "this run." if with_paper else "")
     return "\n".join([
         "### Technique ladder (Strong 2020)", "",
         f"Each rung of the paper's ladder ({sizing}), mean ± std over seeds. Δ: the paired bootstrap of the "
-        f"difference on the first seed's {split} test events (**bold**: the 95% interval excludes zero), against "
-        "the rung before and against the baseline (the first rung). Times are this run's wall-clock seconds "
-        "(inference includes test-time augmentation where a rung uses it). The paper's columns are its published "
-        "figures for the same experiment: full data (200k training events), the mean over its six computing "
-        "setups; they are context, not a result of this run.", "",
-        table(head, rows, ["l"] + ["r"] * (len(head) - 1)),
+        f"difference on the first seed's events of the {split} split (**bold**: the 95% interval excludes zero), "
+        "against the rung before and against the baseline (the first rung). Parameters: trainable, all members, "
+        "with how each categorical column of the dataset reached the network (embedded, or fed as a standardised "
+        "number). Precision: what the fits trained in (bf16-autocast only where a suite asked for it on a GPU). "
+        "Times are this run's wall-clock seconds (inference includes test-time augmentation where a rung uses "
+        f"it).{paper_note}", "",
+        table(head, rows, ["l", "l", "l"] + ["r"] * (len(head) - 3)),
         *(["", *flag_note(ctx, True)] if any(any(r.flagged.values()) for r in ladder.rows) else []),
     ])
 

@@ -270,6 +270,8 @@ def _tiny(params: dict) -> dict:
         tiny["cycle_length"] = 1
     if tiny.get("augment") or tiny.get("tta"):
         tiny["augmentation"] = FlipE()
+    if "embedding_sizes" in tiny:  # the harness's categorical fact for HiggsML
+        tiny.setdefault("categorical_features", ["PRI_jet_num"])
     return tiny
 
 
@@ -312,3 +314,93 @@ def test_missing_entries_read_as_the_mean_whatever_their_marker():
     np.testing.assert_array_equal(pa, pb)
     pc = DNN(**kw).fit(a, y).predict_proba(a)  # without the marker, -999 is a (huge) measurement
     assert not np.allclose(pa, pc)
+
+
+# ----------------------------------------------------------------------------- the ladder against the notebooks
+
+@pytest.fixture(scope="module")
+def cartesian_higgsml():
+    """The toy HiggsML events preprocessed as the lumin-ladder suites do (Cartesian, absent
+    jets kept, standardised), with and without experiment 6's orientation fix."""
+    from datasets import load_dataset, make_splits
+    from datasets.preprocess import PreprocessConfig, preprocess_splits
+
+    raw = make_splits(load_dataset("higgsml-toy", n_events=600, seed=4), 0)
+    config = dict(missing="keep", cartesian=True, standardise=True)
+    return {fix: preprocess_splits(PreprocessConfig(orientation=fix, **config), raw) for fix in (False, True)}
+
+
+def _resolved(name: str, splits, **params) -> DNN:
+    """The model a run builds for ``name``: its registry entry, the data's facts, the suite's params."""
+    from benchmarks.pipeline import build_model
+    from benchmarks.suite import ModelSpec
+
+    return build_model(ModelSpec(name, name, dict(params, **FAST)), dict(params, **FAST), 0, "cpu", splits)
+
+
+NUMERIC_RUNGS = (0, 1, 39, 40, 41, 42)  # notebooks 0 and 1 (and the +swish/+onecycle/+dense/+aug ablations)
+EMBEDDED_RUNGS = tuple(e for e in LADDER if e not in NUMERIC_RUNGS)  # notebook 2 (experiment 4) on, and 38 (+cat)
+
+
+def test_rungs_before_4_feed_pri_jet_num_as_a_number(cartesian_higgsml):
+    splits = cartesian_higgsml[False]
+    assert splits.categorical == ("PRI_jet_num",)  # the data does declare it categorical
+    X, y = splits.train.X[:200], splits.train.y[:200]
+    for exp in NUMERIC_RUNGS:
+        for prefix in ("dnn-lumin-", "dnn-lumin-quick-"):
+            model = _resolved(f"{prefix}{exp}", splits)
+            assert model.categorical_features == [] and model.embedding_sizes is None, (prefix, exp)
+    m = _resolved("dnn-lumin-quick-0", splits, max_epochs=1, subepochs=1).fit(X, y)
+    jet = list(splits.feature_names).index("PRI_jet_num")
+    assert m.spec_.cats == [] and jet in m.spec_.cont and m.info_["embeddings"] == {}
+    assert m.info_["inputs"] == 31
+    # a plain standardised input: the model's own scaling moves it like any other column
+    assert m.spec_.std[m.spec_.cont.index(jet)] > 0
+    for exp in EMBEDDED_RUNGS:
+        model = _resolved(f"dnn-lumin-{exp}", splits)
+        assert model.categorical_features == ["PRI_jet_num"] and model.embedding_sizes == [3], exp
+    m4 = _resolved("dnn-lumin-quick-4", splits, max_epochs=1, subepochs=1, n_members=1).fit(X, y)
+    assert m4.info_["embeddings"] == {"PRI_jet_num": 3}
+    # a suite's params still win over the rung's settings
+    assert _resolved("dnn-lumin-0", splits, categorical_features=["PRI_jet_num"]).categorical_features == [
+        "PRI_jet_num"]
+    assert _resolved("dnn", splits, categorical_features=[]).categorical_features == []
+
+
+def test_split_bodies_are_as_wide_as_the_notebooks(cartesian_higgsml):
+    """Notebooks 14 and 15: low-level block width len(PRI_ feats) + 2 and + 3 with 18 PRI_
+    features (PRI_jet_num and PRI_met_pt among them): 6x20 and 6x21."""
+    splits = cartesian_higgsml[False]
+    X, y = splits.train.X[:64], splits.train.y[:64]
+    assert sum(n.startswith("PRI_") for n in splits.feature_names) == 18
+    widths = {}
+    for exp in (29, 30):
+        model = _resolved(f"dnn-lumin-{exp}", splits)
+        model._setup(X, y, None)
+        widths[exp] = [(b.name, b.depth, b.width) for b in model.spec_.blocks]
+    assert widths[29] == [("high", 1, 50), ("low", 6, 20)]
+    assert widths[30] == [("high", 1, 51), ("low", 6, 21)]
+    assert len(cartesian_higgsml[True].feature_names) == 30  # experiment 6: the orientation fix drops PRI_lep_py
+
+
+def test_precision_is_fp32_unless_a_suite_asks_for_bf16():
+    """No GPU needed: the decision is made from the device string."""
+    from models.dnn import uses_bf16
+    from models.torch_utils import autocast
+
+    def trainer(device, **params):
+        model = DNN(**params)
+        model.device_, model.threads_ = device, 1
+        return model._trainer()
+
+    assert DNN().precision == "fp32" and ladder_params(28).get("precision", "fp32") == "fp32"
+    assert trainer("cuda").precision == "fp32" and not trainer("cuda").amp
+    assert trainer("cuda:0", precision="bf16").precision == "bf16-autocast"
+    assert trainer("cpu", precision="bf16").precision == "fp32"  # CPU runs are fp32 whatever is asked
+    assert uses_bf16("bf16") and not uses_bf16("fp32")
+    assert type(autocast("cuda", uses_bf16("fp32"))).__name__ == "nullcontext"
+    assert type(autocast("cpu", uses_bf16("bf16"))).__name__ == "nullcontext"
+    with pytest.raises(ConfigError, match="precision"):
+        validate_model("dnn", precision="fp16")
+    m, _, _ = _fit(max_epochs=1, precision="bf16")
+    assert m.info_["precision"] == "fp32"  # what ran on this CPU, recorded truly

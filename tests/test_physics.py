@@ -122,11 +122,11 @@ def test_cartesian_hand_made_values():
 
 def test_cartesian_names_and_round_trip(X):
     Xc, names = to_cartesian(X, FEATURES)
-    assert len(names) == len(set(names)) == Xc.shape[1] == 30
+    assert len(names) == len(set(names)) == Xc.shape[1] == 31
     at = names.index("PRI_tau_px")
     assert names[at:at + 3] == ("PRI_tau_px", "PRI_tau_py", "PRI_tau_pz")
     assert at == FEATURES.index("PRI_tau_pt")  # the new block takes the originals' place
-    assert "PRI_met_px" in names and "PRI_met" not in names and "PRI_tau_eta" not in names
+    assert "PRI_met_px" in names and "PRI_met_pt" in names and "PRI_met" not in names and "PRI_tau_eta" not in names
     assert names.index("PRI_jet_all_pt") == len(names) - 1  # untouched columns keep their place
     for name in ("DER_mass_MMC", "PRI_jet_num", "PRI_met_sumet", "PRI_jet_all_pt"):
         np.testing.assert_array_equal(Xc[:, names.index(name)], X[:, I[name]])
@@ -143,6 +143,7 @@ def test_cartesian_names_and_round_trip(X):
         np.testing.assert_allclose(np.cos(np.arctan2(py, px)[ok] - phi[ok]), 1.0, atol=1e-9)
     mx, my = Xc[:, names.index("PRI_met_px")], Xc[:, names.index("PRI_met_py")]
     np.testing.assert_allclose(np.hypot(mx, my), X[:, I["PRI_met"]], rtol=1e-12)
+    np.testing.assert_array_equal(Xc[:, names.index("PRI_met_pt")], X[:, I["PRI_met"]])
 
 
 def test_transforms_compose(X):
@@ -151,6 +152,29 @@ def test_transforms_compose(X):
     assert np.allclose(Xc[:, cnames.index("PRI_lep_py")], 0.0)
     assert (Xc[:, cnames.index("PRI_tau_py")] >= -1e-9).all()
     assert (Xc[:, cnames.index("PRI_lep_pz")] >= 0).all()
+
+
+# The 31 inputs notebook 0 of GilesStrong/HiggsML_Lumin prints after its data_import
+# (proc_event(use_cartesian=True, keep_feats=['PRI_met_pt'])), and the 30 of notebook 3,
+# whose orientation fix leaves PRI_lep_py identically 0.
+NOTEBOOK_0_INPUTS = {
+    "DER_mass_MMC", "DER_mass_transverse_met_lep", "DER_mass_vis", "DER_pt_h", "DER_deltaeta_jet_jet",
+    "DER_mass_jet_jet", "DER_prodeta_jet_jet", "DER_deltar_tau_lep", "DER_pt_tot", "DER_sum_pt",
+    "DER_pt_ratio_lep_tau", "DER_met_phi_centrality", "DER_lep_eta_centrality", "PRI_met_sumet", "PRI_jet_num",
+    "PRI_jet_all_pt", "PRI_jet_leading_px", "PRI_jet_leading_py", "PRI_jet_leading_pz", "PRI_lep_px", "PRI_lep_py",
+    "PRI_lep_pz", "PRI_tau_px", "PRI_tau_py", "PRI_tau_pz", "PRI_jet_subleading_px", "PRI_jet_subleading_py",
+    "PRI_jet_subleading_pz", "PRI_met_px", "PRI_met_py", "PRI_met_pt"}
+
+
+def test_cartesian_inputs_are_the_notebooks():
+    from datasets import load_dataset, make_splits
+    from datasets.preprocess import PreprocessConfig, preprocess_splits
+
+    raw = make_splits(load_dataset("higgsml-toy", n_events=600, seed=2), 0)
+    plain = preprocess_splits(PreprocessConfig(missing="keep", cartesian=True, standardise=True), raw)
+    assert len(plain.feature_names) == 31 and set(plain.feature_names) == NOTEBOOK_0_INPUTS
+    fixed = preprocess_splits(PreprocessConfig(missing="keep", orientation=True, cartesian=True, standardise=True), raw)
+    assert set(fixed.feature_names) == NOTEBOOK_0_INPUTS - {"PRI_lep_py"} and len(fixed.feature_names) == 30
 
 
 # ---------------------------------------------------------------- not HiggsML

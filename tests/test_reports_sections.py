@@ -125,3 +125,86 @@ def test_reports_import_no_model_data_or_encoder_code():
             "print(sorted({m.split('.')[0] for m in sys.modules} & {'datasets', 'models', 'encoders'}))")
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+# ----------------------------------------------------------------------------- technique ladder
+
+
+def _as_rungs(run: Path, rungs: dict[str, int], **dataset_changes) -> Path:
+    """Mark the records of the models in ``rungs`` (label -> experiment) as rungs of Strong's
+    ladder with a DNN's info, optionally renaming the dataset's stored facts; writes results.json."""
+    results, _ = store.load_run(run)
+    for rec in results["records"]:
+        if rec["model"] in rungs:
+            exp = rungs[rec["model"]]
+            rec["facts"] = {"ladder": "strong-2020", "experiment": exp, "rung": f"rung {exp}",
+                            "position": exp, "sizing": "2-core"}
+            rec["info"] = {**rec.get("info", {}), "precision": "fp32", "parameters": 1000 + exp,
+                           "embeddings": {"PRI_jet_num": 3} if exp >= 4 else {}}
+    for info in results["datasets"].values():
+        info.update(dataset_changes)
+        if "name" in dataset_changes:
+            for rec in results["records"]:
+                rec["dataset"] = dataset_changes["name"]
+    store.write_json(run / store.RESULTS, results)
+    return run
+
+
+def _ladder_parts(run: Path) -> tuple[str, list]:
+    results, manifest = store.load_run(run)
+    analysis = analyse_run(run, results, manifest, unblind=True)
+    (data,) = analysis.datasets
+    plots = make_plots(analysis, run)[data.name]
+    ctx = SectionContext(analysis, data, tuple(plots))
+    section = next(s for s in SECTIONS if s.name == "ladder").render(ctx)
+    return section, [p for p in plots if "_ladder_" in p.path]
+
+
+@pytest.fixture(scope="module")
+def iris_two_models(tmp_path_factory) -> Path:
+    raw = {"name": "iris-ladder", "datasets": [{"name": "iris", "repeats": 2}],
+           "models": [{"name": "random-forest", "label": "a", "params": {"n_estimators": 5}},
+                      {"name": "random-forest", "label": "b", "params": {"n_estimators": 5, "max_depth": 2}}]}
+    out = tmp_path_factory.mktemp("iris-ladder") / "run"
+    return run_suite(parse_suite(raw), out, RunOptions(progress=False, tune=False), log=lambda s: None)
+
+
+@pytest.fixture(scope="module")
+def toy_two_models(tmp_path_factory) -> Path:
+    raw = {"name": "toy-ladder", "datasets": [{"name": "higgsml-toy", "options": {"n_events": 2000, "seed": 0},
+                                               "repeats": 1, "preprocess": {"missing": "impute"}}],
+           "models": [{"name": "random-forest", "label": "a", "params": {"n_estimators": 5}},
+                      {"name": "random-forest", "label": "b", "params": {"n_estimators": 5, "max_depth": 3}}]}
+    out = tmp_path_factory.mktemp("toy-ladder") / "run"
+    return run_suite(parse_suite(raw), out, RunOptions(progress=False, tune=False), log=lambda s: None)
+
+
+def test_one_rung_is_no_ladder(iris_two_models, tmp_path):
+    """The default suite's final DNN is one rung per dataset: no ladder section, no ladder plot."""
+    run = _as_rungs(shutil.copytree(iris_two_models, tmp_path / "run"), {"a": 28})
+    section, plots = _ladder_parts(run)
+    assert section == "" and plots == []
+    assert "Technique ladder" not in reports.write_report(run).read_text()
+
+
+def test_two_rungs_off_higgsml_have_no_paper_figures(iris_two_models, tmp_path):
+    run = _as_rungs(shutil.copytree(iris_two_models, tmp_path / "run"), {"a": 0, "b": 4})
+    section, plots = _ladder_parts(run)
+    assert "### Technique ladder" in section and "| precision |" in section and "| fp32 |" in section
+    assert "paper:" not in section and "3.381" not in section and "3.637" not in section  # rungs 0 and 4's paper AMS
+    assert "test test" not in section and "events of the test split" in section
+    # iris declares no categorical column: the embedding shows without a claim about how iris was fed
+    assert "1,000 |" in section and "1,004 (PRI_jet_num: embedding 3)" in section
+    assert len(plots) == 2 and not any("paper" in p.caption for p in plots)
+
+
+def test_higgsml_ams_ladder_has_the_paper_figures(toy_two_models, tmp_path):
+    run = shutil.copytree(toy_two_models, tmp_path / "run")
+    results, _ = store.load_run(run)
+    assert results["datasets"]["higgsml-toy"]["categorical"] == ["PRI_jet_num"]  # the run records the data's fact
+    toy_section, _ = _ladder_parts(_as_rungs(run, {"a": 0, "b": 4}))
+    assert "paper:" not in toy_section  # synthetic events: the paper's figures are not beside them
+    assert "1,000 (PRI_jet_num as a number)" in toy_section and "1,004 (PRI_jet_num: embedding 3)" in toy_section
+    section, plots = _ladder_parts(_as_rungs(run, {"a": 0, "b": 4}, name="higgsml", synthetic=False))
+    assert "| paper: private AMS |" in section and "3.381 ± 0.046" in section and "3.637 ± 0.016" in section
+    assert any("the paper's private AMS beside" in p.caption for p in plots)
