@@ -208,3 +208,12 @@ def test_higgsml_ams_ladder_has_the_paper_figures(toy_two_models, tmp_path):
     section, plots = _ladder_parts(_as_rungs(run, {"a": 0, "b": 4}, name="higgsml", synthetic=False))
     assert "| paper: private AMS |" in section and "3.381 ± 0.046" in section and "3.637 ± 0.016" in section
     assert any("the paper's private AMS beside" in p.caption for p in plots)
+
+
+def test_published_figures_only_for_the_runs_real_tables():
+    from reports.markdown import literature_section
+
+    iris = literature_section(["iris", "breast-cancer"])
+    assert "93.33%" in iris and "HiggsML" not in iris and "97.30%" not in iris
+    assert "3.979" in literature_section(["higgsml"]) and "AMS 3.40" in literature_section(["higgsml"])
+    assert literature_section(["higgsml-toy", "digits"]) == ""  # synthetic events are not the paper's data
