@@ -40,8 +40,8 @@ def test_smoke_suite_end_to_end(tmp_path, capsys):
     # Tabular models learn the synthetic signal; so does at least one CNN.
     assert max(r["metrics"]["auc"] for r in toy if r["family"] == "tabular") > 0.75
     assert max(r["metrics"]["auc"] for r in toy if r["family"] == "supertml") > 0.6
-    assert "smoke/random-forest" not in results["tuning"]  # keys are dataset/model
-    assert results["tuning"]["higgsml-toy/random-forest"]["trials"] >= 3
+    assert "smoke/random-forest" not in results["tuning"]  # keys are dataset/model/seed (nested searches)
+    assert results["tuning"]["higgsml-toy/random-forest/seed 0"]["trials"] >= 3
     report = (out / "report.md").read_text()
     for heading in ("### Results", "### SuperTML models", "### AMS audit", "### Statistics", "### Timing",
                     "### Hyper-parameter search (Optuna)", "Synthetic data", "NOT produced by this run"):
@@ -60,7 +60,8 @@ def test_higgsml_suite_tabular_models_on_shared_sample(tmp_path, shared_higgs_pa
     results = json.loads((out / "results.json").read_text())
     info = results["datasets"]["higgsml"]
     assert info["n_events"] == 9998 and not info["synthetic"]
-    assert any("carved" in n for n in info["notes"])
+    assert any("halves of the outer fold" in n for n in info["notes"])
+    assert info["resampling"]["scheme"] == "folds" and info["resampling"]["folds"] == 5
     # Every split is renormalised to the full-data totals.
     for part in info["splits"].values():
         assert part["weight_s"] == pytest.approx(691.988607711987)

@@ -268,7 +268,7 @@ def test_a_run_search_runs_as_ray_workers_on_one_study(ray_address, tmp_path):
     assert main(["run", "--suite", str(_suite(tmp_path, SEARCHED)), "--executor", "ray", "--workers", "2",
                  "--threads", "1", "--out", str(out), "--quiet"]) == 0
     results = json.loads((out / "results.json").read_text())
-    summary = results["tuning"]["iris/random-forest"]
+    summary = results["tuning"]["iris/random-forest/seed 0"]  # nested: one search per repeat
     assert summary["workers"] == 2 and summary["trials"] == summary["new_trials"] == 5
     (record,) = results["records"]  # the driver charges the search to the record it served
     assert record["tuned"] and record["timing"]["tune_s"] == summary["search_s"] > 0
