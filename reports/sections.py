@@ -173,7 +173,7 @@ def verdict_text(c: dict, fmt) -> str:
     """The paired comparison's verdict in words: different, equivalent within ±margin, or inconclusive."""
     margin = c.get("margin")
     within = f"±{fmt(margin)}" if margin is not None else ""
-    verdict = c.get("verdict", "different" if c.get("significant") else "inconclusive")  # older dicts lack it
+    verdict = c["verdict"]
     if verdict == "different":
         return "**different**" + (f" (yet within {within}: too small to matter)" if c.get("equivalent") else "")
     if verdict == "equivalent":
@@ -206,7 +206,8 @@ def seeds_cell(test) -> str:
 def reference_text(st) -> str:
     """Which model the paired comparisons are against, and why that one."""
     if st.reference is None:
-        return "No paired comparison: the dataset has one model only, so there is no reference to compare with."
+        return ("No paired comparison: there is no reference to compare with (one model only, or no model "
+                "with a validation score).")
     if st.reference_is_tabular:
         return f"Paired comparison against the reference, the tabular model with the best **validation** score (`{st.reference}`)"
     return (f"Paired comparison against the reference, the model with the best **validation** score "

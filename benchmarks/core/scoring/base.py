@@ -150,7 +150,8 @@ class Metric:
         raise NotImplementedError
 
     def objective(self, proba_val: np.ndarray, val: Any) -> float:
-        """The validation figure that model selection (Optuna, pruning) maximises."""
+        """The validation figure that model selection (Optuna, pruning) maximises: every study
+        maximises, so a lower-is-better metric returns its figure negated here."""
         raise NotImplementedError
 
     def test_key(self, split: str) -> str:
