@@ -86,7 +86,7 @@ def analyse_dataset(run_dir: Path, results: Mapping, info: Mapping, blind: bool)
         supertml=supertml_rows(groups, headline, metric),
         control=control_table(run_dir, results["records"], name, groups, metric, tests[0]),
         tuning=tuning_rows(results.get("tuning") or {}, name),
-        statistics=statistics(run_dir, groups, metric, tests),
+        statistics=statistics(run_dir, groups, metric, tests, info),
         audit=audit_table(run_dir, groups, metric, tests),
         timing=timing_rows(groups),
         ladder=ladder_table(run_dir, groups, metric, tests, info),

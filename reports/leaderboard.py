@@ -2,11 +2,14 @@
 
 Every model of a run (in ``compare``: every model of every run, "label @ run") is an
 entrant. On each dataset an entrant's score is its headline test figure (the one the
-SuperTML table shows: test accuracy, ROC AUC, public AMS), mean over seeds. Datasets on
-which some entrant has no score are left out of the ranking and named. From the score
-table come the mean ranks with Friedman's test and Nemenyi's critical difference, the
-normalised score and the Elo rating (``benchmarks.core.stats``); from the predictions, a
-win/tie/loss matrix with a paired test per dataset; from the timings, time to result.
+SuperTML table shows: test accuracy, ROC AUC; for HiggsML the private AMS, the public one
+while the run is blind), mean over seeds. Datasets on which some entrant has no score are
+left out of the ranking and named. From the score table, oriented once so that higher is
+better on every dataset (a lower-is-better metric's figures are negated; the board shows
+the real figures), come the mean ranks with Friedman's test and Nemenyi's critical
+difference, the normalised score and the Elo rating (``benchmarks.core.stats``); from the
+predictions, a win/tie/loss matrix with a paired test per dataset; from the timings, time
+to result.
 """
 from __future__ import annotations
 
@@ -20,7 +23,7 @@ from benchmarks.core import stats
 from benchmarks.core.errors import DataError
 from benchmarks.core.scoring import Column, Metric
 
-from .records import by_seed, dataset_metric, group_records, load_splits, visible_tests
+from .records import by_seed, dataset_metric, group_records, load_splits, resampling_ratio, seed_test, visible_tests
 from .tables import finite
 
 ALPHA = 0.05
@@ -39,6 +42,8 @@ class Cell:
     column: Column  # the headline test figure that is ranked
     split: str  # the visible test split that figure is computed on (paired bootstraps use it)
     search_s: float = 0.0  # the run's search seconds for this model and dataset (older records lack tune_s)
+    resampling_ratio: float | None = None  # n_test / n_train when seeds are folds of one table (records.resampling_ratio)
+    note: str = ""  # why the dataset is ranked by this figure (Metric.leaderboard_note)
 
     @property
     def score(self) -> float | None:
@@ -72,7 +77,7 @@ class Leaderboard:
     entrants: tuple[str, ...]  # best mean rank first
     datasets: tuple[str, ...]  # the ranked datasets (every entrant scored)
     figures: tuple[str, ...]  # per ranked dataset: the figure ranked
-    scores: np.ndarray  # (datasets, entrants), mean over seeds
+    scores: np.ndarray  # (datasets, entrants), mean over seeds, the real figures (not oriented)
     ranks: np.ndarray
     mean_rank: np.ndarray
     normalised: np.ndarray  # per entrant: mean over datasets
@@ -83,6 +88,7 @@ class Leaderboard:
     outcomes: Mapping[tuple[str, str, str], Outcome]  # (dataset, row, column) -> outcome
     seconds: np.ndarray  # (datasets, entrants): time to one result, NaN where not recorded
     fmt: Mapping[str, Callable]  # dataset -> its metric's formatter
+    directions: tuple[str, ...] = ()  # per ranked dataset: its metric's direction ("maximize", "minimize")
     left_out: tuple[str, ...] = ()  # "dataset: why"
     notes: tuple[str, ...] = field(default=())
 
@@ -108,8 +114,8 @@ class Leaderboard:
 
 
 def headline(metric: Metric, blind: bool) -> Column:
-    """The metric's first summary figure, never a private one (as in the SuperTML table)."""
-    return next(c for c in metric.summary_columns(blind) if not (blind and c.private))
+    """The figure ranked (``Metric.leaderboard_column``): never a private one while blind."""
+    return metric.leaderboard_column(blind)
 
 
 def run_cells(run_dir: Path, results: Mapping, blind: bool, entrant: Callable[[str], str] = str) -> list[Cell]:
@@ -123,28 +129,39 @@ def run_cells(run_dir: Path, results: Mapping, blind: bool, entrant: Callable[[s
         split = next((t for t in tests if metric.test_key(t) == column.key), tests[0] if tests else "test")
         for label, recs in group_records(results.get("records", []), name).items():
             search = (tuning.get(f"{name}/{label}") or {}).get("search_s") or 0.0
-            cells.append(Cell(name, entrant(label), tuple(recs), Path(run_dir), metric, column, split, float(search)))
+            cells.append(Cell(name, entrant(label), tuple(recs), Path(run_dir), metric, column, split, float(search),
+                              resampling_ratio(info), metric.leaderboard_note(blind)))
     return cells
 
 
 # ----------------------------------------------------------------------------- paired outcomes
 
 
-def _decide(diff: float, p: float | None, test: str) -> Outcome:
-    if p is None or not np.isfinite(diff):
+def _decide(diff: float, significant: bool | None, test: str, sign: float) -> Outcome:
+    """`diff` = A - B in the metric's own units; `sign` (Metric.sign) makes a lower figure the
+    win for a lower-is-better metric."""
+    if significant is None or not np.isfinite(diff):
         return Outcome("n/a", test)
-    if p >= ALPHA or diff == 0:
+    if not significant or diff == 0:
         return Outcome("tie", test)
-    return Outcome("win" if diff > 0 else "loss", test)
+    return Outcome("win" if sign * diff > 0 else "loss", test)
+
+
+def _ratio(a: Cell, b: Cell) -> float | None:
+    """The resampling ratio of a pair: the larger (more cautious) correction when the runs differ."""
+    ratios = [r for r in (a.resampling_ratio, b.resampling_ratio) if r is not None]
+    return max(ratios) if ratios else None
 
 
 def paired_outcome(a: Cell, b: Cell, n_boot: int = 1000) -> Outcome:
     """Whether `a` beats, ties or loses to `b` on their dataset, by a paired test at 5%.
 
-    With at least 3 common seeds: the paired t-test over seeds of the ranked figure. With
-    fewer: the metric's paired bootstrap on the first common seed's test events (both
-    models scored the identical events). Without either (different seeds or events, e.g.
-    runs on different data in ``compare``): "n/a".
+    With at least 3 common seeds: a t-test over seeds of the ranked figure, the corrected
+    resampled one (Nadeau & Bengio 2003) when the seeds are folds of one table, else the
+    plain paired one. With fewer: the metric's paired bootstrap on the first common seed's
+    test events (both models scored the identical events), a win or loss when its verdict is
+    "different". Without either (different seeds or events, e.g. runs on different data in
+    ``compare``): "n/a". Wins follow the metric's direction.
     """
     ra, rb = by_seed(a.records), by_seed(b.records)
     common = sorted(set(ra) & set(rb))
@@ -152,8 +169,10 @@ def paired_outcome(a: Cell, b: Cell, n_boot: int = 1000) -> Outcome:
     pairs = [(x, y) for x, y in pairs if finite([x]) and finite([y])]
     if len(pairs) >= MIN_SEEDS:
         xs, ys = zip(*pairs)
-        return _decide(float(np.mean(xs) - np.mean(ys)), stats.paired_seed_test(xs, ys),
-                       f"paired t-test over {len(pairs)} seeds")
+        p, name = seed_test(xs, ys, _ratio(a, b))
+        name = name.replace(" over seeds", "").replace(" (Nadeau & Bengio 2003)", "")
+        return _decide(float(np.mean(xs) - np.mean(ys)), None if p is None else p < ALPHA,
+                       f"{name} over {len(pairs)} seeds", a.metric.sign)
     if not common:
         return Outcome("n/a", "no common seed")
     seed = common[0]
@@ -166,7 +185,7 @@ def paired_outcome(a: Cell, b: Cell, n_boot: int = 1000) -> Outcome:
                             n_boot, seed)
     except DataError:
         return Outcome("n/a", "not scored on the same test events")
-    return _decide(float(c["diff"]), float(c["p_value"]), f"paired bootstrap, seed {seed}")
+    return _decide(float(c["diff"]), c["verdict"] == "different", f"paired bootstrap, seed {seed}", a.metric.sign)
 
 
 # ----------------------------------------------------------------------------- the board
@@ -204,10 +223,13 @@ def build_leaderboard(cells: Sequence[Cell]) -> Leaderboard | None:
     if len(entrants) < 2 or not datasets:
         return None
     scores = np.array([[by_key[(d, e)].score for e in entrants] for d in datasets], dtype=np.float64)
-    ranks = stats.rank_rows(scores)
+    # core.stats ranks higher-is-better tables: orient every dataset once, here, by its metric.
+    signs = np.array([[by_key[(d, entrants[0])].metric.sign] for d in datasets])
+    oriented = signs * scores
+    ranks = stats.rank_rows(oriented)
     order = np.argsort(ranks.mean(axis=0), kind="stable")
     entrants = [entrants[i] for i in order]
-    scores, ranks = scores[:, order], ranks[:, order]
+    scores, oriented, ranks = scores[:, order], oriented[:, order], ranks[:, order]
     mean_rank = ranks.mean(axis=0)
     friedman = cd = None
     cliques: tuple = ()
@@ -220,10 +242,12 @@ def build_leaderboard(cells: Sequence[Cell]) -> Leaderboard | None:
     return Leaderboard(
         entrants=tuple(entrants), datasets=tuple(datasets),
         figures=tuple(first[d].column.title for d in datasets), scores=scores, ranks=ranks,
-        mean_rank=mean_rank, normalised=stats.normalised_scores(scores).mean(axis=0),
-        elo=stats.elo_ratings(stats.pairwise_wins(scores)), friedman=friedman, cd=cd, cliques=cliques,
+        mean_rank=mean_rank, normalised=stats.normalised_scores(oriented).mean(axis=0),
+        elo=stats.elo_ratings(stats.pairwise_wins(oriented)), friedman=friedman, cd=cd, cliques=cliques,
         outcomes=_outcomes(entrants, datasets, by_key), seconds=seconds,
-        fmt={d: first[d].metric.fmt for d in datasets}, left_out=tuple(left_out))
+        fmt={d: first[d].metric.fmt for d in datasets}, left_out=tuple(left_out),
+        notes=tuple(dict.fromkeys(first[d].note for d in datasets if first[d].note)),
+        directions=tuple(first[d].metric.direction for d in datasets))
 
 
 def run_leaderboard(run_dir: Path, results: Mapping, blind: bool) -> Leaderboard | None:

@@ -40,7 +40,8 @@ def significance(board: Leaderboard) -> str:
     verdict = ("differ significantly" if f["p_ff"] < ALPHA else "do **not** differ significantly")
     groups = "; ".join("{" + ", ".join(board.entrants[i] for i in c) + "}" for c in board.cliques) or "none"
     return (f"Friedman's test over N = {n} datasets and k = {k} models: chi2_F = {f['chi2']:.3f} "
-            f"(df {f['df']}), {p_value(f['p_chi2'])}; Iman-Davenport F_F = {_num(f['ff'], 3)} "
+            f"(df {f['df']}, with the tie correction for models tied on a dataset, as scipy computes it), "
+            f"{p_value(f['p_chi2'])}; Iman-Davenport F_F (from that chi2_F) = {_num(f['ff'], 3)} "
             f"(df {f['df_ff'][0]}, {f['df_ff'][1]}), {p_value(f['p_ff'])}: the models' ranks {verdict} at "
             f"alpha = {ALPHA}. Nemenyi's critical difference (alpha = {ALPHA}) is **{board.cd:.2f} ranks**: two "
             "models differ significantly only when their mean ranks differ by at least that much"
@@ -64,10 +65,13 @@ def wtl_matrix(board: Leaderboard) -> str:
     return "\n".join([
         "### Wins / ties / losses", "",
         f"Row model against column model, counted over the {len(board.datasets)} ranked datasets: a win or a loss "
-        f"only where a paired test on that dataset is significant at {ALPHA} (a paired t-test over seeds with at "
-        f"least {MIN_SEEDS} seeds, else the metric's paired bootstrap on the first seed's test events), a tie "
-        "otherwise; n/a: no paired test was possible (different seeds or test events). No correction for the "
-        f"many comparisons. Tests used: {', '.join(tests)}.", "",
+        f"only where a paired test on that dataset is significant at {ALPHA} (with at least {MIN_SEEDS} common "
+        "seeds a t-test over seeds: the corrected resampled t-test of Nadeau & Bengio (2003) where the seeds are "
+        "folds of one table, whose overlapping training sets make the plain test too confident, else the paired "
+        "t-test; with fewer seeds the metric's paired bootstrap on the first seed's test events, its verdict "
+        "*different*), better meaning higher or lower as the dataset's metric says; a tie otherwise, which only "
+        "means *not shown different*, not equivalent; n/a: no paired test was possible (different seeds or test "
+        f"events). No correction for the many comparisons. Tests used: {', '.join(tests)}.", "",
         table(["model", *names], rows, ["l"] * (len(names) + 1)),
     ])
 
@@ -76,13 +80,16 @@ def score_table(board: Leaderboard) -> str:
     rows = []
     for d, (dataset, figure) in enumerate(zip(board.datasets, board.figures)):
         fmt = board.fmt[dataset]
-        rows.append([f"{dataset} ({figure})",
+        lower = d < len(board.directions) and board.directions[d] == "minimize"
+        rows.append([f"{dataset} ({figure}{' ↓' if lower else ''})",
                      *(f"{fmt(board.scores[d, e])} ({board.ranks[d, e]:g})" for e in range(len(board.entrants)))])
     times = [[board.datasets[d], *(seconds([board.seconds[d, e]]) for e in range(len(board.entrants)))]
              for d in range(len(board.datasets))]
     return "\n".join([
         "### Scores and ranks per dataset", "",
-        "Each dataset's headline test figure, mean over seeds (rank in brackets, 1 = best, ties share the mean rank).",
+        "Each dataset's headline test figure, mean over seeds (rank in brackets, 1 = best, ties share the mean rank"
+        + ("; datasets marked ↓ are scored by a lower-is-better figure, ranked lowest first" if "minimize" in
+           board.directions else "") + ").",
         "", table(["dataset (figure)", *board.entrants], rows),
         "", "### Time to result", "",
         "Seconds to one result per dataset: the model's whole hyper-parameter search on that dataset (recorded "
@@ -101,9 +108,11 @@ def leaderboard_section(board: Leaderboard | None, plots: Sequence[Plot] = (), h
     parts = [f"{heading} Leaderboard across datasets", "",
              f"Every model ranked on each dataset by that dataset's headline test figure, mean over seeds: {ranked}. "
              "Normalised score: 1 = the best model on that dataset, 0 = the worst, averaged over datasets. Elo: a "
-             "Bradley-Terry fit of the pairwise dataset outcomes (higher mean figure wins; equal figures draw; one "
+             "Bradley-Terry fit of the pairwise dataset outcomes (the better mean figure wins; equal figures draw; one "
              "virtual draw per pair keeps an unbeaten model finite), mean 1000; a 100-point gap means odds of "
-             "1.78 (64%) that the higher-rated model wins a dataset, as TabArena reports."]
+             "1.78 (64%) that the higher-rated model wins a dataset, as TabArena reports. Better means higher or "
+             "lower as each dataset's metric says (a lower-is-better figure is ranked lowest first)."]
+    parts += [*([""] if board.notes else []), *board.notes]
     if board.left_out:
         parts += ["", "Left out of the ranking (a model lacks a score there): " + "; ".join(board.left_out) + "."]
     parts += ["", ranking_table(board), "", significance(board), "", wtl_matrix(board), "", score_table(board)]

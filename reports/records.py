@@ -12,6 +12,7 @@ from typing import Iterable, Mapping, Sequence
 import numpy as np
 
 from benchmarks import store
+from benchmarks.core import stats
 from benchmarks.core.scoring import PRIVATE, Metric, SplitArrays, get_metric
 
 from .tables import finite
@@ -43,16 +44,63 @@ def visible_tests(info: Mapping, blind: bool) -> list[str]:
     return [n for n in info["splits"] if n not in NOT_TESTS and not (blind and n == PRIVATE)]
 
 
-def best_tabular(groups: Mapping[str, list[dict]], metric: Metric) -> str | None:
-    """The reference model: the tabular model with the best *validation* score."""
+def _best_validation(groups: Mapping[str, list[dict]], metric: Metric, tabular_only: bool) -> str | None:
+    """The model with the best mean *validation* score (in the metric's direction), first in
+    suite order on a tie; None when no model (of the kind asked for) has one."""
     best, best_val = None, -np.inf
     for label, recs in groups.items():
-        if recs[0].get("family", "tabular") != "tabular":
+        if tabular_only and recs[0].get("family", "tabular") != "tabular":
             continue
         vals = finite(r["metrics"].get(metric.validation_key) for r in recs)
-        if vals and np.mean(vals) > best_val:
-            best, best_val = label, float(np.mean(vals))
+        if vals and metric.sign * float(np.mean(vals)) > best_val:
+            best, best_val = label, metric.sign * float(np.mean(vals))
     return best
+
+
+def best_tabular(groups: Mapping[str, list[dict]], metric: Metric) -> str | None:
+    """The tabular model with the best *validation* score (lowest for a lower-is-better metric)."""
+    return _best_validation(groups, metric, tabular_only=True)
+
+
+def reference_model(groups: Mapping[str, list[dict]], metric: Metric) -> tuple[str | None, bool]:
+    """(the reference of paired comparisons, whether it is a tabular model).
+
+    The tabular model with the best validation score; in a run without one, the best model
+    by validation score whatever its kind; None with fewer than two models (nothing to compare).
+    """
+    if len(groups) < 2:
+        return None, False
+    tabular = best_tabular(groups, metric)
+    if tabular is not None:
+        return tabular, True
+    return _best_validation(groups, metric, tabular_only=False), False
+
+
+PAIRED_T_TEST = "paired t-test over seeds"
+CORRECTED_T_TEST = "corrected resampled t-test (Nadeau & Bengio 2003)"
+
+
+def resampling_ratio(info: Mapping | None) -> float | None:
+    """n_test / n_train of the dataset's resampling, when its seeds are resamples of one table
+    (folds of repeated K-fold) whose training sets overlap; None for fixed test sets and for
+    runs that predate the ``resampling`` description."""
+    ratio = ((info or {}).get("resampling") or {}).get("test_train_ratio")
+    if isinstance(ratio, bool) or not isinstance(ratio, (int, float)) or not (np.isfinite(ratio) and ratio > 0):
+        return None
+    return float(ratio)
+
+
+def seed_test(values_a: Sequence[float], values_b: Sequence[float], ratio: float | None) -> tuple[float | None, str]:
+    """(two-sided p-value of A vs B over seeds, the test's name).
+
+    Seeds that resample one table share most of their training events, so their figures are
+    correlated and the plain paired t-test's p-values come out too small: with a test/train
+    ratio the corrected resampled t-test is used, the plain one only for independent test sets.
+    """
+    if ratio is None:
+        return stats.paired_seed_test(values_a, values_b), PAIRED_T_TEST
+    out = stats.corrected_resampled_ttest(values_a, values_b, ratio)
+    return (None if out is None else out["p_value"]), CORRECTED_T_TEST
 
 
 def load_splits(run_dir: Path, record: dict, splits: Sequence[str]) -> dict[str, SplitArrays] | None:

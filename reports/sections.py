@@ -198,19 +198,30 @@ def tuning_section(ctx: SectionContext) -> str:
     ])
 
 
+def verdict_text(c: dict, fmt) -> str:
+    """The paired comparison's verdict in words: different, equivalent within ±margin, or inconclusive."""
+    margin = c.get("margin")
+    within = f"±{fmt(margin)}" if margin is not None else ""
+    verdict = c["verdict"]
+    if verdict == "different":
+        return "**different**" + (f" (yet within {within}: too small to matter)" if c.get("equivalent") else "")
+    if verdict == "equivalent":
+        return f"**equivalent** within {within}"
+    return "inconclusive" + (f" (neither different nor shown within {within})" if within else "")
+
+
 def comparison_cell(ctx: SectionContext, row) -> str:
     if row.is_reference:
         return "reference"
     c, fmt = row.comparison, ctx.data.metric.fmt
     if c is None:
         return MISSING
-    sig = "**significant**" if c["significant"] else "not significant"
     text = (f"{fmt(c['diff'], True)} [{fmt(c['ci_low'], True)}, {fmt(c['ci_high'], True)}], "
-            f"{p_value(c['p_value'])}, {sig}")
+            f"{p_value(c['p_value'])}: {verdict_text(c, fmt)}")
     mdd = c.get("mdd")
     if mdd is None or mdd != mdd:  # NaN: a single resample
         return text
-    return text + f"; resolution ±{fmt(mdd)}" + (": **below resolution**" if c.get("below_resolution") else "")
+    return text + f"; MDD ±{fmt(mdd)}"
 
 
 def seeds_cell(test) -> str:
@@ -221,26 +232,48 @@ def seeds_cell(test) -> str:
     return f"{p_value(test.p_value)} ({test.seeds} seeds)"
 
 
+def reference_text(st) -> str:
+    """Which model the paired comparisons are against, and why that one."""
+    if st.reference is None:
+        return ("No paired comparison: there is no reference to compare with (one model only, or no model "
+                "with a validation score).")
+    if st.reference_is_tabular:
+        return f"Paired comparison against the reference, the tabular model with the best **validation** score (`{st.reference}`)"
+    return (f"Paired comparison against the reference, the model with the best **validation** score "
+            f"(`{st.reference}`; **not a tabular model**: the run has none)")
+
+
 def statistics_section(ctx: SectionContext) -> str:
     st, metric = ctx.data.statistics, ctx.data.metric
     if st is None or not st.rows:
         return ""
     fmt, what, ref = metric.fmt, metric.interval_title, st.reference
+    intervals = (f"95% bootstrap intervals of the {what} ({st.n_boot} resamples of the test events, weights kept "
+                 f"with their events{metric.interval_note}; first seed).")
+    if ref is None:
+        rows = [[row.label, row.split, marked(f"{fmt(row.value)} [{fmt(row.low)}, {fmt(row.high)}]", row.flagged)]
+                for row in st.rows]
+        return "\n".join(["### Statistics", "", f"{intervals} {reference_text(st)}", "",
+                          table(["model", "test split", f"{what} [95% CI]"], rows, ["l", "l", "r"]),
+                          *(["", *flag_note(ctx, True)] if any(row.flagged for row in st.rows) else [])])
     rows = [[row.label, row.split, marked(f"{fmt(row.value)} [{fmt(row.low)}, {fmt(row.high)}]", row.flagged),
              comparison_cell(ctx, row), seeds_cell(row.over_seeds)]
             for row in st.rows]
+    seed_test = st.seed_test or "paired t-test over seeds"
+    why = (" (the seeds resample one table, so their training sets overlap and the plain paired t-test "
+           "would be too confident)" if "corrected" in seed_test else "")
     return "\n".join([
         "### Statistics", "",
-        f"95% bootstrap intervals of the {what} ({st.n_boot} resamples of the test events, weights kept with "
-        f"their events{metric.interval_note}; first seed). Paired "
-        f"comparison against the reference, the tabular model with the best **validation** score (`{ref}`): "
-        "paired bootstrap of the difference on the same test events (first seed), and a paired t-test "
-        f"over seeds where there are at least {MIN_SEEDS} (fewer give no usable test). Significant means the "
-        "95% interval excludes zero. The resolution is the smallest difference this test data could detect "
-        "(80% power, from the spread of the resampled differences); a difference below it and not "
-        "significant is **below resolution**: it may be real, but this data cannot tell it from noise. A tuned model's validation "
-        "score is optimistic (its parameters were chosen on that split), which can favour it as the "
-        "reference; its test figures are unaffected.", "",
+        f"{intervals} {reference_text(st)}: "
+        "paired bootstrap of the difference on the same test events (first seed), and a "
+        f"{seed_test}{why} where there are at least {MIN_SEEDS} seeds (fewer give no usable test). "
+        f"Verdict, from the paired bootstrap: **different** when its 95% interval excludes zero; **equivalent** "
+        f"when two one-sided tests at 5% place the difference within ±{fmt(metric.margin)} (the metric's margin of "
+        "practical relevance, `metric_options = { margin = ... }`; its 90% interval lies inside the margin); "
+        "**inconclusive** otherwise: not shown different, but not shown equivalent either, so it says nothing "
+        "about whether the models match. MDD: the smallest difference this test data detects with 80% power, "
+        "context for how much it can resolve. A tuned model's validation score is optimistic (its parameters "
+        "were chosen on that split), which can favour it as the reference; its test figures are unaffected.", "",
         table(["model", "test split", f"{what} [95% CI]", f"difference vs {ref} [95% CI]", "over seeds"], rows,
               ["l", "l", "r", "l", "l"]),
         *(["", *flag_note(ctx, True)] if any(row.flagged for row in st.rows) else []),

@@ -9,10 +9,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping, Sequence
 
-from benchmarks.core import stats
 from benchmarks.core.scoring import Metric
 
-from .records import best_tabular, by_seed, first_seed, load_splits
+from .records import (CORRECTED_T_TEST, PAIRED_T_TEST, by_seed, first_seed, load_splits, reference_model,
+                      resampling_ratio, seed_test)
 
 N_BOOT = 1000
 
@@ -31,28 +31,30 @@ class StatRow:
     low: float
     high: float
     is_reference: bool
-    comparison: dict | None  # the metric's paired bootstrap: diff, ci_low, ci_high, p_value, significant, mdd
+    comparison: dict | None  # the metric's paired bootstrap: diff, verdict, ci_low, ci_high, p_value, margin, mdd
     over_seeds: SeedTest | None
     flagged: bool = False  # the figure rests on too few events (Metric.unreliable)
 
 
 @dataclass(frozen=True)
 class Statistics:
-    reference: str | None  # the tabular model with the best validation score
+    reference: str | None  # the tabular model with the best validation score (see records.reference_model)
     n_boot: int
     rows: tuple[StatRow, ...]
+    reference_is_tabular: bool = True  # False: no tabular model, the best of the others
+    seed_test: str = ""  # the name of the test over seeds (plain or corrected resampled t-test)
 
 
 MIN_SEEDS = 3  # a t-test over fewer seeds has one degree of freedom or none: not shown as a p-value
 
 
-def _over_seeds(recs: Sequence[dict], ref_recs: Mapping[int, dict], key: str) -> SeedTest | None:
+def _over_seeds(recs: Sequence[dict], ref_recs: Mapping[int, dict], key: str, ratio: float | None) -> SeedTest | None:
     pairs = [(r["metrics"].get(key), ref_recs[r["seed"]]["metrics"].get(key)) for r in recs if r["seed"] in ref_recs]
     if len(pairs) < 2:
         return None
     if len(pairs) < MIN_SEEDS:
         return SeedTest(None, len(pairs))
-    p = stats.paired_seed_test([a for a, _ in pairs], [b for _, b in pairs])
+    p, _ = seed_test([a for a, _ in pairs], [b for _, b in pairs], ratio)
     return None if p is None else SeedTest(p, len(pairs))
 
 
@@ -72,7 +74,7 @@ class _Reference:
 
 
 def _model_rows(run_dir: Path, metric: Metric, recs: Sequence[dict], tests: Sequence[str],
-                reference: _Reference | None, is_reference: bool) -> list[StatRow]:
+                reference: _Reference | None, is_reference: bool, ratio: float | None) -> list[StatRow]:
     """One model's rows: its first seed's interval per split; unless it is the reference,
     the paired comparison with the reference's record of the same seed."""
     rec = first_seed(recs)
@@ -87,17 +89,23 @@ def _model_rows(run_dir: Path, metric: Metric, recs: Sequence[dict], tests: Sequ
         if theirs is not None:
             comparison = metric.paired(arrays[split], rec["metrics"], theirs[split],
                                        reference.records[rec["seed"]]["metrics"], N_BOOT, rec["seed"])
-            seeds = _over_seeds(recs, reference.records, metric.test_key(split))
+            seeds = _over_seeds(recs, reference.records, metric.test_key(split), ratio)
         key = metric.test_key(split)
         rows.append(StatRow(rec["model"], split, rec["metrics"][key], low, high, is_reference, comparison, seeds,
                             metric.unreliable(rec["metrics"], key)))
     return rows
 
 
-def statistics(run_dir: Path, groups: Mapping[str, list[dict]], metric: Metric, tests: Sequence[str]) -> Statistics:
-    """Every model's interval on each visible test split, and its comparison with the reference."""
-    ref = best_tabular(groups, metric)
+def statistics(run_dir: Path, groups: Mapping[str, list[dict]], metric: Metric, tests: Sequence[str],
+               info: Mapping | None = None) -> Statistics:
+    """Every model's interval on each visible test split, and its comparison with the reference.
+
+    ``info`` (the dataset's stored description) says how its seeds resample the data, which
+    decides the test over seeds (``records.seed_test``).
+    """
+    ref, tabular = reference_model(groups, metric)
     reference = _Reference(groups[ref]) if ref else None
+    ratio = resampling_ratio(info)
     rows = [row for label, recs in groups.items()
-            for row in _model_rows(run_dir, metric, recs, tests, reference, label == ref)]
-    return Statistics(ref, N_BOOT, tuple(rows))
+            for row in _model_rows(run_dir, metric, recs, tests, reference, label == ref, ratio)]
+    return Statistics(ref, N_BOOT, tuple(rows), tabular, PAIRED_T_TEST if ratio is None else CORRECTED_T_TEST)

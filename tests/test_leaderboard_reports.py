@@ -80,7 +80,7 @@ def test_the_run_leaderboard_is_the_worked_example(tmp_path):
     board = run_leaderboard(run, results, blind=False)
     assert board.entrants == ("A", "B", "C") and board.datasets == ("d1", "d2", "d3", "d4")
     assert board.mean_rank.tolist() == pytest.approx([1.25, 2.125, 2.625])
-    assert board.friedman["chi2"] == pytest.approx(3.875)
+    assert board.friedman["chi2"] == pytest.approx(62 / 15)  # tie-corrected (d3 ties B and C)
     assert board.cd == pytest.approx(1.657, abs=1e-3) and board.cliques == ((0, 1, 2),)
     assert board.normalised.tolist() == pytest.approx([(3 + .35 / .36) / 4, .375, .1])
     assert board.elo[0] > board.elo[1] > board.elo[2]
@@ -133,7 +133,7 @@ def test_the_report_shows_the_leaderboard_and_its_plots(tmp_path):
     text = write_report(run).read_text()
     assert "## Leaderboard across datasets" in text
     assert text.index("## Leaderboard across datasets") < text.index("## Dataset: d1")
-    assert "chi2_F = 3.875" in text and "**1.66 ranks**" in text
+    assert "chi2_F = 4.133" in text and "tie correction" in text and "**1.66 ranks**" in text
     assert "| 1 | A | 1.25 |" in text
     for name in ("leaderboard_cd.png", "leaderboard_time.png"):
         assert f"(plots/{name})" in text

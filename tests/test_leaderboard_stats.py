@@ -9,12 +9,14 @@ The example: three models A, B, C on four datasets (higher is better).
     d4       .95   .90   .92     1, 3,   2
 
 Mean ranks R = (5/4, 8.5/4, 10.5/4) = (1.25, 2.125, 2.625); they sum to k(k+1)/2 = 6.
-Friedman: chi2_F = 12N/(k(k+1)) (sum R_j^2 - k(k+1)^2/4) = 48/12 (1.5625 + 4.515625 + 6.890625 - 12)
-        = 4 x 0.96875 = 3.875, on k-1 = 2 degrees of freedom; with 2 degrees of freedom the
-        chi-square tail is exp(-x/2), so p = exp(-1.9375) = 0.14406.
-Iman-Davenport: F_F = (N-1) chi2_F / (N(k-1) - chi2_F) = 3 x 3.875 / (8 - 3.875) = 11.625 / 4.125
-        = 2.81818, on (2, 6) degrees of freedom; F(2, d2) has tail (1 + 2x/d2)^(-d2/2), so
-        p = (1 + 2 x 2.81818 / 6)^-3 = 1.939394^-3 = 0.13709.
+Friedman: without ties, chi2_F = 12N/(k(k+1)) (sum R_j^2 - k(k+1)^2/4)
+        = 48/12 (1.5625 + 4.515625 + 6.890625 - 12) = 4 x 0.96875 = 3.875. The tie of d3 (one
+        group of t = 2) gives the correction 1 - sum(t^3 - t) / (N k (k^2 - 1)) = 1 - 6 / (4 x 3 x 8)
+        = 1 - 6/96 = 0.9375, so chi2_F = 3.875 / 0.9375 = 62/15 = 4.13333, on k-1 = 2 degrees of
+        freedom; with 2 degrees of freedom the chi-square tail is exp(-x/2), so p = exp(-31/15) = 0.12661.
+Iman-Davenport: F_F = (N-1) chi2_F / (N(k-1) - chi2_F) = 3 x 62/15 / (8 - 62/15) = (186/15) / (58/15)
+        = 93/29 = 3.20690, on (2, 6) degrees of freedom; F(2, d2) has tail (1 + 2x/d2)^(-d2/2), so
+        p = (1 + 2 x (93/29) / 6)^-3 = (60/29)^-3 = 0.11291.
 Nemenyi: q_0.05 for k = 3 is 2.343 (Demšar 2006, Table 5a); CD = 2.343 sqrt(3 x 4 / (6 x 4))
         = 2.343 x 0.70711 = 1.6568. The largest gap, A to C, is 1.375 < CD: one clique {A, B, C}.
 Normalised (0 = worst, 1 = best per dataset): d1 (1, .5, 0); d2 ((.85-.5)/.36 = .97222, 1, 0);
@@ -49,10 +51,29 @@ def test_ranks_by_hand():
 def test_friedman_and_iman_davenport_by_hand():
     f = stats.friedman_test(stats.rank_rows(SCORES))
     assert (f["n"], f["k"], f["df"], f["df_ff"]) == (4, 3, 2, (2, 6))
-    assert f["chi2"] == pytest.approx(3.875, abs=1e-12)
-    assert f["p_chi2"] == pytest.approx(math.exp(-1.9375), abs=1e-12)
-    assert f["ff"] == pytest.approx(11.625 / 4.125, abs=1e-12)
-    assert f["p_ff"] == pytest.approx((1 + 2 * (11.625 / 4.125) / 6) ** -3, abs=1e-12)
+    assert f["chi2"] == pytest.approx(62 / 15, abs=1e-12)
+    assert f["p_chi2"] == pytest.approx(math.exp(-31 / 15), abs=1e-12)
+    assert f["ff"] == pytest.approx(93 / 29, abs=1e-12)
+    assert f["p_ff"] == pytest.approx((29 / 60) ** 3, abs=1e-12)
+
+
+def test_friedman_with_ties_is_scipys_tie_corrected_statistic():
+    from scipy.stats import friedmanchisquare
+
+    # A small table with many ties: without the correction chi2 would be 11.61 (scipy: 15.06).
+    scores = np.array([[.9, .9, .8, .7], [.8, .8, .8, .6], [.9, .7, .7, .7], [.95, .9, .9, .8],
+                       [.9, .9, .6, .6], [.7, .8, .6, .5], [.9, .8, .8, .8]])
+    ours = stats.friedman_test(stats.rank_rows(scores))
+    theirs = friedmanchisquare(*scores.T)
+    assert ours["chi2"] == pytest.approx(theirs.statistic, abs=1e-12)
+    assert ours["p_chi2"] == pytest.approx(theirs.pvalue, abs=1e-12)
+    n, k = scores.shape
+    assert ours["ff"] == pytest.approx((n - 1) * theirs.statistic / (n * (k - 1) - theirs.statistic))
+
+
+def test_friedman_of_rows_that_are_all_one_tie_is_zero():
+    f = stats.friedman_test(np.full((3, 4), 2.5))
+    assert f["chi2"] == 0.0 and f["p_chi2"] == 1.0
 
 
 def test_friedman_matches_scipy_without_ties():

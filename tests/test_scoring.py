@@ -124,3 +124,30 @@ def test_ams_chance_and_verdicts():
     ok, text = ams.control_verdict(hi + 2 * (hi - lo), lo, hi, None)
     assert not ok and "leak" in text
     assert np.isnan(ams.chance(SplitArrays(y, p, w), {"cut": 2.0}, seed=0)[0])  # nothing selected
+
+
+@pytest.mark.parametrize("name, margin", [("accuracy", 0.01), ("roc-auc", 0.005), ("ams", 0.05)])
+def test_every_metric_has_a_margin_option_with_its_default(name, margin):
+    assert get_metric(name).margin == margin
+    assert get_metric(name).options() == {}  # defaults are not stored
+    changed = get_metric(name, margin=0.02)
+    assert changed.margin == 0.02 and changed.options() == {"margin": 0.02}
+    # What a run stores rebuilds the same metric (reports.records.dataset_metric does this).
+    assert get_metric(name, **changed.options()).margin == 0.02
+
+
+def test_ams_keeps_its_cut_rule_beside_the_margin():
+    assert get_metric("ams", min_background=10, margin=0.1).options() == {"min_background": 10, "margin": 0.1}
+
+
+@pytest.mark.parametrize("bad", [0, -0.01, float("inf"), float("nan"), "0.01", True, None.__class__])
+def test_a_margin_must_be_a_positive_finite_number(bad):
+    with pytest.raises(ConfigError, match="margin must be a positive finite number"):
+        get_metric("accuracy", margin=bad)
+
+
+def test_an_unknown_metric_option_is_still_an_error():
+    with pytest.raises(ConfigError, match="unexpected keyword argument 'margins'"):
+        get_metric("accuracy", margins=0.01)
+    with pytest.raises(ConfigError):
+        get_metric("roc-auc", min_background=3)

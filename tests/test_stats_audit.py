@@ -198,7 +198,7 @@ def test_scored_part_from_part():
         audit.ScoredPart.from_part(part, np.array([0.1, 0.2]))
 
 
-def test_minimum_detectable_difference_and_resolution():
+def test_minimum_detectable_difference_is_context_of_every_comparison():
     from scipy.stats import norm
 
     assert stats.minimum_detectable_difference(1.0) == pytest.approx(norm.ppf(0.975) + norm.ppf(0.8))
@@ -206,24 +206,117 @@ def test_minimum_detectable_difference_and_resolution():
     y = rng.integers(0, 2, 400)
     a = np.where(rng.random(400) < 0.80, y, 1 - y)
     b = np.where(rng.random(400) < 0.79, y, 1 - y)
-    out = stats.paired_accuracy_comparison(y, a, b, n_boot=500, seed=1)
+    out = stats.paired_accuracy_comparison(y, a, b, n_boot=500, seed=1, margin=0.01)
     assert out["mdd"] == pytest.approx(stats.minimum_detectable_difference(out["se"]))
-    assert out["below_resolution"] == (not out["significant"] and abs(out["diff"]) < out["mdd"])
-    assert out["below_resolution"]  # 80% vs 79% on 400 events: far below what they resolve
-    # Twice the events: the resolution improves by about sqrt(2).
+    # 80% vs 79% on 400 events: neither shown different nor within one accuracy point.
+    assert out["verdict"] == "inconclusive" and not out["significant"] and "below_resolution" not in out
+    # Twice the events: the MDD improves by about sqrt(2).
     y2, a2, b2 = (np.concatenate([v, v]) for v in (y, a, b))
-    out2 = stats.paired_accuracy_comparison(y2, a2, b2, n_boot=500, seed=1)
+    out2 = stats.paired_accuracy_comparison(y2, a2, b2, n_boot=500, seed=1, margin=0.01)
     assert out2["mdd"] == pytest.approx(out["mdd"] / np.sqrt(2), rel=0.2)
 
 
-def test_a_significant_difference_is_never_below_resolution():
-    """Significant yet smaller than the 80%-power resolution (a low-power detection) is reported
-    as significant only; the flag is for differences the data cannot tell from noise."""
+# Constructed resampled differences: 1000 evenly spread quantiles, so that the intervals are
+# known without sampling. np.linspace(-1, 1, 1001) * h + c has its 2.5% / 97.5% quantiles at
+# c -/+ 0.95 h and its 5% / 95% quantiles at c -/+ 0.9 h.
+def _diffs(centre: float, half_width: float) -> np.ndarray:
+    return centre + half_width * np.linspace(-1.0, 1.0, 1001)
+
+
+def test_verdict_different_when_the_95_interval_excludes_zero():
+    out = stats.paired_verdict(_diffs(0.03, 0.02), margin=0.01)  # 95% CI [0.011, 0.049]
+    assert out["verdict"] == "different" and not out["equivalent"]
+    assert (out["ci_low"], out["ci_high"]) == pytest.approx((0.011, 0.049))
+
+
+def test_verdict_equivalent_when_the_90_interval_lies_inside_the_margin():
+    out = stats.paired_verdict(_diffs(0.002, 0.005), margin=0.01)  # 95% CI [-0.00275, 0.00675] holds 0
+    assert out["verdict"] == "equivalent" and out["equivalent"]
+    assert (out["tost_low"], out["tost_high"]) == pytest.approx((-0.0025, 0.0065))  # inside ±0.01
+
+
+def test_verdict_inconclusive_when_neither():
+    # 95% CI [-0.0165, 0.0215] holds 0; 90% CI [-0.015, 0.020] pokes out of ±0.01.
+    out = stats.paired_verdict(_diffs(0.0025, 0.02), margin=0.01)
+    assert out["verdict"] == "inconclusive" and not out["equivalent"]
+    # The same differences with a margin of 0.025 are equivalent; without a margin never.
+    assert stats.paired_verdict(_diffs(0.0025, 0.02), margin=0.025)["verdict"] == "equivalent"
+    assert stats.paired_verdict(_diffs(0.002, 0.005), margin=None)["verdict"] == "inconclusive"
+
+
+def test_a_real_but_negligible_difference_is_different_and_within_the_margin():
+    out = stats.paired_verdict(_diffs(0.004, 0.003), margin=0.01)  # 95% CI [0.00115, 0.00685]
+    assert out["verdict"] == "different" and out["equivalent"]
+
+
+def test_verdict_rejects_a_bad_margin():
+    for bad in (0.0, -0.01, float("inf"), float("nan")):
+        with pytest.raises(ConfigError, match="margin"):
+            stats.paired_verdict(_diffs(0.0, 0.01), margin=bad)
+
+
+def test_paired_summary_keeps_p_value_interval_and_mdd_beside_the_verdict():
     diffs = np.random.default_rng(0).normal(0.7, 0.3, 1000)  # excludes 0 at 95%; mdd = 2.8 * 0.3 = 0.84
-    out = stats._paired_summary(0.7, diffs, 0.05)
-    assert out["significant"] and abs(out["diff"]) < out["mdd"] and not out["below_resolution"]
-    noisy = stats._paired_summary(0.2, diffs - 0.5, 0.05)  # centred on 0.2: not significant
-    assert not noisy["significant"] and noisy["below_resolution"]
+    out = stats._paired_summary(0.7, diffs, 0.05, margin=0.05)
+    assert out["verdict"] == "different" and out["significant"] and abs(out["diff"]) < out["mdd"]
+    assert out["p_value"] < 0.05 and out["margin"] == 0.05
+    noisy = stats._paired_summary(0.2, diffs - 0.5, 0.05, margin=0.05)  # centred on 0.2: not significant
+    assert noisy["verdict"] == "inconclusive" and not noisy["significant"] and noisy["p_value"] >= 0.05
+
+
+def test_every_metric_paired_gives_the_verdict_for_its_margin():
+    from benchmarks.core.scoring import SplitArrays, get_metric
+
+    # 4000 events; A alone right on 10 of them, B alone right on 10 others: difference 0,
+    # standard error about sqrt(20) / 4000 = 0.0011, so the 90% interval is about ±0.0018.
+    n = 4000
+    y = np.zeros(n, dtype=int)
+    a, b = y.copy(), y.copy()
+    a[:10], b[10:20] = 1, 1  # each wrong (says 1 for a 0) where the other is right
+
+    def arrays(labels):
+        return SplitArrays(y, np.stack([1.0 - labels, labels], axis=1), np.ones(n))
+
+    assert (a == y).sum() == (b == y).sum() == n - 10
+    out = get_metric("accuracy").paired(arrays(a), {}, arrays(b), {}, 1000, 0)
+    assert out["diff"] == 0 and out["margin"] == 0.01 and out["verdict"] == "equivalent"
+    tight = get_metric("accuracy", margin=0.001).paired(arrays(a), {}, arrays(b), {}, 1000, 0)
+    assert tight["verdict"] == "inconclusive"
+    b[20:220] = 1  # B wrong on 200 more events: A is better
+    assert get_metric("accuracy").paired(arrays(a), {}, arrays(b), {}, 1000, 0)["verdict"] == "different"
+
+
+def test_corrected_resampled_ttest_by_hand():
+    """Five folds (n_test / n_train = 1/4) of A against B.
+
+    d = a - b = (0.02, 0.03, 0.01, 0.04, 0.01); mean 0.11 / 5 = 0.022; deviations (-0.002, 0.008,
+    -0.012, 0.018, -0.012), squares summing to 680e-6, var(d, ddof=1) = 680e-6 / 4 = 170e-6.
+    t = 0.022 / sqrt((1/5 + 1/4) x 170e-6) = 0.022 / sqrt(76.5e-6) = 0.022 / 0.0087464 = 2.51531,
+    df = 4. Student's t with 4 degrees of freedom has the CDF 1/2 + (3/8) x u (1 - x^2 / 12 / (1 + x^2/4))
+    with u = x / sqrt(1 + x^2/4): u = 2.51531 / 1.60677 = 1.56545, 1 - 6.32680 / 12 / 2.58170 = 0.79578,
+    F = 0.5 + 0.375 x 1.56545 x 0.79578 = 0.96716, p = 2 (1 - F) = 0.06568 (below, the same closed form
+    unrounded). The plain paired t-test divides by sqrt(170e-6 / 5) instead: t = 3.773, p = 0.0196.
+    """
+    a = [0.80, 0.82, 0.78, 0.84, 0.81]
+    b = [0.78, 0.79, 0.77, 0.80, 0.80]
+    out = stats.corrected_resampled_ttest(a, b, 0.25)
+    t = 0.022 / math.sqrt((1 / 5 + 1 / 4) * 170e-6)
+    u = t / math.sqrt(1 + t * t / 4)
+    p = 2 * (1 - (0.5 + 0.375 * u * (1 - t * t / 12 / (1 + t * t / 4))))
+    assert out["t"] == pytest.approx(t, rel=1e-9) and out["t"] == pytest.approx(2.51531, abs=1e-5)
+    assert out["df"] == 4 and out["p_value"] == pytest.approx(p, rel=1e-9) and p == pytest.approx(0.06568, abs=1e-5)
+    plain = stats.paired_seed_test(a, b)
+    assert plain == pytest.approx(0.0196, abs=1e-4) and out["p_value"] > plain
+
+
+def test_corrected_resampled_ttest_edges():
+    assert stats.corrected_resampled_ttest([0.5], [0.4], 0.25) is None
+    assert stats.corrected_resampled_ttest([0.5, 0.6], [0.5, 0.6], 0.25)["p_value"] == 1.0
+    assert stats.corrected_resampled_ttest([0.6, 0.7], [0.5, 0.6], 0.25)["p_value"] == 0.0
+    with pytest.raises(ConfigError):
+        stats.corrected_resampled_ttest([0.5, 0.6], [0.4, 0.6], 0.0)
+    with pytest.raises(DataError):
+        stats.corrected_resampled_ttest([0.5, 0.6], [0.4], 0.25)
 
 
 def test_selection_counts_at_a_cut():

@@ -155,7 +155,8 @@ def minimum_detectable_difference(se: float, alpha: float = 0.05, power: float =
     """The smallest true difference a two-sided test at `alpha` detects with probability `power`,
     for a difference estimated with standard error `se`: (z_{1-alpha/2} + z_{power}) * se.
 
-    A difference below it may be real, but this data cannot tell it from noise.
+    Context for a comparison's design (how large a difference this test data can see); a
+    non-significant difference is always below it, so it is no verdict by itself.
     """
     from scipy.stats import norm
 
@@ -164,33 +165,61 @@ def minimum_detectable_difference(se: float, alpha: float = 0.05, power: float =
     return float((norm.ppf(1 - alpha / 2) + norm.ppf(power)) * se)
 
 
-def _paired_summary(diff: float, diffs: np.ndarray, alpha: float) -> dict:
-    """Percentile interval and two-sided bootstrap p-value of a paired difference, with the
-    difference this resolution could detect (``mdd``: 80% power, from the bootstrap spread).
-    A difference is ``below_resolution`` when it is not significant and smaller than ``mdd``:
-    the data could not have told it from noise. A significant difference smaller than ``mdd``
-    is a lucky detection at low power, not a non-result, so it is not flagged.
+VERDICTS = ("different", "equivalent", "inconclusive")
+
+
+def paired_verdict(diffs, margin: float | None, alpha: float = 0.05) -> dict:
+    """What a paired bootstrap of a difference says, from its resampled differences ``diffs``.
+
+    - ``different``: the (1 - alpha) percentile interval excludes 0;
+    - ``equivalent`` (within ±margin): two one-sided tests at level alpha, i.e. the
+      (1 - 2 alpha) interval (90% for alpha 0.05) lies strictly inside (-margin, +margin);
+    - ``inconclusive``: neither. Not different is not the same as equivalent: the data may
+      be too few to tell a difference that matters from none.
+
+    A difference can be both significant and smaller than the margin (a real but negligible
+    one, on a large test set): it is reported ``different``, with ``equivalent`` True beside
+    it. Without a margin (None) no equivalence is claimed.
+    """
+    d = np.asarray(diffs, dtype=np.float64).ravel()
+    if d.size == 0 or not 0 < alpha < 0.5:
+        raise ConfigError(f"a verdict needs resampled differences and alpha in (0, 0.5), got {d.size}, {alpha}")
+    if margin is not None and not (np.isfinite(margin) and margin > 0):
+        raise ConfigError(f"the equivalence margin must be a positive finite number, got {margin}")
+    low, high = _interval(d, alpha)
+    tost_low, tost_high = _interval(d, 2 * alpha)
+    different = bool(low > 0 or high < 0)
+    equivalent = bool(margin is not None and -margin < tost_low and tost_high < margin)
+    verdict = "different" if different else "equivalent" if equivalent else "inconclusive"
+    return {"verdict": verdict, "ci_low": low, "ci_high": high, "tost_low": tost_low, "tost_high": tost_high,
+            "equivalent": equivalent, "margin": None if margin is None else float(margin)}
+
+
+def _paired_summary(diff: float, diffs: np.ndarray, alpha: float, margin: float | None = None) -> dict:
+    """The paired comparison of every metric: the verdict of `paired_verdict` (different,
+    equivalent within ±margin, inconclusive), its intervals, a two-sided bootstrap p-value
+    and, as context, the minimum detectable difference (``mdd``: 80% power, from the
+    bootstrap spread). ``significant`` is the verdict ``different`` (the interval excludes 0).
 
     p = 2 * min(share of resampled differences <= 0, share >= 0), with the +1 correction
-    so that it is never reported as exactly 0.
+    so that it is never reported as exactly 0; it agrees with the interval up to the
+    granularity of the resamples.
     """
     n = diffs.shape[0]
     tail = min(int((diffs <= 0).sum()), int((diffs >= 0).sum()))
     p = min(1.0, (2 * tail + 1) / (n + 1))
-    low, high = _interval(diffs, alpha)
+    verdict = paired_verdict(diffs, margin, alpha)
     se = float(np.std(diffs, ddof=1)) if n > 1 else float("nan")
     mdd = minimum_detectable_difference(se, alpha) if n > 1 else float("nan")
     return {
         "diff": float(diff),
-        "ci_low": low,
-        "ci_high": high,
+        **verdict,
         "p_value": p,
-        "significant": bool(p < alpha),
+        "significant": verdict["verdict"] == "different",
         "alpha": alpha,
         "n_boot": n,
         "se": se,
         "mdd": mdd,
-        "below_resolution": bool(n > 1 and p >= alpha and abs(diff) < mdd),
     }
 
 
@@ -201,13 +230,14 @@ def paired_comparison(
     n_boot: int = 1000,
     alpha: float = 0.05,
     seed: int = 0,
+    margin: float | None = None,
 ) -> dict:
     """Paired bootstrap of metric(A) - metric(B) on the same test events.
 
     ``metric_a(idx)`` / ``metric_b(idx)`` evaluate each model on the events ``idx`` (an
     index array, repeats allowed); both get the same resample. Returns dict(diff, ci_low,
     ci_high, p_value, significant, alpha, n_boot, metric_a,
-    metric_b). Generic, one call per resample; see
+    metric_b) and the verdict of `paired_verdict` for `margin`. Generic, one call per resample; see
     `paired_ams_comparison` and `paired_accuracy_comparison` for the vectorised cases.
     """
     _check(n_boot, alpha)
@@ -220,7 +250,7 @@ def paired_comparison(
     for i in range(n_boot):
         idx = rng.integers(0, n_events, size=n_events)
         diffs[i] = metric_a(idx) - metric_b(idx)
-    out = _paired_summary(value_a - value_b, diffs, alpha)
+    out = _paired_summary(value_a - value_b, diffs, alpha, margin)
     out.update(metric_a=value_a, metric_b=value_b)
     return out
 
@@ -236,6 +266,7 @@ def paired_ams_comparison(
     alpha: float = 0.05,
     seed: int = 0,
     b_reg: float = B_REG,
+    margin: float | None = None,
 ) -> dict:
     """Paired bootstrap of AMS(A at cut_a) - AMS(B at cut_b) on the same events and weights."""
     _check(n_boot, alpha)
@@ -257,13 +288,14 @@ def paired_ams_comparison(
     observed = np.bincount(cat, weights=w, minlength=8)[None, :]
     obs_a, obs_b = both(observed)
     boot_a, boot_b = both(bootstrap_category_sums(cat, w, 8, n_boot, seed))
-    out = _paired_summary(float(obs_a[0] - obs_b[0]), boot_a - boot_b, alpha)
+    out = _paired_summary(float(obs_a[0] - obs_b[0]), boot_a - boot_b, alpha, margin)
     out.update(metric_a=float(obs_a[0]), metric_b=float(obs_b[0]))
     return out
 
 
 def paired_accuracy_comparison(
-    y, pred_a, pred_b, w=None, n_boot: int = 1000, alpha: float = 0.05, seed: int = 0
+    y, pred_a, pred_b, w=None, n_boot: int = 1000, alpha: float = 0.05, seed: int = 0,
+    margin: float | None = None,
 ) -> dict:
     """Paired bootstrap of accuracy(A) - accuracy(B) on the same test events."""
     _check(n_boot, alpha)
@@ -275,7 +307,7 @@ def paired_accuracy_comparison(
     sums = bootstrap_category_sums(cat, w, 4, n_boot, seed)
     diffs = (sums[:, 2] - sums[:, 1]) / sums.sum(axis=1)
     acc_a, acc_b = float(np.dot(ca, w) / w.sum()), float(np.dot(cb, w) / w.sum())
-    out = _paired_summary(acc_a - acc_b, diffs, alpha)
+    out = _paired_summary(acc_a - acc_b, diffs, alpha, margin)
     out.update(metric_a=acc_a, metric_b=acc_b)
     return out
 
@@ -300,6 +332,37 @@ def paired_seed_test(values_a: Sequence[float], values_b: Sequence[float]) -> fl
     except ImportError:  # pragma: no cover - scipy ships with scikit-learn
         return None
     return float(ttest_rel(a, b).pvalue)
+
+
+def corrected_resampled_ttest(values_a: Sequence[float], values_b: Sequence[float],
+                              test_train_ratio: float) -> dict | None:
+    """Nadeau and Bengio's (2003) corrected resampled t-test of A vs B over J paired resamples.
+
+    With repeated cross-validation or random splits the resamples' training sets overlap,
+    so the per-resample differences d_j are correlated and the plain paired t-test's
+    variance var(d)/J is far too small (its p-values too small). The correction:
+    t = mean(d) / sqrt((1/J + n_test/n_train) var(d, ddof=1)), on J - 1 degrees of freedom,
+    two-sided p. Returns dict(t, df, p_value); None with fewer than 2 resamples. Identical
+    differences give p = 1.0 when they are all zero and 0.0 otherwise (as `paired_seed_test`).
+    """
+    from scipy.stats import t as t_dist
+
+    a = np.asarray(values_a, dtype=np.float64).ravel()
+    b = np.asarray(values_b, dtype=np.float64).ravel()
+    if a.shape != b.shape:
+        raise DataError(f"the corrected resampled t-test needs one value per resample for both: {a.size} vs {b.size}")
+    ratio = float(test_train_ratio)
+    if not (np.isfinite(ratio) and ratio > 0):
+        raise ConfigError(f"test_train_ratio must be a positive finite number, got {test_train_ratio}")
+    j = a.size
+    if j < 2:
+        return None
+    d = a - b
+    if np.all(d == d[0]):
+        return {"t": 0.0 if d[0] == 0 else float(np.sign(d[0]) * np.inf), "df": j - 1,
+                "p_value": 1.0 if d[0] == 0 else 0.0}
+    t = float(d.mean() / np.sqrt((1.0 / j + ratio) * d.var(ddof=1)))
+    return {"t": t, "df": j - 1, "p_value": float(2 * t_dist.sf(abs(t), j - 1))}
 
 
 # ------------------------------------------------------------------ chance level
@@ -391,10 +454,14 @@ def rank_rows(scores) -> np.ndarray:
 def friedman_test(ranks) -> dict:
     """Friedman's test that all k models rank alike over N datasets (Demšar 2006, sec. 3.2.2).
 
-    chi2_F = 12 N / (k (k+1)) * (sum_j R_j^2 - k (k+1)^2 / 4), with R_j the mean ranks, on k-1
-    degrees of freedom; and Iman and Davenport's less conservative F_F = (N-1) chi2_F /
-    (N (k-1) - chi2_F) on (k-1, (k-1)(N-1)) degrees of freedom. Ties enter as average ranks
-    (no tie correction, as in Demšar's formulas). Needs N >= 2 and k >= 2.
+    chi2_F = 12 N / (k (k+1)) * (sum_j R_j^2 - k (k+1)^2 / 4), with R_j the mean ranks, divided
+    by the tie correction 1 - sum(t^3 - t) / (N k (k^2 - 1)) (t: the size of each group of
+    tied models in a dataset's row), exactly as ``scipy.stats.friedmanchisquare`` computes it;
+    on k-1 degrees of freedom. Ties, common on small tables, enter as average ranks, which
+    shrink the ranks' spread; without the correction chi2_F would be too small. Iman and
+    Davenport's less conservative F_F = (N-1) chi2_F / (N (k-1) - chi2_F), from the corrected
+    chi2_F, on (k-1, (k-1)(N-1)) degrees of freedom. A table whose every row is one tie gives
+    chi2_F = 0. Needs N >= 2 and k >= 2.
     """
     from scipy.stats import chi2 as chi2_dist, f as f_dist
 
@@ -403,7 +470,11 @@ def friedman_test(ranks) -> dict:
         raise DataError(f"Friedman's test needs at least 2 datasets and 2 models, got a table of shape {r.shape}")
     n, k = r.shape
     mean_ranks = r.mean(axis=0)
-    chi2 = max(0.0, 12.0 * n / (k * (k + 1)) * (float(np.sum(mean_ranks ** 2)) - k * (k + 1) ** 2 / 4.0))
+    ties = sum(float(np.sum(counts ** 3 - counts)) for counts in
+               (np.unique(row, return_counts=True)[1].astype(np.float64) for row in r))
+    correction = 1.0 - ties / (n * k * (k * k - 1.0))
+    raw = max(0.0, 12.0 * n / (k * (k + 1)) * (float(np.sum(mean_ranks ** 2)) - k * (k + 1) ** 2 / 4.0))
+    chi2 = raw / correction if correction > 1e-12 else 0.0  # every row one tie: nothing to rank
     rest = n * (k - 1) - chi2  # 0 when every dataset ranks the models identically
     ff = (n - 1) * chi2 / rest if rest > 1e-12 else float("inf")
     df2 = (k - 1) * (n - 1)
@@ -504,6 +575,8 @@ __all__ = [
     "paired_ams_comparison",
     "paired_accuracy_comparison",
     "paired_seed_test",
+    "paired_verdict",
+    "corrected_resampled_ttest",
     "minimum_detectable_difference",
     "chance_interval_accuracy",
     "consistent_with_chance",

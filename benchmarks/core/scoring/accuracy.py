@@ -14,6 +14,7 @@ class Accuracy(Metric):
     description = "fraction of test events classified correctly (unweighted)"
     percent = True
     digits = 2
+    default_margin = 0.01  # one accuracy point
     validation_key = "accuracy_val"
     objective_title = "validation accuracy"
     table_note = "Accuracy on the held-out test split; mean ± std over seeds."
@@ -48,7 +49,8 @@ class Accuracy(Metric):
         return stats.bootstrap_accuracy_ci(arrays.y, arrays.proba, n_boot=n_boot, alpha=alpha, seed=seed)
 
     def paired(self, a, state_a, b, state_b, n_boot, seed, alpha=0.05) -> dict:
-        return stats.paired_accuracy_comparison(a.y, a.proba, b.proba, n_boot=n_boot, alpha=alpha, seed=seed)
+        return stats.paired_accuracy_comparison(a.y, a.proba, b.proba, n_boot=n_boot, alpha=alpha, seed=seed,
+                                                margin=self.margin)
 
     def chance(self, arrays, state, seed, n_draws=200, alpha=0.05):
         """Binomial interval of label-independent guessing, from the test labels' class counts."""

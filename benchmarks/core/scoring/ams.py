@@ -20,6 +20,7 @@ class AMS(Metric):
     description = "Approximate Median Significance at a cut chosen on validation (HiggsML), b_reg = 10"
     binary_only = True
     needs_weights = True
+    default_margin = 0.05
     validation_key = "ams_val"
     objective_title = "validation AMS at the chosen cut"
     interval_title = "AMS at the validation cut"
@@ -38,13 +39,15 @@ class AMS(Metric):
                   "labelled for what it is.")
     audit_blind_note = " Private-split figures, and the public+private combination, are hidden in blind mode."
 
-    def __init__(self, min_background: int = 0):
+    def __init__(self, min_background: int = 0, margin: float | None = None):
+        super().__init__(margin)
         # The cut rule: averaging the top-10% validation cuts among those that keep at least
         # this many raw background events (0: all cuts, the rule of Strong's studies).
         self.min_background = limits.integer(min_background, "ams: min_background", 0, limits.MAX_EVENTS)
 
     def options(self) -> dict:
-        return {"min_background": self.min_background} if self.min_background else {}
+        rule = {"min_background": self.min_background} if self.min_background else {}
+        return {**rule, **super().options()}
 
     @property
     def table_note(self) -> str:
@@ -83,13 +86,26 @@ class AMS(Metric):
         cols = super().summary_columns(blind)
         return cols + [Column("auc_public", "AUC public") if blind else Column("auc", "AUC")]
 
+    def leaderboard_column(self, blind: bool) -> Column:
+        """The private AMS, the challenge's final figure on 2.5x the public events; the public
+        AMS while the run is blind."""
+        split = "public" if blind else PRIVATE
+        return next(c for c in self.summary_columns(blind) if c.key == self.test_key(split))
+
+    def leaderboard_note(self, blind: bool) -> str:
+        if blind:
+            return ("AMS datasets are ranked by the public AMS: the run is blind, so the private AMS (the "
+                    "challenge's final figure) stays hidden until `--unblind`.")
+        return ("AMS datasets are ranked by the private AMS, the HiggsML challenge's final figure "
+                "(2.5x the public split's events).")
+
     def interval(self, arrays, state, n_boot, seed, alpha=0.05):
         return stats.bootstrap_ams_ci(arrays.proba, arrays.y, arrays.w, state["cut"], n_boot=n_boot,
                                       alpha=alpha, seed=seed)
 
     def paired(self, a, state_a, b, state_b, n_boot, seed, alpha=0.05) -> dict:
         return stats.paired_ams_comparison(a.proba, state_a["cut"], b.proba, state_b["cut"], a.y, a.w,
-                                           n_boot=n_boot, alpha=alpha, seed=seed)
+                                           n_boot=n_boot, alpha=alpha, seed=seed, margin=self.margin)
 
     def chance(self, arrays, state, seed, n_draws=200, alpha=0.05):
         """AMS of picking as many test events at random as the model selects at its cut."""

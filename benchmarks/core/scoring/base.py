@@ -14,7 +14,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from .. import stats
-from ..errors import DataError
+from ..errors import ConfigError, DataError
 from ..registry import Registry
 
 PRIVATE = "private"  # the test split hidden in blind mode
@@ -76,13 +76,29 @@ class Column:
         return value
 
 
+DIRECTIONS = {"maximize": 1.0, "minimize": -1.0}
+
+
+def check_margin(where: str, margin: Any) -> float:
+    """A comparison's practically relevant margin: a positive finite number (a ConfigError otherwise)."""
+    if isinstance(margin, bool) or not isinstance(margin, (int, float)) or not (np.isfinite(margin) and margin > 0):
+        raise ConfigError(f"{where}: margin must be a positive finite number, got {margin!r}")
+    return float(margin)
+
+
 class Metric:
     """How predictions are scored, selected on, compared and controlled (see the module doc)."""
 
     name: str = ""
     title: str = ""
     description: str = ""
+    # "maximize" (accuracy, AUC, AMS) or "minimize" (log-loss, error rate): every ranking, best
+    # pick and win/loss of the reports reads it (see `sign`).
     direction: str = "maximize"
+    # The difference that matters in practice, in the figure's own units: paired comparisons
+    # call two models equivalent when the difference is shown to lie within ±margin. An option
+    # (``metric_options = { margin = ... }``), this is its default.
+    default_margin: float = 0.01
     percent: bool = False
     digits: int = 3
     binary_only: bool = False
@@ -90,9 +106,22 @@ class Metric:
     validation_key: str = ""
     objective_title: str = ""
 
+    def __init__(self, margin: float | None = None):
+        self.margin = self.default_margin if margin is None else check_margin(self.name, margin)
+
     def options(self) -> dict[str, Any]:
-        """The options this metric was made with (stored with a run, to score it again alike)."""
-        return {}
+        """The options this metric was made with (stored with a run, to score it again alike);
+        defaults are left out, so a run without options stores none."""
+        return {} if self.margin == self.default_margin else {"margin": self.margin}
+
+    @property
+    def sign(self) -> float:
+        """+1 when higher figures are better, -1 when lower are: multiply a figure (or a
+        difference) by it to get one where higher is better."""
+        if self.direction not in DIRECTIONS:
+            raise ConfigError(f"metric {self.name!r}: direction must be one of {sorted(DIRECTIONS)}, "
+                              f"got {self.direction!r}")
+        return DIRECTIONS[self.direction]
 
     # ------------------------------------------------------------------ the dataset's task
 
@@ -121,7 +150,8 @@ class Metric:
         raise NotImplementedError
 
     def objective(self, proba_val: np.ndarray, val: Any) -> float:
-        """The validation figure that model selection (Optuna, pruning) maximises."""
+        """The validation figure that model selection (Optuna, pruning) maximises: every study
+        maximises, so a lower-is-better metric returns its figure negated here."""
         raise NotImplementedError
 
     def test_key(self, split: str) -> str:
@@ -145,6 +175,14 @@ class Metric:
 
     def summary_tests(self) -> list[str]:
         return [""]
+
+    def leaderboard_column(self, blind: bool) -> Column:
+        """The headline figure ranked across datasets: the first summary figure that is visible."""
+        return next(c for c in self.summary_columns(blind) if not (blind and c.private))
+
+    def leaderboard_note(self, blind: bool) -> str:
+        """Why the leaderboard ranks this metric's datasets by that figure; "" when it goes without saying."""
+        return ""
 
     @property
     def fmt_digits(self) -> int:
@@ -174,12 +212,13 @@ class Metric:
 
     def paired(self, a: SplitArrays, state_a: Mapping[str, Any], b: SplitArrays, state_b: Mapping[str, Any],
                n_boot: int, seed: int, alpha: float = 0.05) -> dict:
-        """Paired bootstrap of value(A) - value(B) on the same events (same resample for both)."""
+        """Paired bootstrap of value(A) - value(B) on the same events (same resample for both),
+        with the verdict different / equivalent within ±margin / inconclusive."""
         if len(a.y) != len(b.y) or not np.array_equal(a.y, b.y):
             raise DataError("paired comparison needs both models scored on the same events")
         return stats.paired_comparison(lambda idx: self.value(a.take(idx), state_a),
                                        lambda idx: self.value(b.take(idx), state_b),
-                                       len(a.y), n_boot=n_boot, alpha=alpha, seed=seed)
+                                       len(a.y), n_boot=n_boot, alpha=alpha, seed=seed, margin=self.margin)
 
     # ------------------------------------------------------------------ shuffled-label control
 

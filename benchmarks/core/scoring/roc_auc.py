@@ -29,6 +29,7 @@ class RocAuc(Metric):
     title = "ROC AUC"
     description = "area under the (event-weighted) ROC curve of the positive class (binary tables)"
     digits = 4
+    default_margin = 0.005
     binary_only = True
     validation_key = "roc_auc_val"
     objective_title = "validation ROC AUC"
@@ -77,5 +78,5 @@ class RocAuc(Metric):
         diffs = np.array([self.value(a.take(idx), state_a) - self.value(b.take(idx), state_b)
                           for idx in stratified_resamples(a.y, n_boot, seed)])
         value_a, value_b = self.value(a, state_a), self.value(b, state_b)
-        out = stats._paired_summary(value_a - value_b, diffs, alpha)  # the one p-value rule of every metric
+        out = stats._paired_summary(value_a - value_b, diffs, alpha, self.margin)  # the one p-value rule of every metric
         return {**out, "metric_a": value_a, "metric_b": value_b}
