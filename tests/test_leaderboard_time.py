@@ -10,17 +10,29 @@ from benchmarks.suite import parse_suite
 pytestmark = pytest.mark.sklearn
 
 
-def test_every_record_carries_the_search_seconds_of_its_model_and_dataset(tmp_path):
+def _run(tmp_path, scope: str):
     raw = {"name": "tune-time", "datasets": [{"name": "iris", "repeats": 2}],
-           "models": [{"name": "random-forest", "params": {"n_estimators": 5}, "search": {"trials": 2}},
+           "models": [{"name": "random-forest", "params": {"n_estimators": 5}, "search": {"trials": 2, "scope": scope}},
                       {"name": "random-forest", "label": "plain", "params": {"n_estimators": 5}}]}
-    run = run_suite(parse_suite(raw), tmp_path / "run", RunOptions(progress=False), log=lambda m: None)
+    run = run_suite(parse_suite(raw), tmp_path / scope, RunOptions(progress=False), log=lambda m: None)
     results, _ = store.load_run(run)
-    search_s = results["tuning"]["iris/random-forest"]["search_s"]
-    assert search_s > 0
     tuned = [r for r in results["records"] if r["model"] == "random-forest"]
     plain = [r for r in results["records"] if r["model"] == "plain"]
     assert len(tuned) == len(plain) == 2
-    # The same share on every seed (one search serves them all); none without a search.
-    assert all(r["tuned"] and r["timing"]["tune_s"] == search_s for r in tuned)
-    assert all(not r["tuned"] and r["timing"]["tune_s"] == 0.0 for r in plain)
+    assert all(not r["tuned"] and r["timing"]["tune_s"] == 0.0 for r in plain)  # none without a search
+    return results, tuned
+
+
+def test_a_once_per_dataset_search_charges_every_seed_its_whole_seconds(tmp_path):
+    results, tuned = _run(tmp_path, "once")
+    search_s = results["tuning"]["iris/random-forest"]["search_s"]
+    assert search_s > 0
+    assert all(r["tuned"] and r["timing"]["tune_s"] == search_s for r in tuned)  # one search serves them all
+
+
+def test_a_nested_search_charges_only_the_seed_it_served(tmp_path):
+    results, tuned = _run(tmp_path, "fold")
+    for r in tuned:
+        own = results["tuning"][f"iris/random-forest/seed {r['seed']}"]["search_s"]
+        assert own > 0 and r["tuned"] and r["timing"]["tune_s"] == own
+    assert tuned[0]["timing"]["tune_s"] != tuned[1]["timing"]["tune_s"]  # two searches, two timings
