@@ -132,3 +132,27 @@ def test_the_report_says_how_repeats_and_searches_were_made(monkeypatch, tmp_pat
     assert "repeated stratified 5-fold" in text and "1 repetition(s) (1 complete)" in text
     assert "Nadeau and Bengio 2003, test/train = 0.25" in text
     assert "random-forest nested in each fold" in text and "random-forest (seed 4)" in text
+
+
+def test_tune_searches_the_repeat_it_is_given_and_names_its_study_for_it(tmp_path):
+    from benchmarks.tuning import prepare_tune
+
+    path = tmp_path / "s.toml"
+    path.write_text('name = "s"\n[[datasets]]\nname = "wine"\nrepeats = 5\n'
+                    '[[models]]\nname = "random-forest"\nsearch = { trials = 1 }\n'
+                    '[[models]]\nname = "random-forest"\nlabel = "rf-once"\nsearch = { trials = 1, scope = "once" }\n')
+    url = f"sqlite:///{tmp_path / 'o.db'}"
+    suite = parse_suite({"name": "s", "datasets": [{"name": "wine", "repeats": 5}],
+                         "models": [{"name": "random-forest", "search": {"trials": 1}},
+                                    {"name": "random-forest", "label": "rf-once",
+                                     "search": {"trials": 1, "scope": "once"}}]})
+    ds = pipeline.load_for_spec(suite.datasets[0], None)
+    job = prepare_tune(str(path), "random-forest", url, None, None, repeat=3)
+    fold = pipeline.raw_splits(ds, suite.datasets[0], 3)
+    assert job.study == "s-wine-random-forest-seed3" and job.model_seed == 3
+    assert set(job.splits.train.ids) | set(job.splits.val.ids) == set(fold.train.ids) | set(fold.val.ids)
+    once = prepare_tune(str(path), "rf-once", url, None, None)
+    pool = pipeline.raw_splits(ds, suite.datasets[0], 0, search="once")
+    assert once.study == "s-wine-rf-once" and once.splits.train.ids.tolist() == pool.train.ids.tolist()
+    with pytest.raises(ConfigError, match="--repeat does not apply"):
+        prepare_tune(str(path), "rf-once", url, None, None, repeat=1)

@@ -70,6 +70,7 @@ def test_tune_workers_on_ray_then_a_run_reuses_the_study(ray_address, tmp_path, 
     assert "6 complete trials" in capsys.readouterr().out
     out = tmp_path / "run"
     assert main(["run", "--suite", str(suite), "--storage", postgres_url, "--out", str(out), "--quiet"]) == 0
-    summary = json.loads((out / "results.json").read_text())["tuning"]["iris/scripted"]
+    # nested (scope fold): tune searched repeat 0, the study the run's seed 0 reuses
+    summary = json.loads((out / "results.json").read_text())["tuning"]["iris/scripted/seed 0"]
     assert summary["trials"] == 6 and summary["new_trials"] == 0  # every trial came from the workers
     assert summary["storage"].startswith("postgresql://postgres:***@/")
