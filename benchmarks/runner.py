@@ -173,8 +173,11 @@ def resampling_facts(ds: Dataset, splits: Splits, spec: DatasetSpec, seeds: list
     if getattr(ds.split_policy, "folded", False):
         n_test = sum(len(p) for p in splits.tests)
         n_train = len(splits.train) + len(splits.val)  # validation chooses epochs and cuts: it trains too
+        # A figure of one test part (HiggsML's public or private half of the fold) rests on that
+        # part's events: its correction uses its own size.
         facts.update(scheme="folds", folds=spec.k, repetitions=-(-len(seeds) // spec.k),
-                     search_pool=spec.search_pool, test_train_ratio=n_test / n_train if n_train else None)
+                     search_pool=spec.search_pool, test_train_ratio=n_test / n_train if n_train else None,
+                     test_train_ratios={p.name: len(p) / n_train for p in splits.tests} if n_train else {})
     return facts
 
 

@@ -80,11 +80,14 @@ PAIRED_T_TEST = "paired t-test over seeds"
 CORRECTED_T_TEST = "corrected resampled t-test (Nadeau & Bengio 2003)"
 
 
-def resampling_ratio(info: Mapping | None) -> float | None:
+def resampling_ratio(info: Mapping | None, split: str | None = None) -> float | None:
     """n_test / n_train of the dataset's resampling, when its seeds are resamples of one table
     (folds of repeated K-fold) whose training sets overlap; None for fixed test sets and for
-    runs that predate the ``resampling`` description."""
-    ratio = ((info or {}).get("resampling") or {}).get("test_train_ratio")
+    runs that predate the ``resampling`` description. With ``split``: that test part's own
+    size over n_train where the run recorded it (a figure of one half of the fold rests on
+    that half), else the whole fold's (the more cautious correction)."""
+    facts = (info or {}).get("resampling") or {}
+    ratio = (facts.get("test_train_ratios") or {}).get(split, facts.get("test_train_ratio"))
     if isinstance(ratio, bool) or not isinstance(ratio, (int, float)) or not (np.isfinite(ratio) and ratio > 0):
         return None
     return float(ratio)

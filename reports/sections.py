@@ -53,6 +53,13 @@ def dataset_section(ctx: SectionContext) -> str:
     return "\n".join(lines)
 
 
+def _ratios(facts: dict) -> str:
+    parts = facts.get("test_train_ratios") or {}
+    if len(parts) > 1:
+        return ", ".join(f"{name} {ratio:.3g}" for name, ratio in parts.items())
+    return f"{facts['test_train_ratio']:.3g}"
+
+
 def resampling_lines(facts: dict | None) -> list[str]:
     """How the repeats relate (older runs did not record it: nothing is claimed for them)."""
     if not facts:
@@ -63,7 +70,7 @@ def resampling_lines(facts: dict | None) -> list[str]:
         line = (f"- Resampling: repeated stratified {k}-fold; the {n} repeat(s) are the outer folds of "
                 f"{facts['repetitions']} repetition(s) ({whole} complete), so the test parts of one repetition are "
                 "disjoint. The training parts overlap: comparisons over seeds use the corrected resampled t-test "
-                f"(Nadeau and Bengio 2003, test/train = {facts['test_train_ratio']:.3g}).")
+                f"(Nadeau and Bengio 2003, test/train = {_ratios(facts)}).")
         if facts.get("search_pool"):
             line += (" A fixed share of the events is kept for once-per-dataset searches and feature rankings "
                      "and is never a test event.")

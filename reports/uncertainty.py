@@ -74,7 +74,7 @@ class _Reference:
 
 
 def _model_rows(run_dir: Path, metric: Metric, recs: Sequence[dict], tests: Sequence[str],
-                reference: _Reference | None, is_reference: bool, ratio: float | None) -> list[StatRow]:
+                reference: _Reference | None, is_reference: bool, ratios: Mapping[str, float | None]) -> list[StatRow]:
     """One model's rows: its first seed's interval per split; unless it is the reference,
     the paired comparison with the reference's record of the same seed."""
     rec = first_seed(recs)
@@ -89,7 +89,7 @@ def _model_rows(run_dir: Path, metric: Metric, recs: Sequence[dict], tests: Sequ
         if theirs is not None:
             comparison = metric.paired(arrays[split], rec["metrics"], theirs[split],
                                        reference.records[rec["seed"]]["metrics"], N_BOOT, rec["seed"])
-            seeds = _over_seeds(recs, reference.records, metric.test_key(split), ratio)
+            seeds = _over_seeds(recs, reference.records, metric.test_key(split), ratios[split])
         key = metric.test_key(split)
         rows.append(StatRow(rec["model"], split, rec["metrics"][key], low, high, is_reference, comparison, seeds,
                             metric.unreliable(rec["metrics"], key)))
@@ -106,6 +106,7 @@ def statistics(run_dir: Path, groups: Mapping[str, list[dict]], metric: Metric, 
     ref, tabular = reference_model(groups, metric)
     reference = _Reference(groups[ref]) if ref else None
     ratio = resampling_ratio(info)
+    ratios = {split: resampling_ratio(info, split) for split in tests}
     rows = [row for label, recs in groups.items()
-            for row in _model_rows(run_dir, metric, recs, tests, reference, label == ref, ratio)]
+            for row in _model_rows(run_dir, metric, recs, tests, reference, label == ref, ratios)]
     return Statistics(ref, N_BOOT, tuple(rows), tabular, PAIRED_T_TEST if ratio is None else CORRECTED_T_TEST)

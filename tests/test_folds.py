@@ -87,6 +87,13 @@ def test_a_nested_search_sees_only_its_own_folds_training_part(monkeypatch, tmp_
     assert facts["scheme"] == "folds" and facts["folds"] == 5 and facts["repetitions"] == 1
     assert facts["search"] == "nested" and not facts["search_pool"]
     assert facts["test_train_ratio"] == pytest.approx(300 / 1200)
+    # a public or private figure rests on its half of the fold: its correction uses that half's size
+    assert facts["test_train_ratios"] == pytest.approx({"public": 150 / 1200, "private": 150 / 1200})
+    from reports.records import resampling_ratio
+
+    info = results["datasets"]["higgsml-toy"]
+    assert resampling_ratio(info, "private") == pytest.approx(0.125) and resampling_ratio(info) == pytest.approx(0.25)
+    assert resampling_ratio({"resampling": {"test_train_ratio": 0.25}}, "private") == 0.25  # older runs: the fold's
 
 
 def test_feature_selection_keeps_a_search_pool_apart_from_every_fold():
