@@ -193,3 +193,19 @@ def test_classification_metrics():
     assert m["accuracy"] == pytest.approx(0.75)  # unweighted despite the weights
     assert m["per_class_accuracy"] == pytest.approx([1.0, 1.0, 0.5])
     assert m["n_test"] == 4
+
+
+def test_weighted_auc_equals_scikit_learns_with_ties_and_weights():
+    from sklearn.metrics import roc_auc_score
+
+    rng = np.random.default_rng(7)
+    for k in range(200):
+        n = int(rng.integers(2, 400))
+        y = rng.integers(0, 2, n)
+        if y.min() == y.max():
+            continue
+        s = np.round(rng.random(n), int(rng.integers(1, 4)))  # 1-3 decimals: many tied scores
+        w = rng.uniform(0.01, 5.0, n) if k % 2 else None
+        assert weighted_auc(y, s, w) == pytest.approx(roc_auc_score(y, s, sample_weight=w), abs=1e-12)
+    assert weighted_auc(np.array([0, 1, 1]), np.array([0.5, 0.5, 0.5])) == 0.5  # all tied: chance
+    assert math.isnan(weighted_auc(np.array([0, 1]), np.array([0.1, 0.9]), np.array([0.0, 1.0])))

@@ -254,9 +254,14 @@ def per_class_accuracy(y, pred, n_classes: int) -> list[float]:
 
 
 def weighted_auc(y, scores, w=None) -> float:
-    """ROC AUC (sklearn, with sample weights); NaN when only one class is present."""
-    from sklearn.metrics import roc_auc_score
+    """Event-weighted ROC AUC; NaN when only one class is present.
 
+    The weighted Mann-Whitney statistic: the share of (signal, background) weight pairs in
+    which the signal event scores higher, tied scores counting half, which is the area under
+    the trapezoidal ROC curve (scikit-learn's ``roc_auc_score`` with sample weights, to
+    rounding). One sort and cumulative sums, O(n log n): bootstraps call it a thousand times
+    per comparison, where scikit-learn's input checks alone cost milliseconds a call.
+    """
     y = np.asarray(y).ravel()
     scores = signal_scores(scores)
     if scores.shape[0] != y.shape[0]:
@@ -264,7 +269,17 @@ def weighted_auc(y, scores, w=None) -> float:
     pos = y == 1
     if pos.all() or not pos.any():
         return float("nan")
-    return float(roc_auc_score(pos, scores, sample_weight=None if w is None else np.asarray(w, dtype=np.float64)))
+    w = np.ones(y.shape[0]) if w is None else np.asarray(w, dtype=np.float64).ravel()
+    order = np.argsort(scores, kind="stable")
+    s, p, ws = scores[order], pos[order], w[order]
+    starts = np.flatnonzero(np.r_[True, s[1:] != s[:-1]])  # first event of each distinct score
+    w_pos = np.add.reduceat(np.where(p, ws, 0.0), starts)
+    w_neg = np.add.reduceat(np.where(p, 0.0, ws), starts)
+    below = np.cumsum(w_neg) - w_neg  # background weight strictly below each distinct score
+    total_pos, total_neg = float(w_pos.sum()), float(w_neg.sum())
+    if total_pos <= 0 or total_neg <= 0:
+        return float("nan")
+    return float(np.dot(w_pos, below + 0.5 * w_neg) / (total_pos * total_neg))
 
 
 # --------------------------------------------------------------- per-run summaries
