@@ -367,7 +367,8 @@ def tune_models(plan: Plan, pd: PlannedDataset, out_dir: Path, results: dict, op
     searched = [spec for spec in plan.models if spec.search is not None and opts.tune]
     if not searched:
         return tuned
-    notes: list[str] = []
+    notes: list[str] = []  # stored as it grows: an interrupted run keeps what its searches saw
+    results["datasets"][pd.ds.name]["search"] = notes
     threads = _threads(executor, opts)
     for spec in searched:
         nested = spec.search.scope == "fold"
@@ -394,9 +395,7 @@ def tune_models(plan: Plan, pd: PlannedDataset, out_dir: Path, results: dict, op
             tuned[target] = best
             results["tuning"][key] = {**summary, "label": spec.label, "seed": seed if nested else None,
                                       "scope": spec.search.scope}
-            results["datasets"][pd.ds.name]["search"] = notes
             store.write_json(out_dir / store.RESULTS, results)
-    results["datasets"][pd.ds.name]["search"] = notes
     return tuned
 
 

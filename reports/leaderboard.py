@@ -23,7 +23,8 @@ from benchmarks.core import stats
 from benchmarks.core.errors import DataError
 from benchmarks.core.scoring import Column, Metric
 
-from .records import by_seed, dataset_metric, group_records, load_splits, resampling_ratio, seed_test, visible_tests
+from .records import (SHORT_NAMES, by_seed, dataset_metric, group_records, load_splits, resampling_ratio, seed_test,
+                      visible_tests)
 from .tables import finite
 
 ALPHA = 0.05
@@ -170,9 +171,8 @@ def paired_outcome(a: Cell, b: Cell, n_boot: int = 1000) -> Outcome:
     if len(pairs) >= MIN_SEEDS:
         xs, ys = zip(*pairs)
         p, name = seed_test(xs, ys, _ratio(a, b))
-        name = name.replace(" over seeds", "").replace(" (Nadeau & Bengio 2003)", "")
         return _decide(float(np.mean(xs) - np.mean(ys)), None if p is None else p < ALPHA,
-                       f"{name} over {len(pairs)} seeds", a.metric.sign)
+                       f"{SHORT_NAMES[name]} over {len(pairs)} seeds", a.metric.sign)
     if not common:
         return Outcome("n/a", "no common seed")
     seed = common[0]

@@ -78,6 +78,7 @@ def reference_model(groups: Mapping[str, list[dict]], metric: Metric) -> tuple[s
 
 PAIRED_T_TEST = "paired t-test over seeds"
 CORRECTED_T_TEST = "corrected resampled t-test (Nadeau & Bengio 2003)"
+SHORT_NAMES = {PAIRED_T_TEST: "paired t-test", CORRECTED_T_TEST: "corrected resampled t-test"}  # table cells
 
 
 def resampling_ratio(info: Mapping | None, split: str | None = None) -> float | None:
