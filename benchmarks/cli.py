@@ -13,7 +13,6 @@ from datasets import DATASETS, dataset_cached, fetch_dataset
 from encoders import ENCODERS
 from models import MODELS, backend_available
 from reports import console_summary, write_comparison, write_report
-from reports.analysis import missing_fits
 from reports.plots import write_importance
 
 from . import pipeline, store
@@ -266,23 +265,22 @@ def cmd_run(args) -> int:
         out = args.out or Path("runs") / f"{safe_name(suite.name)}-{datetime.now():%Y%m%d-%H%M%S}"
     _check_output_dir(out)
     log = (lambda m: None) if args.quiet else (lambda m: print(redact(m), file=sys.stderr))
-    run_suite(suite, out, opts, log=log, resume=args.resume is not None)
-    report = write_report(out, unblind=args.unblind)
-    print(console_summary(out, unblind=args.unblind))
+    run = run_suite(suite, out, opts, log=log, resume=args.resume is not None).view(unblind=args.unblind)
+    report = write_report(run)  # the report and the summary from the run just stored, not re-read
+    print(console_summary(run))
     print(f"\nwrote {report}")
-    return _failed_fits(out)
+    return _failed_fits(run)
 
 
-def _failed_fits(out: Path) -> int:
+def _failed_fits(run: store.StoredRun) -> int:
     """0, or the exit status of a run some of whose fits failed (after its report was written):
     2 when every failure is the user's to fix, else 1."""
-    failures = store.read_json(out / store.RESULTS).get("failures") or []
-    if not failures:
+    if not run.failures:
         return 0
-    f = failures[0]
-    print(f"error: {len(failures)} fit(s) failed, first {f['dataset']}/{f['model']} seed {f['seed']}: "
-          f"{_one_line(f['error'])}; results.json lists them, `run --resume {out}` reruns them", file=sys.stderr)
-    return 2 if all(f.get("error_kind") == "input" for f in failures) else 1
+    f = run.failures[0]
+    print(f"error: {len(run.failures)} fit(s) failed, first {f.dataset}/{f.model} seed {f.seed}: "
+          f"{_one_line(f.error)}; results.json lists them, `run --resume {run.run_dir}` reruns them", file=sys.stderr)
+    return 2 if all(f.error_kind == "input" for f in run.failures) else 1
 
 
 def _check_output_dir(path: Path) -> None:
@@ -295,9 +293,9 @@ def _check_output_dir(path: Path) -> None:
 
 
 def cmd_report(args) -> int:
-    path = write_report(args.run_dir, unblind=args.unblind)
-    results, manifest = store.load_run(args.run_dir)
-    missing = missing_fits(results, manifest)
+    run = store.open_run(args.run_dir, unblind=args.unblind)
+    path = write_report(run)
+    missing = run.missing_fits()
     if missing:
         print(f"warning: {args.run_dir} is incomplete: {len(missing)} planned fit(s) have no results "
               "(listed at the top of the report)", file=sys.stderr)

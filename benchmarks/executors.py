@@ -21,6 +21,7 @@ import os
 import socket
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
@@ -28,7 +29,7 @@ from models import model_entry
 
 from .core.errors import BenchmarkError, ConfigError, MissingBackendError
 from .core.secrets import redact
-from .fits import FitData, FitResources, FitResult, FitTask, failure_record
+from .fits import FitData, FitResources, FitResult, FitTask, failure_record, warm_up
 from .suite import ModelSpec
 from .tuning import TuneJob, require_trials, study_summary
 
@@ -38,7 +39,7 @@ MAX_RETRIES = 3  # a task whose worker or node dies is run again up to this many
 PROBE_TIMEOUT_S = 5.0
 PROJECT_PACKAGES = ("benchmarks", "datasets", "encoders", "models", "reports")
 
-FitFn = Callable[[FitData, FitTask, str], FitResult]
+FitFn = Callable[[FitData, FitTask], FitResult]
 
 
 def require_ray():
@@ -162,8 +163,23 @@ def _tune_task(job: TuneJob, sampler_seed: int, threads: int | None, plugins: tu
     return job.run(sampler_seed, log, threads=threads)
 
 
+def _ray_fit(fn: FitFn, data: FitData, task: FitTask) -> FitResult:
+    """One fit inside a Ray task. A GPU task sees only the GPU(s) Ray gave it, renumbered
+    from 0; the result says which node and GPUs ran it."""
+    import ray
+
+    if task.resources.gpus:
+        task = replace(task, device="cuda")
+    ctx = ray.get_runtime_context()
+    return fn(data, task).placed(executor="ray", node_id=ctx.get_node_id(), gpu_ids=[str(g) for g in ray.get_gpu_ids()])
+
+
 class LocalExecutor:
-    """Every fit in this process, one after another, in plan order (the default)."""
+    """Every fit and search in this process, one after another, in plan order (the default).
+
+    The interface every executor has: ``threads``, ``describe``, ``check``, ``prepare``,
+    ``run_fits``, ``search`` and the context manager that opens and closes it.
+    """
 
     name = "local"
 
@@ -182,10 +198,22 @@ class LocalExecutor:
     def check(self, needs: Iterable[tuple[str, FitResources]]) -> None:
         return None
 
+    def prepare(self, device: str) -> None:
+        """CUDA's one-off costs paid before the first search or fit (not inside either's time)."""
+        warm_up(device)
+
     def run_fits(self, fn: FitFn, batches: Iterable[tuple[FitData, list[FitTask]]]) -> Iterator[FitResult]:
         for data, tasks in batches:
             for task in tasks:
-                yield fn(data, task, self.name)
+                yield fn(data, task).placed(executor=self.name)
+
+    def search(self, job: TuneJob, resources: FitResources,
+               log: Callable[[str], None] = lambda m: None) -> tuple[dict, dict]:
+        """A run's search in this process: ``(best_params, summary)``. It joins the study when
+        the storage already holds it (e.g. filled by ``tune`` workers) and runs only the missing
+        trials."""
+        summary = job.run(job.sampler_seed(job.model_seed), log, threads=resources.threads)
+        return require_trials(summary, job.spec, job.ds_name)
 
 
 class RayExecutor:
@@ -236,15 +264,19 @@ class RayExecutor:
         return {"num_cpus": resources.cpus, "num_gpus": resources.gpus, "max_retries": MAX_RETRIES,
                 "retry_exceptions": False, "runtime_env": worker_env(plugins)}
 
+    def prepare(self, device: str) -> None:
+        return None  # each worker warms its own GPU before its first fit
+
     def run_fits(self, fn: FitFn, batches: Iterable[tuple[FitData, list[FitTask]]]) -> Iterator[FitResult]:
         ray = self._ray
-        remote = ray.remote(fn)
+        remote = ray.remote(_ray_fit)
         pending: dict = {}
         try:
             for data, tasks in batches:
                 ref = ray.put(data)  # one copy per seed in the object store, read by all its tasks
                 for task in tasks:
-                    pending[remote.options(**self._options(task.resources, task.plugins)).remote(ref, task, self.name)] = task
+                    task = replace(task, plugins=plugin_modules([task.spec]))  # a fresh worker imports them
+                    pending[remote.options(**self._options(task.resources, task.plugins)).remote(fn, ref, task)] = task
                 del ref  # the store keeps it while tasks need it
             while pending:
                 (done,), _ = ray.wait(list(pending), num_returns=1)
@@ -286,14 +318,15 @@ class RayExecutor:
                                      f"{first}") from None
             raise
 
-    def search(self, job: TuneJob, resources: FitResources, plugins: tuple[str, ...]) -> tuple[dict, dict]:
-        """A run's search with ``workers`` Ray tasks; ``(best_params, summary)`` as ``tune_for_run``.
+    def search(self, job: TuneJob, resources: FitResources,
+               log: Callable[[str], None] = lambda m: None) -> tuple[dict, dict]:
+        """A run's search with ``workers`` Ray tasks; ``(best_params, summary)`` as locally.
 
         Worker 0 uses the run's sampler seed, so one worker searches exactly as a local run.
         """
         t0 = time.perf_counter()
         summaries = self.run_tune(job, [job.sampler_seed(job.model_seed, k) for k in range(self.workers)],
-                                  resources, plugins)
+                                  resources, plugin_modules([job.spec]))
         summary = study_summary(job.ds_name, job.metric, job.splits, job.spec, job.storage, job.study,
                                 new_trials=sum(s["new_trials"] for s in summaries), search_s=time.perf_counter() - t0,
                                 n_total=job.n_total, timeout_s=job.timeout_s)

@@ -18,7 +18,7 @@ from __future__ import annotations
 import functools
 import os
 import socket
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -27,10 +27,10 @@ from datasets import Splits
 from models import create_model, model_entry
 
 from .core.errors import BenchmarkError
+from .run_record import Failure, Record
 from .suite import ModelSpec
 
 THREAD_PARAMS = ("n_jobs", "num_threads")  # the models' names for their CPU thread count
-FAILED = "failed"
 
 
 @dataclass(frozen=True, eq=False)
@@ -98,16 +98,20 @@ class FitTask:
 
 @dataclass(frozen=True, eq=False)
 class FitResult:
-    """A fit's record and prediction arrays, or (``arrays is None``) a failure record."""
+    """A fit's record and prediction arrays, or (``arrays is None``) its failure."""
 
     key: tuple[str, str, int, str]
-    record: dict
+    record: Record | Failure
     arrays: dict[str, np.ndarray] | None = None
     examples_png: bytes | None = None
 
     @property
     def failed(self) -> bool:
-        return self.record.get("status") == FAILED
+        return isinstance(self.record, Failure)
+
+    def placed(self, **where: Any) -> "FitResult":
+        """The result with where it ran (executor, node, ...) written into its record."""
+        return replace(self, record=self.record.with_(**where))
 
 
 # --------------------------------------------------------------------------- threads
@@ -165,16 +169,30 @@ def effective_threads(resources: FitResources, info: dict) -> int:
 # --------------------------------------------------------------------------- records
 
 
-def where_it_ran(executor: str) -> dict:
-    """The fields naming the node (and, on Ray, the node id and GPUs) that ran a fit."""
-    out: dict[str, Any] = {"executor": executor, "node": socket.gethostname()}
-    if executor == "ray":
-        import ray
+def where_it_ran() -> dict:
+    """The node that ran a fit (the executor adds its own name, and on Ray the node id and GPUs)."""
+    return {"node": socket.gethostname()}
 
-        ctx = ray.get_runtime_context()
-        out["node_id"] = ctx.get_node_id()
-        out["gpu_ids"] = [str(g) for g in ray.get_gpu_ids()]
-    return out
+
+_WARM: set[str] = set()  # devices this process has warmed up
+
+
+def warm_up(device: str) -> None:
+    """Pay CUDA's one-off costs (context, cuDNN/cuBLAS loading) once per process and device,
+    before any timed fit: without this the first torch model of a run carries several seconds
+    that belong to no model at all."""
+    if not device.startswith("cuda") or device in _WARM:
+        return
+    import torch
+
+    net = torch.nn.Sequential(torch.nn.Conv2d(3, 8, 3), torch.nn.ReLU(), torch.nn.Flatten(),
+                              torch.nn.LazyLinear(2)).to(device)
+    x = torch.randn(4, 3, 16, 16, device=device)
+    with torch.autocast("cuda", dtype=torch.bfloat16):
+        net(x).float().sum().backward()
+    (torch.randn(64, 64, device=device) @ torch.randn(64, 64, device=device)).sum().item()
+    torch.cuda.synchronize(device)
+    _WARM.add(device)
 
 
 def error_line(exc: BaseException) -> tuple[str, str]:
@@ -188,13 +206,10 @@ def error_line(exc: BaseException) -> tuple[str, str]:
     return "internal", f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
-def failure_record(task: FitTask, kind: str, error: str, where: dict | None = None) -> dict:
+def failure_record(task: FitTask, kind: str, error: str, where: dict | None = None) -> Failure:
     """A failed fit, as results.json keeps it (in ``failures``, never among ``records``)."""
     from .core.secrets import redact
 
-    return {
-        "dataset": task.dataset, "model": task.spec.label, "registry_name": task.spec.name,
-        "seed": task.seed, "control": task.control, "params": task.params,
-        "status": FAILED, "error_kind": kind, "error": redact(error),
-        **(where or {"executor": None, "node": None}),
-    }
+    return Failure(dataset=task.dataset, model=task.spec.label, registry_name=task.spec.name, seed=task.seed,
+                   control=task.control, params=task.params, error_kind=kind, error=redact(error),
+                   **(where or {"executor": None, "node": None}))

@@ -13,7 +13,7 @@ import json
 import tempfile
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterator, Mapping
 
 import numpy as np
 
@@ -27,15 +27,15 @@ from .core import limits
 from .core.device import resolve_device
 from .core.errors import ConfigError
 from .core.secrets import redact
-from .executors import EXECUTORS, make_executor, plugin_modules
+from .executors import EXECUTORS, make_executor
 from .fits import (DatasetFacts, FitData, FitResult, FitTask, effective_threads, error_line,
-                   failure_record, fit_resources, where_it_ran, with_threads)
+                   failure_record, fit_resources, warm_up, where_it_ran, with_threads)
 from .importance import permutation_importance, selected_features
 from .manifest import make_manifest
 from .suite import DatasetSpec, ModelSpec, Suite
-from .tuning import TuneJob, study_target, tune_for_run
+from .run_record import NO_CONTROL, Record
+from .tuning import TuneJob, study_target
 
-NO_CONTROL = "none"
 
 
 @dataclass(frozen=True)
@@ -107,6 +107,10 @@ class Plan:
         """Every (dataset, model label, seed, control) the run will record, in run order."""
         return [(d.ds.name, m.label, seed, c) for d in self.datasets for seed in d.seeds
                 for m in self.models for c in self.controls]
+
+    def order(self) -> dict[tuple[str, str, int, str], int]:
+        """Each planned fit's position: records are stored in this order."""
+        return {f: i for i, f in enumerate(self.fits())}
 
     def fingerprint(self, opts: RunOptions) -> str:
         """What the results depend on: data, splits, models, seeds, controls, device, search.
@@ -216,7 +220,7 @@ def describe_dataset(ds: Dataset, splits: Splits, spec: DatasetSpec, seeds: list
 
 def train_and_evaluate(ds: Dataset | DatasetFacts, splits: Splits, spec: ModelSpec, params: dict, seed: int,
                        device: str, control: str = NO_CONTROL, examples_path: Path | None = None,
-                       importance_repeats: int = 0, threads: int | None = None) -> tuple[dict, dict[str, np.ndarray]]:
+                       importance_repeats: int = 0, threads: int | None = None) -> tuple[Record, dict[str, np.ndarray]]:
     """Fit one model on one set of splits; return its record and its predictions.
 
     A control fits (early stopping included) on the splits the control makes, then is
@@ -237,31 +241,17 @@ def train_and_evaluate(ds: Dataset | DatasetFacts, splits: Splits, spec: ModelSp
     info = dict(getattr(model, "info_", {}) or {})
     scored = ds.scorer.score(pred.val, splits.val, [(p, pred.tests[p.name]) for p in splits.tests],
                                          ds.n_classes)
-    record = {
-        "dataset": ds.name,
-        "model": spec.label,
-        "registry_name": spec.name,
-        "family": model_entry(spec.name).tags.get("family", "tabular"),
-        "seed": seed,
-        "control": control,
-        "params": params,
-        "metrics": scored,
-        "timing": {
-            "train_s": train_s,
-            "val_predict_s": pred.val_s,
-            "predict_s": pred.predict_s,
-            "predict_per_1k_s": pred.predict_s / max(n_test, 1) * 1000.0,
-            "n_train": len(splits.train),
-            "n_test": n_test,
-        },
-        "device": getattr(model, "device_", None) or info.get("device") or "cpu",
-        "info": info,
-    }
-    facts = model_entry(spec.name).tags.get("report_facts")
-    if facts:  # what a report needs to place the model (e.g. its rung of a technique ladder)
-        record["facts"] = dict(facts)
-    if ranked is not None:
-        record["importance"] = ranked.as_dict()
+    record = Record(
+        dataset=ds.name, model=spec.label, registry_name=spec.name,
+        family=model_entry(spec.name).tags.get("family", "tabular"), seed=seed, control=control, params=params,
+        metrics=scored,
+        timing={"train_s": train_s, "val_predict_s": pred.val_s, "predict_s": pred.predict_s,
+                "predict_per_1k_s": pred.predict_s / max(n_test, 1) * 1000.0,
+                "n_train": len(splits.train), "n_test": n_test},
+        device=getattr(model, "device_", None) or info.get("device") or "cpu", info=info,
+        # what a report needs to place the model (e.g. its rung of a technique ladder)
+        facts=dict(model_entry(spec.name).tags.get("report_facts") or {}) or None,
+        importance=None if ranked is None else ranked.as_dict())
     return record, prediction_arrays(splits, pred)
 
 
@@ -275,60 +265,35 @@ def prediction_arrays(splits: Splits, pred: pipeline.Predictions) -> dict[str, n
     return arrays
 
 
-_WARM: set[str] = set()  # devices this process has warmed up
-
-
-def run_fit(data: FitData, task: FitTask, executor: str = "local") -> FitResult:
+def run_fit(data: FitData, task: FitTask) -> FitResult:
     """One fit where the executor runs it (this process or a Ray worker): its record and
-    arrays, or its failure as a record with a one-line error; the driver stores either."""
-    where = where_it_ran(executor)
+    arrays, or its failure with a one-line error; the driver stores either. The executor
+    adds where it ran."""
+    where = where_it_ran()
     try:
         for module in task.plugins:  # models registered outside `models` (on a fresh worker)
             importlib.import_module(module)
-        # On Ray, a GPU task sees only the GPU(s) Ray gave it, renumbered from 0.
-        device = "cuda" if executor != "local" and task.resources.gpus else task.device
         splits = data.splits[task.spec.label]
-        validate_model(task.spec.name, **pipeline.model_kwargs(task.spec, task.params, 0, device, splits))  # as planning did
-        if executor != "local" and device.startswith("cuda") and device not in _WARM:
-            warm_up(device)
-            _WARM.add(device)
+        validate_model(task.spec.name, **pipeline.model_kwargs(task.spec, task.params, 0, task.device, splits))  # as planning did
+        warm_up(task.device)
         with tempfile.TemporaryDirectory(prefix="supertml-fit-") as tmp:
             sheet = Path(tmp) / "examples.png" if task.examples else None
-            record, arrays = train_and_evaluate(data.facts, splits, task.spec, task.params, task.seed, device,
+            record, arrays = train_and_evaluate(data.facts, splits, task.spec, task.params, task.seed, task.device,
                                                 task.control, sheet, task.importance, threads=task.resources.threads)
             png = sheet.read_bytes() if sheet is not None and sheet.is_file() else None
     except Exception as exc:  # noqa: BLE001 - the fit's own failure is recorded; the run goes on
         kind, message = error_line(exc)
         return FitResult(task.key, failure_record(task, kind, message, where))
-    record["info"]["threads"] = effective_threads(task.resources, record["info"])
-    record.update(tuned=task.tuned, **where)
+    record = record.with_(info={**record.info, "threads": effective_threads(task.resources, record.info)},
+                          tuned=task.tuned, **where)
     return FitResult(task.key, record, arrays, png)
-
-
-def warm_up(device: str) -> None:
-    """Pay CUDA's one-off costs (context, cuDNN/cuBLAS loading) before any timed fit.
-
-    Without this the first torch model of a run carries several seconds that belong to
-    no model at all.
-    """
-    if not device.startswith("cuda"):
-        return
-    import torch
-
-    net = torch.nn.Sequential(torch.nn.Conv2d(3, 8, 3), torch.nn.ReLU(), torch.nn.Flatten(),
-                              torch.nn.LazyLinear(2)).to(device)
-    x = torch.randn(4, 3, 16, 16, device=device)
-    with torch.autocast("cuda", dtype=torch.bfloat16):
-        net(x).float().sum().backward()
-    (torch.randn(64, 64, device=device) @ torch.randn(64, 64, device=device)).sum().item()
-    torch.cuda.synchronize(device)
 
 
 def _selected(splits: Splits, selection: dict | None) -> Splits:
     return splits if selection is None else splits.keep_features(selection["features"])
 
 
-def select_features(plan: Plan, pd: PlannedDataset, results: dict, found: dict,
+def select_features(plan: Plan, planned: PlannedDataset, writer: store.RunWriter, found: Mapping,
                     log: Callable[[str], None]) -> dict[str, dict]:
     """The features each model with a ``select`` trains on, ranked once per dataset on the
     search splits (never a test event of any seed); stored with the dataset's facts. The
@@ -337,13 +302,14 @@ def select_features(plan: Plan, pd: PlannedDataset, results: dict, found: dict,
     for spec in plan.models:
         if not spec.select:
             continue
-        if spec.label not in found:
-            log(f"{pd.ds.name}: ranking features for {spec.label} by {spec.select['by']} (permutation importance)")
-            features, ranking = selected_features(pd.ds, pd.spec, spec, pd.seeds[0], plan.device)
-            found[spec.label] = {**spec.select, "features": features, "ranking": ranking.as_dict()}
-        out[spec.label] = found[spec.label]
+        if spec.label in found:
+            out[spec.label] = found[spec.label]
+            continue
+        log(f"{planned.ds.name}: ranking features for {spec.label} by {spec.select['by']} (permutation importance)")
+        features, ranking = selected_features(planned.ds, planned.spec, spec, planned.seeds[0], plan.device)
+        out[spec.label] = {**spec.select, "features": features, "ranking": ranking.as_dict()}
     if out:
-        results["datasets"][pd.ds.name]["selections"] = out
+        writer.add_to_dataset(planned.ds.name, "selections", out)
     return out
 
 
@@ -353,49 +319,47 @@ def search_key(dataset: str, label: str, seed: int | None = None) -> str:
     return f"{dataset}/{label}" if seed is None else f"{dataset}/{label}/seed {seed}"
 
 
-def tune_models(plan: Plan, pd: PlannedDataset, out_dir: Path, results: dict, opts: RunOptions,
-                log: Callable[[str], None], selections: dict | None = None, executor=None) -> dict:
+def tune_models(plan: Plan, planned: PlannedDataset, writer: store.RunWriter, opts: RunOptions,
+                log: Callable[[str], None], executor, selections: Mapping | None = None) -> dict:
     """Optuna search per model that asks for one, never on a test event of the fold it serves:
     scope ``fold`` (nested) searches each seed's own train/validation parts; scope ``once``
     searches once on the fixed search pool the dataset keeps apart from every fold's tests.
 
     Returns the best parameters by label (``once``) or by (label, seed) (``fold``). A resumed
-    run reuses the searches it already recorded. On Ray each search runs as ``opts.workers``
-    tasks sharing the study; locally in this process.
+    run reuses the searches it already recorded. The executor runs each search (in this
+    process, or as ``opts.workers`` Ray tasks sharing the study).
     """
     tuned: dict = {}
     searched = [spec for spec in plan.models if spec.search is not None and opts.tune]
     if not searched:
         return tuned
-    notes: list[str] = []  # stored as it grows: an interrupted run keeps what its searches saw
-    results["datasets"][pd.ds.name]["search"] = notes
-    threads = _threads(executor, opts)
+    ds = planned.ds
+    notes: list[str] = []  # stored as they grow: an interrupted run keeps what its searches saw
+    writer.add_to_dataset(ds.name, "search", notes)
+    threads = executor.threads(opts.threads)
     for spec in searched:
         nested = spec.search.scope == "fold"
-        for seed in (pd.seeds if nested else pd.seeds[:1]):
-            key = search_key(pd.ds.name, spec.label, seed if nested else None)
-            seed_splits = pipeline.SeedSplits(pd.ds, pd.spec, seed, search=spec.search.scope)
-            notes.extend(n for n in seed_splits.raw.notes if n not in notes)
+        for seed in (planned.seeds if nested else planned.seeds[:1]):
+            key = search_key(ds.name, spec.label, seed if nested else None)
+            seed_splits = pipeline.SeedSplits(ds, planned.spec, seed, search=spec.search.scope)
+            new_notes = [n for n in seed_splits.raw.notes if n not in notes]
+            if new_notes:
+                notes.extend(new_notes)
+                writer.add_to_dataset(ds.name, "search", notes)
             target = (spec.label, seed) if nested else spec.label
-            done = results["tuning"].get(key)
+            done = writer.search(key)
             if done is not None:
                 tuned[target] = done["best_params"]
                 continue
             splits = _selected(seed_splits.for_model(spec), (selections or {}).get(spec.label))
-            if executor is None or executor.name == "local":
-                best, summary = tune_for_run(pd.ds, splits, spec, plan.device, out_dir, opts.storage, seed=seed,
-                                             suite_name=plan.suite.name, log=log, threads=threads, nested=nested)
-            else:
-                url, study = study_target(out_dir, opts.storage, plan.suite.name, pd.ds.name, spec.label,
-                                          seed=seed if nested else None)
-                job = TuneJob(pd.ds.name, pd.ds.scorer, replace(splits, tests=()), spec, plan.device, url, study,
-                              seed, plan.suite.base_seed, None, None)
-                best, summary = executor.search(job, fit_resources(spec, plan.device, threads, opts.gpus_per_fit),
-                                                plugin_modules([spec]))
+            url, study = study_target(writer.run_dir, opts.storage, plan.suite.name, ds.name, spec.label,
+                                      seed=seed if nested else None)
+            job = TuneJob(ds.name, ds.scorer, replace(splits, tests=()), spec, plan.device, url, study,
+                          seed, plan.suite.base_seed, None, None)
+            best, summary = executor.search(job, fit_resources(spec, plan.device, threads, opts.gpus_per_fit), log)
             tuned[target] = best
-            results["tuning"][key] = {**summary, "label": spec.label, "seed": seed if nested else None,
-                                      "scope": spec.search.scope}
-            store.write_json(out_dir / store.RESULTS, results)
+            writer.add_search(key, {**summary, "label": spec.label, "seed": seed if nested else None,
+                                    "scope": spec.search.scope})
     return tuned
 
 
@@ -405,119 +369,102 @@ def tuned_params(tuned: dict, label: str, seed: int) -> dict | None:
     return tuned.get((label, seed), tuned.get(label))
 
 
-def tune_seconds(results: dict, dataset: str, label: str, seed: int, tuned: bool) -> float:
+def tune_seconds(writer: store.RunWriter, dataset: str, label: str, seed: int, tuned: bool) -> float:
     """A record's share of the search: the seconds this run spent on the search whose parameters
     it uses (a nested search serves one seed; a once-per-dataset search serves every seed and
     counts fully on each); 0 without a search. Trials a shared storage already held (``tune``
     workers) cost this run nothing and are not counted."""
     if not tuned:
         return 0.0
-    tuning = results["tuning"]
-    summary = tuning.get(search_key(dataset, label, seed)) or tuning.get(search_key(dataset, label))
+    summary = writer.search(search_key(dataset, label, seed)) or writer.search(search_key(dataset, label))
     return float(summary.get("search_s") or 0.0) if summary else 0.0
 
 
-def _threads(executor, opts: RunOptions) -> int | None:
-    return opts.threads if executor is None else executor.threads(opts.threads)
-
-
-def fit_batches(plan: Plan, pd: PlannedDataset, tuned: dict[str, dict], todo: set, opts: RunOptions,
-                executor=None, selections: dict | None = None) -> Iterator[tuple[FitData, list[FitTask]]]:
+def fit_batches(plan: Plan, planned: PlannedDataset, tuned: dict[str, dict], todo: set, opts: RunOptions,
+                threads: int | None, selections: Mapping | None = None) -> Iterator[tuple[FitData, list[FitTask]]]:
     """The fits still to do, per seed, with the data they share: the seed's events split once,
     each preprocessing its models ask for fitted once, each model's feature selection applied."""
-    ds, seeds = pd.ds, pd.seeds
-    threads = _threads(executor, opts)
-    plugins = plugin_modules(plan.models) if executor is not None and executor.name != "local" else ()
+    ds, seeds = planned.ds, planned.seeds
     for seed in seeds:
         tasks = [FitTask(ds.name, spec, {**spec.params, **(tuned_params(tuned, spec.label, seed) or {})}, seed,
                          control, plan.device, fit_resources(spec, plan.device, threads, opts.gpus_per_fit),
                          examples=seed == seeds[0] and control == NO_CONTROL,
                          tuned=tuned_params(tuned, spec.label, seed) is not None,
-                         plugins=plugins,
                          importance=opts.importance if seed == seeds[0] and control == NO_CONTROL else 0)
                  for spec in plan.models for control in plan.controls if (ds.name, spec.label, seed, control) in todo]
         if tasks:
-            by_preprocessing = pd.first if seed == seeds[0] else pipeline.SeedSplits(ds, pd.spec, seed)
+            by_preprocessing = planned.first if seed == seeds[0] else pipeline.SeedSplits(ds, planned.spec, seed)
             splits = {t.spec.label: _selected(by_preprocessing.for_model(t.spec), (selections or {}).get(t.spec.label))
                       for t in tasks}
             yield FitData(DatasetFacts.of(ds), splits), tasks
 
 
-def store_result(out_dir: Path, results: dict, result: FitResult, order: dict, log: Callable[[str], None]) -> None:
-    """The driver writes every result (the executor never does): example images, then the
-    record after its predictions, records kept in plan order; a failure with its error."""
+def store_result(writer: store.RunWriter, result: FitResult, log: Callable[[str], None]) -> None:
+    """The driver stores every result (the executor never does): a record with its share of
+    the search's seconds, after its predictions; a failure with its error."""
     dataset, label, seed, control = result.key
     if result.failed:
-        store.add_failure(out_dir, results, result.record)
+        writer.add_failure(result.record)
         log(f"{dataset}/{label} seed {seed}{'' if control == NO_CONTROL else ' ' + control} failed: "
-            f"{result.record['error']}")
+            f"{result.record.error}")
         return
-    if result.examples_png is not None:
-        store.write_bytes(store.example_image_path(out_dir, dataset, label), result.examples_png)
-    result.record["timing"]["tune_s"] = tune_seconds(results, dataset, label, seed, result.record["tuned"])
-    store.add_record(out_dir, results, result.record, result.arrays, order=order)
+    record = result.record
+    record = record.with_(timing={**record.timing, "tune_s": tune_seconds(writer, dataset, label, seed, record.tuned)})
+    writer.add_record(record, result.arrays, result.examples_png)
 
 
-def run_dataset(plan: Plan, pd: PlannedDataset, out_dir: Path, results: dict, opts: RunOptions,
-                log: Callable[[str], None], executor=None) -> None:
+def run_dataset(plan: Plan, planned: PlannedDataset, writer: store.RunWriter, opts: RunOptions,
+                log: Callable[[str], None], executor) -> None:
     """Every model x seed x control of one dataset, each record stored as soon as it exists."""
     from tqdm.auto import tqdm
 
-    ds = pd.ds
-    log(f"{ds.name}: {ds.n_events} events, {len(ds.feature_names)} features, seeds {pd.seeds}")
-    info = results["datasets"].get(ds.name)  # a resumed run keeps what it already found
-    results["datasets"][ds.name] = describe_dataset(ds, pd.first.for_model(ModelSpec("", "")), pd.spec, pd.seeds,
-                                                    plan.models)
-    selections = select_features(plan, pd, results, (info or {}).get("selections") or {}, log)
-    executor = executor or make_executor("local")
-    tuned = tune_models(plan, pd, out_dir, results, opts, log, selections, executor)
-    done = {store.fit_key(r) for r in results["records"]}
+    ds = planned.ds
+    log(f"{ds.name}: {ds.n_events} events, {len(ds.feature_names)} features, seeds {planned.seeds}")
+    earlier = writer.dataset(ds.name) or {}  # a resumed run keeps what it already found
+    writer.describe(ds.name, describe_dataset(ds, planned.first.for_model(ModelSpec("", "")), planned.spec,
+                                              planned.seeds, plan.models))
+    selections = select_features(plan, planned, writer, earlier.get("selections") or {}, log)
+    tuned = tune_models(plan, planned, writer, opts, log, executor, selections)
+    done = writer.done()
     todo = {f for f in plan.fits() if f[0] == ds.name and f not in done}
-    order = {f: i for i, f in enumerate(plan.fits())}
     bar = tqdm(total=len(todo), desc=ds.name, unit="fit", disable=not opts.progress, leave=False)
-    for result in executor.run_fits(run_fit, fit_batches(plan, pd, tuned, todo, opts, executor, selections)):
-        store_result(out_dir, results, result, order, log)
+    batches = fit_batches(plan, planned, tuned, todo, opts, executor.threads(opts.threads), selections)
+    for result in executor.run_fits(run_fit, batches):
+        store_result(writer, result, log)
         _, label, seed, control = result.key
         bar.set_postfix_str(f"{label} seed {seed}{'' if control == NO_CONTROL else ' ' + control}")
         bar.update()
     bar.close()
 
 
-def _start(plan: Plan, out_dir: Path, opts: RunOptions, fingerprint: str, executor=None) -> dict:
+def _start(plan: Plan, out_dir: Path, opts: RunOptions, fingerprint: str, executor) -> store.RunWriter:
     """A new run: manifest (with the fingerprint and the planned fits) and an empty results.json."""
     config = {"suite": plan.suite.raw, "suite_source": plan.suite.source,
               "options": opts.__dict__ | {"models": list(opts.models or [])},
               "models": [m.label for m in plan.models]}
     manifest = make_manifest(config, plan.seeds, plan.device)
-    manifest.update(fingerprint=fingerprint, fits=[list(f) for f in plan.fits()])
-    if executor is not None:
-        manifest["executor"] = executor.describe(opts)
-    store.write_json(out_dir / store.MANIFEST, manifest)
-    results = store.new_results(plan.suite.name, plan.suite.blind)
-    store.write_json(out_dir / store.RESULTS, results)
-    return results
+    manifest.update(fingerprint=fingerprint, fits=[list(f) for f in plan.fits()], executor=executor.describe(opts))
+    return store.RunWriter.start(out_dir, plan.suite.name, plan.suite.blind, manifest, plan.order())
 
 
-def _resume(out_dir: Path, fingerprint: str, log: Callable[[str], None]) -> dict:
-    """An interrupted run's results, keeping the fits whose predictions are intact."""
-    results, manifest = store.load_run(out_dir)
-    if manifest.get("fingerprint") != fingerprint:
+def _resume(plan: Plan, out_dir: Path, fingerprint: str, log: Callable[[str], None]) -> store.RunWriter:
+    """An interrupted run's writer, keeping the fits whose predictions are intact."""
+    if store.read_json(out_dir / store.MANIFEST).get("fingerprint") != fingerprint:
         raise ConfigError(f"{out_dir} was run with another suite, options or data; "
                           "--resume must repeat the original run exactly")
-    kept = [r for r in results["records"] if store.readable_record(out_dir, r)]
-    if len(kept) < len(results["records"]):
-        log(f"{len(results['records']) - len(kept)} record(s) with missing or corrupt predictions will be rerun")
-    if results.get("failures"):
-        log(f"{len(results['failures'])} failed fit(s) will be rerun")
-    results["records"], results["failures"] = kept, []
-    store.write_json(out_dir / store.RESULTS, results)
-    log(f"resuming {out_dir}: {len(kept)} fit(s) already recorded")
-    return results
+    writer, torn, failed = store.RunWriter.resume(out_dir, plan.order())
+    if torn:
+        log(f"{torn} record(s) with missing or corrupt predictions will be rerun")
+    if failed:
+        log(f"{failed} failed fit(s) will be rerun")
+    log(f"resuming {out_dir}: {len(writer.done())} fit(s) already recorded")
+    return writer
 
 
 def run_suite(suite: Suite, out_dir: Path, opts: RunOptions = RunOptions(),
-              log: Callable[[str], None] = print, resume: bool = False) -> Path:
-    """Run every dataset x model x seed (x control) of a suite into ``out_dir``; returns it.
+              log: Callable[[str], None] = print, resume: bool = False) -> store.StoredRun:
+    """Run every dataset x model x seed (x control) of a suite into ``out_dir``; returns the
+    stored run (what a report and the console summary are made from).
 
     The directory is locked for the whole run (a second process on it fails at once);
     ``resume=True`` finishes an interrupted run of the same suite, options and data. A
@@ -539,13 +486,13 @@ def run_suite(suite: Suite, out_dir: Path, opts: RunOptions = RunOptions(),
             with make_executor(opts.executor, opts.address, opts.workers, opts.progress) as executor:
                 threads = executor.threads(opts.threads)
                 executor.check((m.label, fit_resources(m, plan.device, threads, opts.gpus_per_fit)) for m in plan.models)
-                results = _resume(out_dir, fingerprint, log) if resume else _start(plan, out_dir, opts, fingerprint, executor)
-                if executor.name == "local":
-                    warm_up(plan.device)  # Ray workers warm up their own GPU before their first fit
-                for pd in plan.datasets:
-                    run_dataset(plan, pd, out_dir, results, opts, log, executor)
+                writer = _resume(plan, out_dir, fingerprint, log) if resume else _start(plan, out_dir, opts,
+                                                                                         fingerprint, executor)
+                executor.prepare(plan.device)
+                for planned in plan.datasets:
+                    run_dataset(plan, planned, writer, opts, log, executor)
     except BaseException:
         if created:
             store.discard_unused_run_dir(out_dir)
         raise
-    return out_dir
+    return writer.stored()

@@ -1,4 +1,12 @@
-"""Run-directory I/O at the edge: atomic JSON/NPZ writes and loading a stored run."""
+"""A run directory: its typed records written once each, and read back as one :class:`StoredRun`.
+
+The runner hands every finished fit to a :class:`RunWriter` once (its predictions first,
+then results.json naming them, both atomic); nothing else writes or changes a run. Readers
+get a :class:`StoredRun`: the manifest, the datasets' descriptions, the searches, the
+records and failures, checked field by field, and each record's prediction arrays loaded
+lazily, at most once, and only the splits the reader may see (a blind run never opens a
+private array).
+"""
 from __future__ import annotations
 
 import fcntl
@@ -6,66 +14,24 @@ import json
 import os
 import shutil
 import zipfile
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable, Mapping
 
 import numpy as np
 
 from .core.errors import BenchmarkError
 from .core.files import atomic_write
 from .core.naming import safe_name
+from .core.scoring import PRIVATE, SplitArrays
+from .run_record import PREDICTIONS, Failure, FitKey, Record, freeze, thaw
 
 RESULTS = "results.json"
 MANIFEST = "manifest.json"
 REPORT = "report.md"
-PREDICTIONS = "predictions"
 PLOTS = "plots"
 LOCK = ".lock"
 SCHEMA = 1  # the layout of results.json; a reader refuses any other
-
-
-def new_results(suite: str, blind: bool) -> dict:
-    """An empty results.json document.
-
-    ``records`` hold the fits that finished; ``failures`` the fits that failed by
-    themselves (``status: "failed"``, ``error_kind``, one-line ``error``), which readers of
-    records never see: a report counts them as missing fits, ``--resume`` reruns them.
-    """
-    return {"schema": SCHEMA, "suite": suite, "blind": blind, "datasets": {}, "tuning": {}, "records": [],
-            "failures": []}
-
-
-def record_key(rec: dict) -> str:
-    """The file-name stem of a record's predictions: dataset, model, control and seed."""
-    return f"{safe_name(rec['dataset'])}__{safe_name(rec['model'])}__{rec['control']}__seed{rec['seed']}"
-
-
-def fit_key(rec: dict) -> tuple[str, str, int, str]:
-    """(dataset, model label, seed, control): which planned fit a record or failure is."""
-    return (rec["dataset"], rec["model"], rec["seed"], rec["control"])
-
-
-def add_record(run_dir: Path, results: dict, record: dict, arrays: dict[str, np.ndarray],
-               order: dict | None = None) -> None:
-    """Store one fit: its predictions first, then results.json naming them (both atomic).
-
-    With ``order`` (fit key -> position in the plan) records are kept in plan order, so a
-    run's results.json does not depend on the order in which its fits finished.
-    """
-    key = record_key(record)
-    record["predictions"] = f"{PREDICTIONS}/{key}.npz"
-    write_npz(prediction_path(run_dir, key), **arrays)
-    results["records"].append(record)
-    if order is not None:
-        results["records"].sort(key=lambda r: order.get(fit_key(r), len(order)))
-    results["failures"] = [f for f in results.get("failures", []) if fit_key(f) != fit_key(record)]
-    write_json(Path(run_dir) / RESULTS, results)
-
-
-def add_failure(run_dir: Path, results: dict, failure: dict) -> None:
-    """Store a fit that failed by itself (its one-line error): never among the records."""
-    results.setdefault("failures", []).append(failure)
-    write_json(Path(run_dir) / RESULTS, results)
 
 
 def example_image_path(run_dir: Path, dataset: str, model_label: str) -> Path:
@@ -79,7 +45,7 @@ def strict_json(obj: Any) -> Any:
     JSON has no NaN or Infinity; most parsers reject Python's ``NaN`` token, so a figure
     that does not exist (an AUC with one class, a class absent from a split) is ``null``.
     """
-    if isinstance(obj, dict):
+    if isinstance(obj, Mapping):
         return {str(k): strict_json(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
         return [strict_json(v) for v in obj]
@@ -124,97 +90,15 @@ def read_json(path: Path) -> Any:
         raise BenchmarkError(f"{path} is not valid JSON: {exc}") from None
 
 
-def load_run(run_dir: Path) -> tuple[dict, dict]:
-    """results.json and manifest.json of a run directory, checked field by field.
-
-    A reader never trusts these files: a hand-edited or foreign file gives one line naming
-    the bad field, not a crash deep inside a report.
-    """
-    run_dir = Path(run_dir)
-    if not run_dir.is_dir():
-        raise BenchmarkError(f"run directory not found: {run_dir}")
-    if not (run_dir / RESULTS).is_file():
-        raise BenchmarkError(f"{run_dir} holds no {RESULTS}: not a run directory")
-    results = read_json(run_dir / RESULTS)
-    manifest = read_json(run_dir / MANIFEST) if (run_dir / MANIFEST).is_file() else {}
-    if not isinstance(results, dict) or "records" not in results:
-        raise BenchmarkError(f"{run_dir / RESULTS} has no 'records': not written by this tool")
-    if results.get("schema") != SCHEMA:
-        raise BenchmarkError(f"{run_dir / RESULTS} has schema {results.get('schema')!r}; this version reads schema {SCHEMA}")
-    check_results(results, str(run_dir / RESULTS))
-    if not isinstance(manifest, dict):
-        raise BenchmarkError(f"{run_dir / MANIFEST} is not a JSON object")
-    return results, manifest
-
-
-_NUMBER = (int, float)
-_RECORD_FIELDS = {"dataset": str, "model": str, "seed": int, "control": str, "metrics": dict, "timing": dict}
-_DATASET_FIELDS = {"name": str, "metric": str, "class_names": list, "seeds": list, "splits": dict}
-
-
-def _check_fields(obj: Any, fields: dict[str, type], where: str) -> None:
-    if not isinstance(obj, dict):
-        raise BenchmarkError(f"{where} is not a JSON object")
-    for key, kind in fields.items():
-        value = obj.get(key)
-        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-            raise BenchmarkError(f"{where}: field {key!r} must be {kind.__name__}, got {type(value).__name__}")
-
-
-def _is_figure(value: Any) -> bool:
-    if isinstance(value, list):
-        return all(_is_figure(v) for v in value)
-    return value is None or (isinstance(value, _NUMBER) and not isinstance(value, bool))
-
-
-def check_results(results: dict, where: str) -> None:
-    """Raise BenchmarkError (one line) unless every field a reader uses has the right type."""
-    if not isinstance(results.get("datasets"), dict) or not isinstance(results.get("tuning", {}), dict):
-        raise BenchmarkError(f"{where}: 'datasets' and 'tuning' must be JSON objects")
-    if not isinstance(results["records"], list):
-        raise BenchmarkError(f"{where}: 'records' must be a list")
-    for name, info in results["datasets"].items():
-        _check_fields(info, _DATASET_FIELDS, f"{where}, dataset {name!r}")
-    for i, rec in enumerate(results["records"]):
-        _check_fields(rec, _RECORD_FIELDS, f"{where}, record {i}")
-        bad = [k for k, v in {**rec["metrics"], **rec["timing"]}.items() if not _is_figure(v)]
-        if bad:
-            raise BenchmarkError(f"{where}, record {i}: {bad[0]!r} is not a number")
-        rel = rec.get("predictions")
-        if rel is not None and (not isinstance(rel, str) or Path(rel).parent.as_posix() != PREDICTIONS
-                                or Path(rel).name in ("", ".", "..")):
-            raise BenchmarkError(f"{where}, record {i}: predictions must name a file in {PREDICTIONS}/")
-        if rec.get("status", "ok") != "ok":
-            raise BenchmarkError(f"{where}, record {i}: a failed fit belongs in 'failures', not 'records'")
-    _check_failures(results.get("failures", []), where)
-
-
-_FAILURE_FIELDS = {"dataset": str, "model": str, "seed": int, "control": str, "status": str, "error": str}
-
-
-def _check_failures(failures: Any, where: str) -> None:
-    if not isinstance(failures, list):
-        raise BenchmarkError(f"{where}: 'failures' must be a list")
-    for i, fail in enumerate(failures):
-        _check_fields(fail, _FAILURE_FIELDS, f"{where}, failure {i}")
-        if fail["status"] != "failed" or "predictions" in fail:
-            raise BenchmarkError(f"{where}, failure {i}: status must be 'failed', with no predictions")
-
-
 def prediction_path(run_dir: Path, key: str) -> Path:
     return Path(run_dir) / PREDICTIONS / f"{key}.npz"
 
 
-def load_predictions(run_dir: Path | None, record: dict, keys=None) -> dict[str, np.ndarray] | None:
-    """A record's stored predictions (only ``keys`` when given); None when missing or unreadable.
-
-    Reading only the named arrays is what keeps blind reports from touching private ones.
-    """
-    rel = record.get("predictions")
-    if run_dir is None or not rel:
-        return None
+def _load_npz(path: Path, keys: Iterable[str] | None) -> dict[str, np.ndarray] | None:
+    """The named arrays of one prediction file (all without ``keys``); None when missing or
+    unreadable. The one place a prediction file is opened."""
     try:
-        with np.load(Path(run_dir) / rel) as npz:
+        with np.load(path) as npz:
             return {k: npz[k] for k in (npz.files if keys is None else keys)}
     except (OSError, KeyError, ValueError, zipfile.BadZipFile):
         return None
@@ -268,12 +152,6 @@ def is_locked(run_dir: Path) -> bool:
     return False
 
 
-def readable_record(run_dir: Path, record: dict) -> bool:
-    """Whether a record's predictions file holds every array it should (not torn or lost)."""
-    arrays = load_predictions(run_dir, record)
-    return arrays is not None and "val_proba" in arrays and any(k.endswith("_proba") and k != "val_proba" for k in arrays)
-
-
 def discard_unused_run_dir(run_dir: Path) -> None:
     """Remove a run directory this process created, if it holds no work (no fit, no search)."""
     run_dir = Path(run_dir)
@@ -287,3 +165,241 @@ def discard_unused_run_dir(run_dir: Path) -> None:
         except (OSError, ValueError, AttributeError):
             return
     shutil.rmtree(run_dir, ignore_errors=True)
+
+
+# --------------------------------------------------------------------------- reading a run
+
+
+NOT_TESTS = ("train", "val")
+
+
+def visible_tests(info: Mapping, blind: bool) -> list[str]:
+    """A dataset description's test splits in stored order; the private one left out when blind."""
+    return [n for n in info.get("splits", {}) if n not in NOT_TESTS and not (blind and n == PRIVATE)]
+
+
+def _frozen_copy(value: Any) -> Any:
+    return freeze(json.loads(json.dumps(strict_json(value))))
+
+
+@dataclass(frozen=True, eq=False)
+class StoredRun:
+    """A run as stored: read (and checked) once, then only read.
+
+    ``blind`` says whether private figures are hidden (by default: when the suite is blind);
+    :meth:`splits` then never names a private array, so none is ever read.
+    Each record's arrays are loaded the first time they are asked for and kept.
+    """
+
+    run_dir: Path
+    suite: str
+    blind_run: bool  # the suite is blind (results.json's "blind")
+    manifest: Mapping[str, Any]
+    datasets: Mapping[str, Mapping[str, Any]]
+    tuning: Mapping[str, Mapping[str, Any]]
+    records: tuple[Record, ...]
+    failures: tuple[Failure, ...]
+    blind: bool  # private figures hidden from readers of this view
+    _arrays: dict = field(default_factory=dict, repr=False)
+
+    def view(self, *, unblind: bool = False, blind: bool | None = None) -> "StoredRun":
+        """The same run with private figures shown (``unblind``), or hidden as ``blind`` says
+        (default: as the suite says). A view reads its own arrays."""
+        hide = (self.blind_run and not unblind) if blind is None else bool(blind)
+        return self if hide == self.blind else replace(self, blind=hide, _arrays={})
+
+    @property
+    def in_progress(self) -> bool:
+        """Whether a process still holds the run's lock (it is being written)."""
+        return is_locked(self.run_dir)
+
+    def visible_tests(self, dataset: str) -> list[str]:
+        """The dataset's test splits in stored order; the private one left out when blind."""
+        return visible_tests(self.datasets.get(dataset) or {}, self.blind)
+
+    def splits(self, record: Record) -> dict[str, SplitArrays] | None:
+        """The record's stored labels, probabilities and weights on validation and every visible
+        test split; None when its file is missing, torn or corrupt. Read from disk once."""
+        rel = record.predictions
+        if rel is None:
+            return None
+        if rel not in self._arrays:
+            names = ["val", *self.visible_tests(record.dataset)]
+            arrays = _load_npz(self.run_dir / rel, [k for n in names for k in SplitArrays.keys(n)])
+            self._arrays[rel] = None if arrays is None else {n: SplitArrays.from_npz(arrays, n) for n in names}
+        return self._arrays[rel]
+
+    def unreadable(self) -> tuple[str, ...]:
+        """The prediction files a report needs but cannot read (missing, torn, corrupt)."""
+        return tuple(r.predictions for r in self.records
+                     if r.dataset in self.datasets and r.predictions and self.splits(r) is None)
+
+    def missing_fits(self) -> tuple[FitKey, ...]:
+        """The fits the manifest planned that the run holds no record of."""
+        done = {r.key for r in self.records}
+        planned = [tuple(f) for f in self.manifest.get("fits") or [] if isinstance(f, (list, tuple)) and len(f) == 4]
+        return tuple(f for f in planned if f not in done)
+
+    def example_image(self, dataset: str, label: str) -> str | None:
+        """A SuperTML model's example sheet, relative to the run directory, when the run drew one."""
+        path = example_image_path(self.run_dir, dataset, label)
+        return path.relative_to(self.run_dir).as_posix() if path.is_file() else None
+
+
+def _checked(results: Any, where: str) -> tuple[tuple[Record, ...], tuple[Failure, ...]]:
+    """The typed records and failures of a results.json document; BenchmarkError (one line)
+    for any field a reader uses with the wrong type."""
+    if not isinstance(results, dict) or "records" not in results:
+        raise BenchmarkError(f"{where} has no 'records': not written by this tool")
+    if results.get("schema") != SCHEMA:
+        raise BenchmarkError(f"{where} has schema {results.get('schema')!r}; this version reads schema {SCHEMA}")
+    if not isinstance(results.get("datasets"), dict) or not isinstance(results.get("tuning", {}), dict):
+        raise BenchmarkError(f"{where}: 'datasets' and 'tuning' must be JSON objects")
+    if not isinstance(results["records"], list) or not isinstance(results.get("failures", []), list):
+        raise BenchmarkError(f"{where}: 'records' and 'failures' must be lists")
+    for name, info in results["datasets"].items():
+        _check_fields(info, _DATASET_FIELDS, f"{where}, dataset {name!r}")
+    records = tuple(Record.from_json(r, f"{where}, record {i}") for i, r in enumerate(results["records"]))
+    failures = tuple(Failure.from_json(f, f"{where}, failure {i}") for i, f in enumerate(results.get("failures", [])))
+    return records, failures
+
+
+_DATASET_FIELDS = {"name": str, "metric": str, "class_names": list, "seeds": list, "splits": dict}
+
+
+def _check_fields(obj: Any, required: dict[str, type], where: str) -> None:
+    if not isinstance(obj, dict):
+        raise BenchmarkError(f"{where} is not a JSON object")
+    for key, kind in required.items():
+        if not isinstance(obj.get(key), kind):
+            raise BenchmarkError(f"{where}: field {key!r} must be {kind.__name__}, got {type(obj.get(key)).__name__}")
+
+
+def open_run(run_dir: Path, unblind: bool = False) -> StoredRun:
+    """A run directory's results.json and manifest.json as a StoredRun, checked field by field.
+
+    A reader never trusts these files: a hand-edited or foreign file gives one line naming
+    the bad field, not a crash deep inside a report.
+    """
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        raise BenchmarkError(f"run directory not found: {run_dir}")
+    if not (run_dir / RESULTS).is_file():
+        raise BenchmarkError(f"{run_dir} holds no {RESULTS}: not a run directory")
+    results = read_json(run_dir / RESULTS)
+    manifest = read_json(run_dir / MANIFEST) if (run_dir / MANIFEST).is_file() else {}
+    records, failures = _checked(results, str(run_dir / RESULTS))
+    if not isinstance(manifest, dict):
+        raise BenchmarkError(f"{run_dir / MANIFEST} is not a JSON object")
+    blind = bool(results.get("blind"))
+    return StoredRun(run_dir, str(results.get("suite", "?")), blind, freeze(manifest), freeze(results["datasets"]),
+                     freeze(results.get("tuning") or {}), records, failures, blind=blind and not unblind)
+
+
+# --------------------------------------------------------------------------- writing a run
+
+
+class RunWriter:
+    """The one writer of a run directory: the runner hands it each dataset description, search,
+    record and failure once; it keeps results.json current (atomically) after every one.
+
+    With ``order`` (fit key -> position in the plan) records are kept in plan order, so a
+    run's results.json does not depend on the order in which its fits finished.
+    """
+
+    def __init__(self, run_dir: Path, suite: str, blind: bool, manifest: Mapping, order: Mapping[FitKey, int],
+                 datasets: dict | None = None, tuning: dict | None = None, records=(), failures=()):
+        self.run_dir = Path(run_dir)
+        self.suite, self.blind, self.manifest, self.order = suite, bool(blind), manifest, dict(order)
+        self._datasets: dict[str, dict] = datasets or {}
+        self._tuning: dict[str, dict] = tuning or {}
+        self._records: list[Record] = list(records)
+        self._failures: list[Failure] = list(failures)
+
+    @classmethod
+    def start(cls, run_dir: Path, suite: str, blind: bool, manifest: Mapping,
+              order: Mapping[FitKey, int]) -> "RunWriter":
+        """A new run: its manifest, then an empty results.json."""
+        write_json(Path(run_dir) / MANIFEST, manifest)
+        writer = cls(run_dir, suite, blind, manifest, order)
+        writer._flush()
+        return writer
+
+    @classmethod
+    def resume(cls, run_dir: Path, order: Mapping[FitKey, int]) -> tuple["RunWriter", int, int]:
+        """An interrupted run, keeping the records whose predictions are intact; returns it with
+        the numbers of records and failures dropped (to be rerun)."""
+        run = open_run(run_dir)
+        kept = [r for r in run.records if _intact(run.run_dir, r)]
+        writer = cls(run_dir, run.suite, run.blind_run, thaw(run.manifest), order, thaw(run.datasets),
+                     thaw(run.tuning), kept)
+        writer._flush()
+        return writer, len(run.records) - len(kept), len(run.failures)
+
+    # ------------------------------------------------------------------ what the runner reads back
+
+    def done(self) -> set[FitKey]:
+        return {r.key for r in self._records}
+
+    def dataset(self, name: str) -> Mapping | None:
+        """A dataset's stored description (a resumed run keeps what it already found)."""
+        return self._datasets.get(name)
+
+    def search(self, key: str) -> Mapping | None:
+        return self._tuning.get(key)
+
+    # ------------------------------------------------------------------ what the runner hands over
+
+    def describe(self, name: str, description: Mapping) -> None:
+        self._datasets[name] = thaw(description)
+        self._flush()
+
+    def add_to_dataset(self, name: str, key: str, value: Any) -> None:
+        """One more fact of a described dataset (its feature selections, its search notes)."""
+        self._datasets[name][key] = thaw(value)
+        self._flush()
+
+    def add_search(self, key: str, summary: Mapping) -> None:
+        self._tuning[key] = thaw(summary)
+        self._flush()
+
+    def add_record(self, record: Record, arrays: Mapping[str, np.ndarray], examples_png: bytes | None = None) -> Record:
+        """Store one fit: its example sheet and predictions first, then results.json naming them."""
+        if examples_png is not None:
+            write_bytes(example_image_path(self.run_dir, record.dataset, record.model), examples_png)
+        key = record_key(record)
+        write_npz(prediction_path(self.run_dir, key), **arrays)
+        record = record.with_(predictions=f"{PREDICTIONS}/{key}.npz")
+        self._records = [r for r in self._records if r.key != record.key] + [record]
+        self._records.sort(key=lambda r: self.order.get(r.key, len(self.order)))
+        self._failures = [f for f in self._failures if f.key != record.key]
+        self._flush()
+        return record
+
+    def add_failure(self, failure: Failure) -> None:
+        """Store a fit that failed by itself (its one-line error): never among the records."""
+        self._failures.append(failure)
+        self._flush()
+
+    def stored(self) -> StoredRun:
+        """What has been written, as readers see it (arrays loaded lazily from the files)."""
+        return StoredRun(self.run_dir, self.suite, self.blind, _frozen_copy(self.manifest),
+                         _frozen_copy(self._datasets), _frozen_copy(self._tuning), tuple(self._records),
+                         tuple(self._failures), blind=self.blind)
+
+    def _flush(self) -> None:
+        write_json(self.run_dir / RESULTS, {
+            "schema": SCHEMA, "suite": self.suite, "blind": self.blind, "datasets": self._datasets,
+            "tuning": self._tuning, "records": [r.to_json() for r in self._records],
+            "failures": [f.to_json() for f in self._failures]})
+
+
+def record_key(rec: Record) -> str:
+    """The file-name stem of a record's predictions: dataset, model, control and seed."""
+    return f"{safe_name(rec.dataset)}__{safe_name(rec.model)}__{rec.control}__seed{rec.seed}"
+
+
+def _intact(run_dir: Path, record: Record) -> bool:
+    """Whether a record's predictions file holds every array it should (not torn or lost)."""
+    arrays = _load_npz(run_dir / record.predictions, None) if record.predictions else None
+    return arrays is not None and "val_proba" in arrays and any(k.endswith("_proba") and k != "val_proba" for k in arrays)

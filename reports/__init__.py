@@ -1,7 +1,7 @@
-"""Reports rendered from a stored run directory, never from memory.
+"""Reports rendered from one stored run (``benchmarks.store.StoredRun``), read once.
 
-Three steps: ``analysis`` turns the stored results and predictions into plain data,
-``plots`` writes the PNG files from it, and ``markdown``/``sections`` format both.
+Three steps: ``analysis`` turns the stored run into plain data (every figure and curve),
+``plots`` only draws it into PNG files, and ``markdown``/``sections`` only format both.
 """
 from __future__ import annotations
 
@@ -19,13 +19,12 @@ from .plots import make_plots
 __all__ = ["console_summary", "write_comparison", "write_report"]
 
 
-def write_report(run_dir: Path, unblind: bool = False) -> Path:
-    """Render ``report.md`` (and its plots) from the run directory's stored results."""
-    run_dir = Path(run_dir)
-    results, manifest = store.load_run(run_dir)
-    analysis = analyse_run(run_dir, results, manifest, unblind=unblind)
-    plots = make_plots(analysis, run_dir)
-    board_plots = leaderboard_plots(analysis.leaderboard, run_dir)
-    path = run_dir / store.REPORT
+def write_report(run: store.StoredRun) -> Path:
+    """Render ``report.md`` (and its plots) into the run's directory from the stored run
+    (``run.view(unblind=True)`` for a blind suite's private figures)."""
+    analysis = analyse_run(run)
+    plots = make_plots(analysis, run.run_dir)
+    board_plots = leaderboard_plots(analysis.leaderboard, run.run_dir)
+    path = run.run_dir / store.REPORT
     store.write_text(path, render_report(analysis, plots, board_plots))
     return path

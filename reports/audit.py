@@ -2,12 +2,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Mapping, Sequence
 
 from benchmarks.core.scoring import Metric
+from benchmarks.run_record import Record
+from benchmarks.store import StoredRun
 
-from .records import load_splits
 from .summaries import Values
 
 
@@ -33,28 +33,28 @@ class AuditTable:
     legend: tuple[AuditLegend, ...]
 
 
-def _seed_cells(rows: Sequence[dict]) -> dict[str, float]:
+def _seed_cells(rows: Sequence[Mapping]) -> dict[str, float]:
     return {f"{row['column']} {suffix}": value for row in rows for suffix, value in row["cells"].items()}
 
 
-def _legend(rows: Sequence[dict], legend: dict[str, AuditLegend]) -> None:
+def _legend(rows: Sequence[Mapping], legend: dict[str, AuditLegend]) -> None:
     """First row of each kind that shows a figure explains that kind's columns."""
     for row in rows:
         if row["cells"]:
             legend.setdefault(row["kind"], AuditLegend(row["column"], row["label"], row["explanation"]))
 
 
-def audit_table(run_dir: Path, groups: Mapping[str, list[dict]], metric: Metric,
+def audit_table(run: StoredRun, groups: Mapping[str, list[Record]], metric: Metric,
                 tests: Sequence[str]) -> AuditTable | None:
     """Mean over seeds of every audit figure per model; None when the metric has no audit."""
     rows, legend = [], {}
     for label, recs in groups.items():
         per_seed = []
         for rec in recs:
-            arrays = load_splits(run_dir, rec, tests)
+            arrays = run.splits(rec)
             if arrays is None:
                 continue
-            audit_rows = metric.audit([(t, arrays[t]) for t in tests], rec["metrics"], seed=rec["seed"])
+            audit_rows = metric.audit([(t, arrays[t]) for t in tests], rec.metrics, seed=rec.seed)
             if audit_rows is None:
                 return None
             _legend(audit_rows, legend)

@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Mapping
 
 from benchmarks.core.scoring import Metric
+from benchmarks.run_record import Record
+from benchmarks.store import StoredRun
 
-from .records import by_seed, group_records, load_splits
+from .records import by_seed, group_records
 from .summaries import Values, flagged
 
 SHUFFLED = "shuffled"  # the control whose fits must land at chance
@@ -38,32 +39,32 @@ class ControlTable:
     rows: tuple[ControlRow, ...]
 
 
-def _judge(run_dir: Path, metric: Metric, split: str, rec: dict, real: dict | None):
+def _judge(run: StoredRun, metric: Metric, split: str, rec: Record, real: Record | None):
     """(chance interval, verdict, events) of one shuffled fit; None without its predictions."""
-    arrays = load_splits(run_dir, rec, [split])
+    arrays = run.splits(rec)
     if arrays is None:
         return None
-    mean, low, high = metric.chance(arrays[split], rec["metrics"], seed=rec["seed"])
+    mean, low, high = metric.chance(arrays[split], rec.metrics, seed=rec.seed)
     key = metric.test_key(split)
-    real_value = None if real is None else real["metrics"].get(key)
-    verdict = metric.control_verdict(rec["metrics"].get(key), low, high, real_value)
+    real_value = None if real is None else real.metrics.get(key)
+    verdict = metric.control_verdict(rec.metrics.get(key), low, high, real_value)
     return ChanceInterval(mean, low, high), verdict, len(arrays[split].y)
 
 
-def control_table(run_dir: Path, records: list[dict], dataset: str, groups: Mapping[str, list[dict]],
+def control_table(run: StoredRun, dataset: str, groups: Mapping[str, list[Record]],
                   metric: Metric, split: str) -> ControlTable | None:
     """Shuffled-label fits next to the real ones and chance, on test split `split`."""
-    shuffled = group_records(records, dataset, SHUFFLED)
+    shuffled = group_records(run.records, dataset, SHUFFLED)
     if not shuffled:
         return None
     key = metric.test_key(split)
     rows, events = [], []
     for label, recs in shuffled.items():
         real = by_seed(groups.get(label, []))
-        judged = [j for j in (_judge(run_dir, metric, split, r, real.get(r["seed"])) for r in recs) if j]
+        judged = [j for j in (_judge(run, metric, split, r, real.get(r.seed)) for r in recs) if j]
         events += [n for _, _, n in judged]
         verdict = metric.control_summary([v for _, v, _ in judged]) if judged else "–"
-        rows.append(ControlRow(label, tuple(r["metrics"].get(key) for r in real.values()),
-                               tuple(r["metrics"].get(key) for r in recs), tuple(c for c, _, _ in judged), verdict,
+        rows.append(ControlRow(label, tuple(r.metrics.get(key) for r in real.values()),
+                               tuple(r.metrics.get(key) for r in recs), tuple(c for c, _, _ in judged), verdict,
                                flagged(metric, list(real.values()), key), flagged(metric, recs, key)))
     return ControlTable(split, events[0] if events else None, tuple(rows))

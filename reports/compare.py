@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from pathlib import Path
-from typing import Sequence
+from typing import Mapping, Sequence
 
 import numpy as np
 
@@ -17,6 +17,8 @@ from benchmarks import store
 from benchmarks.core.errors import BenchmarkError, ConfigError
 from benchmarks.core.naming import safe_name
 from benchmarks.core.scoring import Column
+from benchmarks.run_record import Record, thaw
+from benchmarks.store import StoredRun
 
 from .leaderboard import Leaderboard, build_leaderboard, run_cells
 from .leaderboard_plots import leaderboard_plots
@@ -30,12 +32,12 @@ TIMINGS = (("train_s", "train s"), ("predict_per_1k_s", "predict s / 1k"))
 DATASET_FACTS = ("source", "n_events", "n_features", "preprocess", "seeds")
 
 
-def params_key(params: dict | None) -> str:
-    return json.dumps(params or {}, sort_keys=True, default=str)
+def params_key(params: Mapping | None) -> str:
+    return json.dumps(thaw(params or {}), sort_keys=True, default=str)
 
 
-def record_row_key(rec: dict) -> Key:
-    return rec["dataset"], rec["model"], rec.get("control", NO_CONTROL), params_key(rec.get("params"))
+def record_row_key(rec: Record) -> Key:
+    return rec.dataset, rec.model, rec.control, params_key(rec.params)
 
 
 def run_labels(run_dirs: Sequence[Path]) -> list[str]:
@@ -72,24 +74,25 @@ def _ratio(value: float | None, ref: float | None) -> str:
     return f"×{value / ref:.2f}"
 
 
-def _run_header(labels: list[str], runs: list[tuple[dict, dict]], run_dirs: Sequence[Path]) -> str:
+def _run_header(labels: list[str], runs: list[StoredRun], run_dirs: Sequence[Path]) -> str:
     rows = []
-    for label, (results, manifest), path in zip(labels, runs, run_dirs):
-        rows.append([label, f"`{path}`", results.get("suite", "?"), manifest.get("device", "?"),
+    for label, run, path in zip(labels, runs, run_dirs):
+        manifest = run.manifest
+        rows.append([label, f"`{path}`", run.suite, manifest.get("device", "?"),
                      manifest.get("gpu") or "none", f"{manifest.get('cpu', '?')} ({manifest.get('cpu_count', '?')} cores)",
                      manifest.get("git_commit") or "unknown", manifest.get("started", "?"),
-                     "yes" if results.get("blind") else "no"])
+                     "yes" if run.blind_run else "no"])
     return "## Runs\n\n" + table(["run", "path", "suite", "device", "GPU", "CPU", "git commit", "started", "blind"],
                                  rows, ["l"] * 9)
 
 
-def _dataset_notes(name: str, labels: list[str], runs: list[tuple[dict, dict]]) -> list[str]:
+def _dataset_notes(name: str, labels: list[str], runs: list[StoredRun]) -> list[str]:
     """Warn when the 'same' dataset differs between runs: deltas would mix data and code changes."""
     notes = []
-    infos = [(lab, res.get("datasets", {}).get(name)) for lab, (res, _) in zip(labels, runs)]
+    infos = [(lab, run.datasets.get(name)) for lab, run in zip(labels, runs)]
     infos = [(lab, info) for lab, info in infos if info]
     for fact in DATASET_FACTS:
-        values = [(lab, info.get(fact)) for lab, info in infos]
+        values = [(lab, thaw(info.get(fact))) for lab, info in infos]
         if len({json.dumps(v, sort_keys=True, default=str) for _, v in values}) > 1:
             detail = "; ".join(f"{lab}: {v}" for lab, v in values)
             notes.append(f"> **Note:** `{fact}` of `{name}` differs between runs ({detail}); "
@@ -97,7 +100,7 @@ def _dataset_notes(name: str, labels: list[str], runs: list[tuple[dict, dict]]) 
     return notes
 
 
-def _row_table(key: Key, labels: list[str], groups: list[list[dict]], metric_cols: list[Column],
+def _row_table(key: Key, labels: list[str], groups: list[list[Record]], metric_cols: list[Column],
                has_dataset: list[bool]) -> str:
     ref_i = next(i for i, g in enumerate(groups) if g)
     ref = groups[ref_i]
@@ -112,23 +115,23 @@ def _row_table(key: Key, labels: list[str], groups: list[list[dict]], metric_col
             if has:  # the run has the dataset but not this model/settings: say so
                 rows.append([label, "absent"] + [""] * (len(headers) - 2))
             continue
-        row = [label, ",".join(str(r["seed"]) for r in recs),
-               ", ".join(sorted({str(r.get("device", "?")) for r in recs}))]
+        row = [label, ",".join(str(r.seed) for r in recs),
+               ", ".join(sorted({str(r.device) for r in recs}))]
         for column in metric_cols:
-            vals = [column.get(r["metrics"]) for r in recs]
+            vals = [column.get(r.metrics) for r in recs]
             row.append(fmt_mean_std(vals, column.digits, column.percent))
-            row.append("ref" if recs is ref else _delta(_mean(vals), _mean(column.get(r["metrics"]) for r in ref), column))
+            row.append("ref" if recs is ref else _delta(_mean(vals), _mean(column.get(r.metrics) for r in ref), column))
         for tkey, _ in TIMINGS:
-            vals = [(r.get("timing") or {}).get(tkey) for r in recs]
+            vals = [(r.timing or {}).get(tkey) for r in recs]
             row.append(seconds(vals))
-            row.append("ref" if recs is ref else _ratio(_mean(vals), _mean((r.get("timing") or {}).get(tkey) for r in ref)))
+            row.append("ref" if recs is ref else _ratio(_mean(vals), _mean((r.timing or {}).get(tkey) for r in ref)))
         rows.append(row)
     dataset, model, control, params = key
     title = f"### {dataset} / {model} (control {control})"
     return f"{title}\n\nparams: `{params}`; reference: {labels[ref_i]}\n\n{table(headers, rows)}"
 
 
-def summary_columns(metric_of: dict[str, dict], dataset: str, hide_private: bool) -> list[Column]:
+def summary_columns(metric_of: Mapping[str, Mapping], dataset: str, hide_private: bool) -> list[Column]:
     """The dataset's metric's summary figures, private ones left out when hidden."""
     if dataset not in metric_of:
         raise BenchmarkError(f"records of dataset {dataset!r} but no facts about it in any results.json")
@@ -136,26 +139,25 @@ def summary_columns(metric_of: dict[str, dict], dataset: str, hide_private: bool
             if not (hide_private and c.private)]
 
 
-def comparison_leaderboard(run_dirs: Sequence[Path], runs: list[tuple[dict, dict]], labels: list[str],
-                           hide_private: bool) -> Leaderboard | None:
+def comparison_leaderboard(runs: Sequence[StoredRun], labels: list[str]) -> Leaderboard | None:
     """One leaderboard whose entrants are every model of every run ("label @ run"), ranked on
     the datasets every entrant has a score on."""
     cells = []
-    for path, (results, _), run in zip(run_dirs, runs, labels):
-        cells += run_cells(Path(path), results, hide_private, entrant=lambda m, run=run: f"{m} @ {run}")
+    for run, label in zip(runs, labels):
+        cells += run_cells(run, entrant=lambda m, label=label: f"{m} @ {label}")
     return build_leaderboard(cells)
 
 
-def _aligned_records(runs: Sequence[tuple[dict, dict]]) -> tuple[dict[Key, list[list[dict]]], dict[str, dict]]:
+def _aligned_records(runs: Sequence[StoredRun]) -> tuple[dict[Key, list[list[Record]]], dict[str, Mapping]]:
     """Row key -> per-run record lists, in first-seen order (suite order of the first run
     holding it); and each dataset's metric facts from the first run that has them."""
-    by_key: dict[Key, list[list[dict]]] = {}
-    for i, (res, _) in enumerate(runs):
-        for rec in res.get("records", []):
+    by_key: dict[Key, list[list[Record]]] = {}
+    for i, run in enumerate(runs):
+        for rec in run.records:
             by_key.setdefault(record_row_key(rec), [[] for _ in runs])[i].append(rec)
-    metric_of: dict[str, dict] = {}
-    for res, _ in runs:
-        for name, info in res.get("datasets", {}).items():
+    metric_of: dict[str, Mapping] = {}
+    for run in runs:
+        for name, info in run.datasets.items():
             metric_of.setdefault(name, info)
     return by_key, metric_of
 
@@ -170,9 +172,10 @@ def compare_runs(run_dirs: Sequence[Path], unblind: bool = False, plots_dir: Pat
     run_dirs = [Path(p) for p in run_dirs]
     if len(run_dirs) < 2:
         raise ConfigError("compare needs at least two run directories")
-    runs = [store.load_run(p) for p in run_dirs]  # BenchmarkError for anything not a run
+    runs = [store.open_run(p) for p in run_dirs]  # BenchmarkError for anything not a run
     labels = run_labels(run_dirs)
-    hide_private = not unblind and any(res.get("blind") for res, _ in runs)
+    hide_private = not unblind and any(run.blind_run for run in runs)
+    runs = [run.view(blind=hide_private) for run in runs]  # one rule for every run's private figures
 
     by_key, metric_of = _aligned_records(runs)
 
@@ -185,7 +188,7 @@ def compare_runs(run_dirs: Sequence[Path], unblind: bool = False, plots_dir: Pat
         parts += ["", "> **Blind**: at least one run is blind, so private-test AMS and the AUC that "
                       "includes the private part are hidden for all runs (AUC on the public part "
                       "shown). Use `--unblind` once every choice is final."]
-    board = comparison_leaderboard(run_dirs, runs, labels, hide_private)
+    board = comparison_leaderboard(runs, labels)
     board_plots = leaderboard_plots(board, plots_dir, plot_prefix) if plots_dir is not None else []
     if board is not None:
         parts += ["", leaderboard_section(board, board_plots)]
@@ -203,7 +206,7 @@ def compare_runs(run_dirs: Sequence[Path], unblind: bool = False, plots_dir: Pat
         notes = _dataset_notes(dataset, labels, runs)
         if notes:
             parts += [""] + notes
-        has_dataset = [dataset in (res.get("datasets") or {}) for res, _ in runs]
+        has_dataset = [dataset in run.datasets for run in runs]
         for key in keys:
             parts += ["", _row_table(key, labels, by_key[key], cols, has_dataset)]
     if not by_dataset:

@@ -1,9 +1,7 @@
 """The short table printed on the console at the end of a run."""
 from __future__ import annotations
 
-from pathlib import Path
-
-from benchmarks import store
+from benchmarks.store import StoredRun
 
 from .records import dataset_metric, group_records
 from .summaries import flagged
@@ -12,12 +10,11 @@ from .tables import fmt_mean_std, seconds
 WIDTH = 16  # characters per figure column
 
 
-def console_summary(run_dir: Path, unblind: bool = False) -> str:
-    results, _ = store.load_run(run_dir)
-    blind = bool(results.get("blind")) and not unblind
+def console_summary(run: StoredRun) -> str:
+    blind = run.blind
     lines = []
-    for name, info in results["datasets"].items():
-        groups = group_records(results["records"], name)
+    for name, info in run.datasets.items():
+        groups = group_records(run.records, name)
         metric = dataset_metric(info)
         columns = metric.summary_columns(blind)
         lines.append(f"\n{name} ({'synthetic, ' if info['synthetic'] else ''}{len(info['seeds'])} seed(s))")
@@ -25,8 +22,8 @@ def console_summary(run_dir: Path, unblind: bool = False) -> str:
         for label, recs in groups.items():
             # The console is a glance: percentages to a tenth.
             cells = ["blinded" if blind and c.private else
-                     fmt_mean_std([c.get(r["metrics"]) for r in recs], 1 if c.percent else c.digits, c.percent)
+                     fmt_mean_std([c.get(r.metrics) for r in recs], 1 if c.percent else c.digits, c.percent)
                      + ("†" if flagged(metric, recs, c.key) else "") for c in columns]
             lines.append(f"  {label:28s}" + "".join(f" {cell:>{WIDTH}s}" for cell in cells)
-                         + f" {seconds([r['timing']['train_s'] for r in recs]):>8s}")
+                         + f" {seconds([r.timing['train_s'] for r in recs]):>8s}")
     return "\n".join(lines)

@@ -14,15 +14,16 @@ dataset or metric.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Mapping, Sequence
 
 import numpy as np
 
 from benchmarks.core.scoring import Metric
+from benchmarks.run_record import Record
+from benchmarks.store import StoredRun
 
 from .literature import LUMIN_LADDER, PaperRung
-from .records import by_seed, load_splits
+from .records import by_seed
 from .summaries import Values, flagged, seed_values, timing_values
 from .uncertainty import N_BOOT
 
@@ -54,29 +55,29 @@ class LadderTable:
     rows: tuple[LadderRow, ...]
 
 
-def ladder_groups(groups: Mapping[str, list[dict]]) -> list[tuple[str, dict]]:
+def ladder_groups(groups: Mapping[str, list[Record]]) -> list[tuple[str, dict]]:
     """(label, facts) of the models that are rungs of a ladder, in ladder order."""
-    rungs = [(label, recs[0]["facts"]) for label, recs in groups.items()
-             if isinstance(recs[0].get("facts"), dict) and "experiment" in recs[0]["facts"]]
+    rungs = [(label, recs[0].facts) for label, recs in groups.items()
+             if isinstance(recs[0].facts, Mapping) and "experiment" in recs[0].facts]
     return sorted(rungs, key=lambda item: item[1].get("position", 0))
 
 
-def _paired(run_dir: Path, metric: Metric, recs: Sequence[dict], other: Sequence[dict] | None,
+def _paired(run: StoredRun, metric: Metric, recs: Sequence[Record], other: Sequence[Record] | None,
             tests: Sequence[str]) -> dict[str, dict | None]:
     """The metric's paired bootstrap of `recs` against `other` on the first seed both have."""
     out: dict[str, dict | None] = {split: None for split in tests}
     if not other:
         return out
     theirs = by_seed(other)
-    rec = next((r for r in sorted(recs, key=lambda r: r["seed"]) if r["seed"] in theirs), None)
+    rec = next((r for r in sorted(recs, key=lambda r: r.seed) if r.seed in theirs), None)
     if rec is None:
         return out
-    mine, ref = load_splits(run_dir, rec, tests), load_splits(run_dir, theirs[rec["seed"]], tests)
+    mine, ref = run.splits(rec), run.splits(theirs[rec.seed])
     if mine is None or ref is None:
         return out
     for split in tests:
-        out[split] = metric.paired(mine[split], rec["metrics"], ref[split], theirs[rec["seed"]]["metrics"],
-                                   N_BOOT, rec["seed"])
+        out[split] = metric.paired(mine[split], rec.metrics, ref[split], theirs[rec.seed].metrics,
+                                   N_BOOT, rec.seed)
     return out
 
 
@@ -97,9 +98,9 @@ def categorical_inputs(info: Mapping, run_info: Mapping) -> str:
     return "; ".join(f"{c}: embedding {embedded[c]}" if c in embedded else f"{c} as a number" for c in names)
 
 
-def _precision(recs: Sequence[dict]) -> str | None:
-    seen = sorted({str(r["info"]["precision"]) for r in recs if isinstance(r.get("info"), dict)
-                   and r["info"].get("precision")})
+def _precision(recs: Sequence[Record]) -> str | None:
+    seen = sorted({str(r.info["precision"]) for r in recs if isinstance(r.info, Mapping)
+                   and r.info.get("precision")})
     return "/".join(seen) if seen else None
 
 
@@ -108,7 +109,7 @@ def _mean(values: Values) -> float | None:
     return float(np.mean(finite)) if finite else None
 
 
-def ladder_table(run_dir: Path, groups: Mapping[str, list[dict]], metric: Metric,
+def ladder_table(run: StoredRun, groups: Mapping[str, list[Record]], metric: Metric,
                  tests: Sequence[str], info: Mapping | None = None) -> LadderTable | None:
     """The ladder's rows, or None when fewer than two models of the dataset are rungs."""
     rungs = ladder_groups(groups)
@@ -129,13 +130,13 @@ def ladder_table(run_dir: Path, groups: Mapping[str, list[dict]], metric: Metric
             label, int(facts["experiment"]), str(facts.get("rung", "")),
             {split: seed_values(recs, c) for split, c in columns.items()},
             {split: flagged(metric, recs, c.key) for split, c in columns.items()},
-            _paired(run_dir, metric, recs, previous, tests),
-            _paired(run_dir, metric, recs, None if recs is baseline else baseline, tests),
+            _paired(run, metric, recs, previous, tests),
+            _paired(run, metric, recs, None if recs is baseline else baseline, tests),
             train, timing_values(recs, "val_predict_s"), timing_values(recs, "predict_s"),
             None if not base_train or mean_train is None else mean_train / base_train,
             LUMIN_LADDER.get(int(facts["experiment"])) if with_paper and facts.get("ladder") == "strong-2020" else None,
-            (recs[0].get("info") or {}).get("parameters"),
-            categorical_inputs(info, recs[0].get("info") or {}), _precision(recs)))
+            (recs[0].info or {}).get("parameters"),
+            categorical_inputs(info, recs[0].info or {}), _precision(recs)))
         previous = recs
     first = rungs[0][1]
     return LadderTable(str(first.get("ladder", "")), str(first.get("sizing", "")), tuple(tests), tuple(rows))

@@ -23,8 +23,10 @@ from benchmarks.core import stats
 from benchmarks.core.errors import DataError
 from benchmarks.core.scoring import Column, Metric
 
-from .records import (SHORT_NAMES, by_seed, dataset_metric, group_records, load_splits, resampling_ratio, seed_test,
-                      visible_tests)
+from benchmarks.run_record import Record
+from benchmarks.store import StoredRun
+
+from .records import SHORT_NAMES, by_seed, dataset_metric, group_records, resampling_ratio, seed_test
 from .tables import finite
 
 ALPHA = 0.05
@@ -37,8 +39,8 @@ class Cell:
 
     dataset: str
     entrant: str
-    records: tuple[dict, ...]
-    run_dir: Path
+    records: tuple[Record, ...]
+    run: StoredRun
     metric: Metric
     column: Column  # the headline test figure that is ranked
     split: str  # the visible test split that figure is computed on (paired bootstraps use it)
@@ -48,7 +50,7 @@ class Cell:
 
     @property
     def score(self) -> float | None:
-        vals = finite(self.column.get(r["metrics"]) for r in self.records)
+        vals = finite(self.column.get(r.metrics) for r in self.records)
         return float(np.mean(vals)) if vals else None
 
     def seconds(self) -> float | None:
@@ -56,8 +58,8 @@ class Cell:
         mean over seeds."""
         totals = []
         for r in self.records:
-            t = r.get("timing") or {}
-            tune = t.get("tune_s", self.search_s if r.get("tuned") else 0.0) or 0.0
+            t = r.timing or {}
+            tune = t.get("tune_s", self.search_s if r.tuned else 0.0) or 0.0
             parts = [t.get(k) for k in ("train_s", "val_predict_s", "predict_s")]
             if any(p is None for p in parts):
                 continue
@@ -119,19 +121,18 @@ def headline(metric: Metric, blind: bool) -> Column:
     return metric.leaderboard_column(blind)
 
 
-def run_cells(run_dir: Path, results: Mapping, blind: bool, entrant: Callable[[str], str] = str) -> list[Cell]:
+def run_cells(run: StoredRun, entrant: Callable[[str], str] = str) -> list[Cell]:
     """Every (dataset, model) of a stored run with records (control "none")."""
     cells = []
-    tuning = results.get("tuning") or {}
-    for name, info in (results.get("datasets") or {}).items():
+    for name, info in run.datasets.items():
         metric = dataset_metric(info)
-        column = headline(metric, blind)
-        tests = visible_tests(info, blind)
+        column = headline(metric, run.blind)
+        tests = run.visible_tests(name)
         split = next((t for t in tests if metric.test_key(t) == column.key), tests[0] if tests else "test")
-        for label, recs in group_records(results.get("records", []), name).items():
-            search = (tuning.get(f"{name}/{label}") or {}).get("search_s") or 0.0
-            cells.append(Cell(name, entrant(label), tuple(recs), Path(run_dir), metric, column, split, float(search),
-                              resampling_ratio(info, split), metric.leaderboard_note(blind)))
+        for label, recs in group_records(run.records, name).items():
+            search = (run.tuning.get(f"{name}/{label}") or {}).get("search_s") or 0.0
+            cells.append(Cell(name, entrant(label), tuple(recs), run, metric, column, split, float(search),
+                              resampling_ratio(info, split), metric.leaderboard_note(run.blind)))
     return cells
 
 
@@ -166,7 +167,7 @@ def paired_outcome(a: Cell, b: Cell, n_boot: int = 1000) -> Outcome:
     """
     ra, rb = by_seed(a.records), by_seed(b.records)
     common = sorted(set(ra) & set(rb))
-    pairs = [(a.column.get(ra[s]["metrics"]), b.column.get(rb[s]["metrics"])) for s in common]
+    pairs = [(a.column.get(ra[s].metrics), b.column.get(rb[s].metrics)) for s in common]
     pairs = [(x, y) for x, y in pairs if finite([x]) and finite([y])]
     if len(pairs) >= MIN_SEEDS:
         xs, ys = zip(*pairs)
@@ -176,12 +177,12 @@ def paired_outcome(a: Cell, b: Cell, n_boot: int = 1000) -> Outcome:
     if not common:
         return Outcome("n/a", "no common seed")
     seed = common[0]
-    arrays_a = load_splits(a.run_dir, ra[seed], [a.split])
-    arrays_b = load_splits(b.run_dir, rb[seed], [b.split])
+    arrays_a = a.run.splits(ra[seed])
+    arrays_b = b.run.splits(rb[seed])
     if arrays_a is None or arrays_b is None:
         return Outcome("n/a", "predictions unreadable")
     try:
-        c = a.metric.paired(arrays_a[a.split], ra[seed]["metrics"], arrays_b[b.split], rb[seed]["metrics"],
+        c = a.metric.paired(arrays_a[a.split], ra[seed].metrics, arrays_b[b.split], rb[seed].metrics,
                             n_boot, seed)
     except DataError:
         return Outcome("n/a", "not scored on the same test events")
@@ -250,9 +251,9 @@ def build_leaderboard(cells: Sequence[Cell]) -> Leaderboard | None:
         directions=tuple(first[d].metric.direction for d in datasets))
 
 
-def run_leaderboard(run_dir: Path, results: Mapping, blind: bool) -> Leaderboard | None:
+def run_leaderboard(run: StoredRun) -> Leaderboard | None:
     """A run's leaderboard: only for runs with records on two or more datasets."""
-    cells = run_cells(run_dir, results, blind)
+    cells = run_cells(run)
     if len({c.dataset for c in cells}) < 2:
         return None
     return build_leaderboard(cells)

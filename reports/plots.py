@@ -1,9 +1,9 @@
 """The plot step: a report's PNG files, each written atomically, before any Markdown.
 
 ROC curves, the metric's threshold curve on validation (for metrics that choose a
-threshold there), timings, Optuna histories, and links to the encoder example sheets the
-runner wrote. Curves use each model's first-seed record (control "none"); predictions are
-read by name through ``records.load_splits``, so a blind report never reads a private array.
+threshold there), timings, Optuna histories, the ladder, and links to the encoder example
+sheets the runner wrote. Plots only draw: every curve and figure comes computed in the
+analysis (``reports.analysis``, ``reports.curves``); nothing here reads a stored file.
 """
 from __future__ import annotations
 
@@ -21,15 +21,13 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
-from sklearn.metrics import auc as area_under, roc_curve  # noqa: E402
 
 from benchmarks import store  # noqa: E402
-from benchmarks.core import metrics  # noqa: E402
 from benchmarks.core.files import atomic_write  # noqa: E402
 from benchmarks.core.naming import safe_name  # noqa: E402
 
 from .analysis import DatasetAnalysis, RunAnalysis  # noqa: E402
-from .records import load_splits  # noqa: E402
+from .curves import CutCurve  # noqa: E402
 from .summaries import TuningRow  # noqa: E402
 
 DPI = 100
@@ -53,9 +51,9 @@ def _save_to(fig, path: Path) -> Path:
         plt.close(fig)
 
 
-def save_figure(fig, run_dir: Path, name: str) -> str:
+def save_figure(fig, out_dir: Path, name: str) -> str:
     rel = f"{store.PLOTS}/{name}"
-    _save_to(fig, Path(run_dir) / rel)
+    _save_to(fig, Path(out_dir) / rel)
     return rel
 
 
@@ -96,50 +94,11 @@ def model_colors(labels: Iterable[str]) -> dict[str, Any]:
 # --------------------------------------------------------------------------- ROC
 
 
-def roc_curve_data(y: np.ndarray, proba: np.ndarray, w: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, float]:
-    """Weighted ROC (fpr, tpr, auc): signal (class 1) vs rest when binary, else the
-    one-vs-rest micro-average over classes."""
-    proba = np.asarray(proba, dtype=np.float64)
-    y = np.asarray(y).astype(np.int64)
-    if proba.ndim == 2 and proba.shape[1] > 2:
-        k = proba.shape[1]
-        truth = (y[:, None] == np.arange(k)[None, :]).ravel()
-        scores = proba.ravel()
-        weights = None if w is None else np.repeat(np.asarray(w, dtype=np.float64), k)
-    else:
-        truth = y == 1
-        scores = metrics.signal_scores(proba)
-        weights = None if w is None else np.asarray(w, dtype=np.float64)
-    fpr, tpr, _ = roc_curve(truth, scores, sample_weight=weights)
-    return fpr, tpr, float(area_under(fpr, tpr))
-
-
-def roc_curves(run_dir: Path, records: Mapping[str, dict], tests: Sequence[str]
-               ) -> tuple[dict[str, tuple], list[str], bool]:
-    """Per model: (fpr, tpr, auc) on the named test splits concatenated.
-
-    Returns (curves, models skipped, multiclass).
-    """
-    multiclass = False
-    curves: dict[str, tuple] = {}
-    skipped: list[str] = []
-    for label, rec in records.items():
-        arrays = load_splits(run_dir, rec, tests) if tests else None
-        y = None if arrays is None else np.concatenate([arrays[t].y for t in tests])
-        if y is None or len(np.unique(y)) < 2:
-            skipped.append(label)
-            continue
-        proba = np.concatenate([arrays[t].proba for t in tests])
-        curves[label] = roc_curve_data(y, proba, np.concatenate([arrays[t].w for t in tests]))
-        multiclass = multiclass or (proba.ndim == 2 and proba.shape[1] > 2)
-    return curves, skipped, multiclass
-
-
-def roc_plot(run_dir: Path, data: DatasetAnalysis, blind: bool, colors: dict) -> Plot | None:
+def roc_plot(out_dir: Path, data: DatasetAnalysis, blind: bool, colors: dict) -> Plot | None:
     """Weighted ROC per model on the visible test splits (never the private one when blind)."""
-    curves, skipped, multiclass = roc_curves(run_dir, data.first_seed, data.tests)
-    if not curves:
+    if data.roc is None or not data.roc.curves:
         return None
+    curves, skipped, multiclass = data.roc.curves, data.roc.skipped, data.roc.multiclass
     class_names = data.info.get("class_names") or ("background", "signal")
     multiclass = multiclass or len(class_names) < 2
     kind = "one-vs-rest micro-average" if multiclass else f"{class_names[1]} vs {class_names[0]}"
@@ -159,7 +118,7 @@ def roc_plot(run_dir: Path, data: DatasetAnalysis, blind: bool, colors: dict) ->
     if skipped:
         ax.text(0.02, 0.98, "no predictions for: " + ", ".join(skipped), transform=ax.transAxes,
                 va="top", fontsize=7, color="grey")
-    rel = save_figure(fig, run_dir, f"{safe_name(data.name)}_roc.png")
+    rel = save_figure(fig, out_dir, f"{safe_name(data.name)}_roc.png")
     caption = f"ROC curves ({kind}, event-weighted), test part(s) {what}"
     return Plot(caption + (" (blind: private part not used)" if blind else ""), rel)
 
@@ -167,51 +126,36 @@ def roc_plot(run_dir: Path, data: DatasetAnalysis, blind: bool, colors: dict) ->
 # --------------------------------------------------------------------------- threshold curve
 
 
-def threshold_curves(run_dir: Path, data: DatasetAnalysis) -> dict[str, tuple]:
-    """Per model: (thresholds, figure at each, chosen threshold, figure there, reliable mask) on
-    validation. The chosen threshold is the record's own (from the float64 scores the run
-    had), not one recomputed from the stored float32 predictions."""
-    out = {}
-    key = data.metric.threshold_key
-    for label, rec in data.first_seed.items():
-        arrays = load_splits(run_dir, rec, ["val"])
-        curve = None if arrays is None else data.metric.threshold_curve(arrays["val"])
-        if curve is not None:
-            cuts, values, cut, reliable = curve
-            cut = rec["metrics"].get(key, cut) if key else cut
-            out[label] = (cuts, values, cut, data.metric.threshold_value(arrays["val"], cut), reliable)
-    return out
-
-
-def _shade_unreliable(ax, curves: dict[str, tuple]) -> None:
+def _shade_unreliable(ax, curves: Mapping[str, CutCurve]) -> None:
     """Grey where a cut keeps too few events for the figure to mean anything, and the y-axis
     kept on the range the reliable cuts reach (spikes above it are small-number artefacts)."""
-    bounds = [cuts[~reliable].min() for cuts, _, _, _, reliable in curves.values() if (~reliable).any()]
+    bounds = [c.cuts[~c.reliable].min() for c in curves.values() if (~c.reliable).any()]
     if bounds:
         ax.axvspan(min(bounds), 1.0, color="grey", alpha=0.15, lw=0, label="too few background events (any model)")
-    tops = [values[reliable].max() for _, values, _, _, reliable in curves.values() if reliable.any()]
+    tops = [c.values[c.reliable].max() for c in curves.values() if c.reliable.any()]
     if tops and bounds:
         ax.set_ylim(0, 1.15 * max(tops))
 
 
-def threshold_plot(run_dir: Path, data: DatasetAnalysis, colors: dict) -> Plot | None:
+def threshold_plot(out_dir: Path, data: DatasetAnalysis, colors: dict) -> Plot | None:
     """The metric against the cut on the validation split, the cut chosen there marked."""
-    curves = threshold_curves(run_dir, data)
+    curves = data.cuts
     if not curves:
         return None
     title = data.metric.title
     fig, ax = subplots(figsize=(7, 4.5))
-    for label, (cuts, values, cut, at_cut, _) in curves.items():
+    for label, curve in curves.items():
         c = colors.get(label)
-        cx, vx = _thin(cuts, values)
-        ax.plot(cx, vx, color=c, lw=1.2, label=f"{label} (cut {cut:.3f}, {title} {data.metric.fmt(at_cut)})")
-        ax.axvline(cut, color=c, ls="--", lw=1)
+        cx, vx = _thin(curve.cuts, curve.values)
+        ax.plot(cx, vx, color=c, lw=1.2,
+                label=f"{label} (cut {curve.cut:.3f}, {title} {data.metric.fmt(curve.at_cut)})")
+        ax.axvline(curve.cut, color=c, ls="--", lw=1)
     _shade_unreliable(ax, curves)
     ax.set_xlabel("cut on the signal score (select score >= cut)")
     ax.set_ylabel(f"{title} (validation split)")
     ax.set_title(f"{data.name}: {title} vs cut on validation; dashed: chosen cut", fontsize=10)
     ax.legend(fontsize=8, loc="best")
-    rel = save_figure(fig, run_dir, f"{safe_name(data.name)}_{safe_name(data.metric.name)}_cut.png")
+    rel = save_figure(fig, out_dir, f"{safe_name(data.name)}_{safe_name(data.metric.name)}_cut.png")
     return Plot(f"{title} vs cut on the validation split (dashed: the cut chosen there; grey: cuts keeping "
                 "too few background events for the figure to mean anything)", rel)
 
@@ -220,12 +164,12 @@ def threshold_plot(run_dir: Path, data: DatasetAnalysis, colors: dict) -> Plot |
 
 
 def _timing_frame(data: DatasetAnalysis) -> pd.DataFrame:
-    return pd.DataFrame([{"model": r["model"], "train_s": r["timing"].get("train_s"),
-                          "predict_per_1k_s": r["timing"].get("predict_per_1k_s")}
-                         for recs in data.groups.values() for r in recs if r.get("timing")])
+    return pd.DataFrame([{"model": r.model, "train_s": r.timing.get("train_s"),
+                          "predict_per_1k_s": r.timing.get("predict_per_1k_s")}
+                         for recs in data.groups.values() for r in recs if r.timing])
 
 
-def timing_plot(run_dir: Path, data: DatasetAnalysis, colors: dict) -> Plot | None:
+def timing_plot(out_dir: Path, data: DatasetAnalysis, colors: dict) -> Plot | None:
     """Train time and inference time per 1k events per model: mean over seeds, seeds as dots."""
     df = _timing_frame(data)
     if df.empty:
@@ -249,14 +193,14 @@ def timing_plot(run_dir: Path, data: DatasetAnalysis, colors: dict) -> Plot | No
         ax.set_xlabel(title)
         ax.set_ylabel("")
     fig.suptitle(f"{data.name}: timing (bars: mean over seeds, dots: seeds)", fontsize=10)
-    rel = save_figure(fig, run_dir, f"{safe_name(data.name)}_timing.png")
+    rel = save_figure(fig, out_dir, f"{safe_name(data.name)}_timing.png")
     return Plot("Training time and inference time per 1k events (bars: mean over seeds; dots: single seeds)", rel)
 
 
 # --------------------------------------------------------------------------- Optuna
 
 
-def tuning_plot(run_dir: Path, name: str, tuning: Sequence[TuningRow], colors: dict) -> Plot | None:
+def tuning_plot(out_dir: Path, name: str, tuning: Sequence[TuningRow], colors: dict) -> Plot | None:
     """Objective per trial (dots) and the running best (line) of every tuned model; studies maximise."""
     searched = [row for row in tuning if row.history]
     if not searched:
@@ -275,15 +219,15 @@ def tuning_plot(run_dir: Path, name: str, tuning: Sequence[TuningRow], colors: d
     ax.set_ylabel("objective on the validation split")
     ax.set_title(f"{name}: Optuna history (dots: trials, line: running best)", fontsize=10)
     ax.legend(fontsize=8)
-    rel = save_figure(fig, run_dir, f"{safe_name(name)}_tuning.png")
+    rel = save_figure(fig, out_dir, f"{safe_name(name)}_tuning.png")
     return Plot("Hyper-parameter search: objective per trial and running best", rel)
 
 
 # --------------------------------------------------------------------------- encoder sheets
 
 
-def _encoder_caption(rec: dict) -> str:
-    info = rec.get("info") or {}
+def _encoder_caption(rec) -> str:
+    info = rec.info or {}
     opts = info.get("encoder_options") or {}
     opts = ", ".join(f"{k}={v}" for k, v in opts.items() if k not in ("size", "channels"))
     bits = [f"encoder `{info['encoder']}`"] if info.get("encoder") else []
@@ -291,17 +235,12 @@ def _encoder_caption(rec: dict) -> str:
         bits.append(f"{info['image_size']} px")
     if opts:
         bits.append(opts)
-    return f"Example images of {rec['model']}" + (f" ({'; '.join(bits)})" if bits else "")
+    return f"Example images of {rec.model}" + (f" ({'; '.join(bits)})" if bits else "")
 
 
-def encoder_sheets(run_dir: Path, data: DatasetAnalysis) -> list[Plot]:
+def encoder_sheets(data: DatasetAnalysis) -> list[Plot]:
     """Links to the example sheets the runner wrote for SuperTML models, where present."""
-    out = []
-    for label, rec in data.first_seed.items():
-        path = store.example_image_path(run_dir, data.name, label)
-        if path.is_file():
-            out.append(Plot(_encoder_caption(rec), path.relative_to(run_dir).as_posix()))
-    return out
+    return [Plot(_encoder_caption(data.first_seed[label]), rel) for label, rel in data.examples.items()]
 
 
 # --------------------------------------------------------------------------- the step
@@ -316,7 +255,7 @@ def _ladder_axis(ax, rows) -> None:
     ax.set_xlabel("rung (the paper's experiment id, in ladder order)")
 
 
-def ladder_plots(run_dir: Path, data: DatasetAnalysis) -> list[Plot]:
+def ladder_plots(out_dir: Path, data: DatasetAnalysis) -> list[Plot]:
     """As the paper's figures: the metric per rung with error bars over seeds, and the training
     time per rung relative to the baseline; the paper's own figures beside ours only where the
     analysis attached them (HiggsML AMS), never on another metric's axis."""
@@ -340,7 +279,7 @@ def ladder_plots(run_dir: Path, data: DatasetAnalysis) -> list[Plot]:
     ax.legend(fontsize=8)
     beside = "; the paper's private AMS beside" if paper else ""
     first = Plot(f"{title} by rung (this run's {split} split, mean ± std over seeds{beside})",
-                 save_figure(fig, run_dir, f"{safe_name(data.name)}_ladder_{safe_name(data.metric.name)}.png"))
+                 save_figure(fig, out_dir, f"{safe_name(data.name)}_ladder_{safe_name(data.metric.name)}.png"))
     fig, ax = subplots(figsize=(max(7.0, 0.45 * len(rows) + 2), 4.5))
     ax.plot(x, [row.time_ratio if row.time_ratio else np.nan for row in rows], "o-", label="this run")
     if paper:
@@ -351,15 +290,15 @@ def ladder_plots(run_dir: Path, data: DatasetAnalysis) -> list[Plot]:
     ax.set_title(f"{data.name}: relative training time by rung", fontsize=10)
     ax.legend(fontsize=8)
     second = Plot(f"Training time by rung relative to the baseline ({'this run and the paper' if paper else 'this run'})",
-                  save_figure(fig, run_dir, f"{safe_name(data.name)}_ladder_time.png"))
+                  save_figure(fig, out_dir, f"{safe_name(data.name)}_ladder_time.png"))
     return [first, second]
 
 
-def lr_find_plot(run_dir: Path, data: DatasetAnalysis, colors: dict) -> Plot | None:
+def lr_find_plot(out_dir: Path, data: DatasetAnalysis, colors: dict) -> Plot | None:
     """The learning-rate range test of every model that ran one (its first seed): the
     smoothed training loss against the learning rate, the suggested rate marked."""
-    curves = {label: rec["info"]["lr_find"] for label, rec in data.first_seed.items()
-              if isinstance((rec.get("info") or {}).get("lr_find"), dict)}
+    curves = {label: rec.info["lr_find"] for label, rec in data.first_seed.items()
+              if isinstance((rec.info or {}).get("lr_find"), dict)}
     if not curves:
         return None
     fig, ax = subplots(figsize=(7, 4.5))
@@ -373,7 +312,7 @@ def lr_find_plot(run_dir: Path, data: DatasetAnalysis, colors: dict) -> Plot | N
     ax.set_title(f"{data.name}: learning-rate range test (dashed: suggestion, a tenth of the minimum's rate)",
                  fontsize=10)
     ax.legend(fontsize=8)
-    rel = save_figure(fig, run_dir, f"{safe_name(data.name)}_lr_find.png")
+    rel = save_figure(fig, out_dir, f"{safe_name(data.name)}_lr_find.png")
     return Plot("Learning-rate range test (lr_find) on the training split, first seed", rel)
 
 
@@ -392,16 +331,16 @@ def _importance_axes(ax, ranking: dict, title: str, color=None) -> None:
     ax.tick_params(axis="y", labelsize=7)
 
 
-def importance_plot(run_dir: Path, data: DatasetAnalysis, colors: dict) -> Plot | None:
+def importance_plot(out_dir: Path, data: DatasetAnalysis, colors: dict) -> Plot | None:
     """Each model's most important features on validation (first seed), one panel a model."""
-    ranked = {label: rec["importance"] for label, rec in data.first_seed.items() if isinstance(rec.get("importance"), dict)}
+    ranked = {label: rec.importance for label, rec in data.first_seed.items() if isinstance(rec.importance, Mapping)}
     if not ranked:
         return None
     fig, axes = subplots(1, len(ranked), figsize=(4.2 * len(ranked), 0.28 * TOP_FEATURES + 1.5), squeeze=False)
     for ax, (label, ranking) in zip(axes[0], ranked.items()):
         _importance_axes(ax, ranking, label, colors.get(label))
     fig.suptitle(f"{data.name}: permutation importance (top {TOP_FEATURES}, mean ± std over repeats)", fontsize=10)
-    rel = save_figure(fig, run_dir, f"{safe_name(data.name)}_importance.png")
+    rel = save_figure(fig, out_dir, f"{safe_name(data.name)}_importance.png")
     return Plot("Permutation importance on the validation split (first seed): the objective's drop when a "
                 "feature is shuffled", rel)
 
@@ -418,16 +357,17 @@ def write_importance(ranking: dict, title: str, out_dir: Path) -> list[Path]:
     return [csv, _save_to(fig, out_dir / "importance.png")]
 
 
-def dataset_plots(run_dir: Path, data: DatasetAnalysis, blind: bool) -> list[Plot]:
+def dataset_plots(out_dir: Path, data: DatasetAnalysis, blind: bool) -> list[Plot]:
     colors = model_colors([*data.groups, *(row.label for row in data.tuning)])
-    drawn = [roc_plot(run_dir, data, blind, colors), threshold_plot(run_dir, data, colors),
-             timing_plot(run_dir, data, colors), tuning_plot(run_dir, data.name, data.tuning, colors),
-             lr_find_plot(run_dir, data, colors), importance_plot(run_dir, data, colors)]
-    return [p for p in drawn if p is not None] + ladder_plots(run_dir, data) + encoder_sheets(run_dir, data)
+    drawn = [roc_plot(out_dir, data, blind, colors), threshold_plot(out_dir, data, colors),
+             timing_plot(out_dir, data, colors), tuning_plot(out_dir, data.name, data.tuning, colors),
+             lr_find_plot(out_dir, data, colors), importance_plot(out_dir, data, colors)]
+    return [p for p in drawn if p is not None] + ladder_plots(out_dir, data) + encoder_sheets(data)
 
 
-def make_plots(analysis: RunAnalysis, run_dir: Path) -> dict[str, list[Plot]]:
-    """Write every plot of an analysed run under ``run_dir/plots``; dataset -> its plots."""
-    run_dir = Path(run_dir)
-    return {data.name: dataset_plots(run_dir, data, analysis.blind) if data.groups else []
+def make_plots(analysis: RunAnalysis, out_dir: Path) -> dict[str, list[Plot]]:
+    """Draw every plot of an analysed run under ``out_dir/plots`` (the run directory); dataset ->
+    its plots. Nothing here reads a stored file: every curve comes computed in the analysis."""
+    out_dir = Path(out_dir)
+    return {data.name: dataset_plots(out_dir, data, analysis.blind) if data.groups else []
             for data in analysis.datasets}

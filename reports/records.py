@@ -1,68 +1,59 @@
-"""Which stored records a report looks at, and reading their predictions by name.
-
-Predictions are only ever read through ``store.load_predictions`` with explicit keys:
-a blind report never names a private array, so it never reads one.
-"""
+"""Which stored records a report looks at: grouped by model, the reference of comparisons,
+the test over seeds. Their predictions are read through ``StoredRun.splits`` only (once per
+file, and never a private array while blind)."""
 from __future__ import annotations
 
 from collections import defaultdict
-from pathlib import Path
 from typing import Iterable, Mapping, Sequence
 
 import numpy as np
 
-from benchmarks import store
 from benchmarks.core import stats
-from benchmarks.core.scoring import PRIVATE, Metric, SplitArrays, get_metric
+from benchmarks.core.scoring import Metric, get_metric
+from benchmarks.run_record import NO_CONTROL, Record
+from benchmarks.store import visible_tests  # noqa: F401 - the reports' one way to name visible tests
 
 from .tables import finite
 
-NO_CONTROL = "none"  # the control value the runner stores for real (uncontrolled) fits
-NOT_TESTS = ("train", "val")
 
 
-def group_records(records: Iterable[dict], dataset: str, control: str = NO_CONTROL) -> dict[str, list[dict]]:
+def group_records(records: Iterable[Record], dataset: str, control: str = NO_CONTROL) -> dict[str, list[Record]]:
     """Records of one dataset and control, by model label, in suite order."""
-    out: dict[str, list[dict]] = defaultdict(list)
+    out: dict[str, list[Record]] = defaultdict(list)
     for r in records:
-        if r["dataset"] == dataset and r.get("control", NO_CONTROL) == control:
-            out[r["model"]].append(r)
+        if r.dataset == dataset and r.control == control:
+            out[r.model].append(r)
     return dict(out)
 
 
-def first_seed(recs: Sequence[dict]) -> dict:
+def first_seed(recs: Sequence[Record]) -> Record:
     """The record of the smallest seed: the one single-seed figures are computed on."""
-    return min(recs, key=lambda r: r["seed"])
+    return min(recs, key=lambda r: r.seed)
 
 
-def by_seed(recs: Iterable[dict]) -> dict[int, dict]:
-    return {r["seed"]: r for r in recs}
+def by_seed(recs: Iterable[Record]) -> dict[int, Record]:
+    return {r.seed: r for r in recs}
 
 
-def visible_tests(info: Mapping, blind: bool) -> list[str]:
-    """The dataset's test splits in stored order; the private one left out when blind."""
-    return [n for n in info["splits"] if n not in NOT_TESTS and not (blind and n == PRIVATE)]
-
-
-def _best_validation(groups: Mapping[str, list[dict]], metric: Metric, tabular_only: bool) -> str | None:
+def _best_validation(groups: Mapping[str, list[Record]], metric: Metric, tabular_only: bool) -> str | None:
     """The model with the best mean *validation* score (in the metric's direction), first in
     suite order on a tie; None when no model (of the kind asked for) has one."""
     best, best_val = None, -np.inf
     for label, recs in groups.items():
-        if tabular_only and recs[0].get("family", "tabular") != "tabular":
+        if tabular_only and recs[0].family != "tabular":
             continue
-        vals = finite(r["metrics"].get(metric.validation_key) for r in recs)
+        vals = finite(r.metrics.get(metric.validation_key) for r in recs)
         if vals and metric.sign * float(np.mean(vals)) > best_val:
             best, best_val = label, metric.sign * float(np.mean(vals))
     return best
 
 
-def best_tabular(groups: Mapping[str, list[dict]], metric: Metric) -> str | None:
+def best_tabular(groups: Mapping[str, list[Record]], metric: Metric) -> str | None:
     """The tabular model with the best *validation* score (lowest for a lower-is-better metric)."""
     return _best_validation(groups, metric, tabular_only=True)
 
 
-def reference_model(groups: Mapping[str, list[dict]], metric: Metric) -> tuple[str | None, bool]:
+def reference_model(groups: Mapping[str, list[Record]], metric: Metric) -> tuple[str | None, bool]:
     """(the reference of paired comparisons, whether it is a tabular model).
 
     The tabular model with the best validation score; in a run without one, the best model
@@ -107,33 +98,6 @@ def seed_test(values_a: Sequence[float], values_b: Sequence[float], ratio: float
     return (None if out is None else out["p_value"]), CORRECTED_T_TEST
 
 
-def load_splits(run_dir: Path, record: dict, splits: Sequence[str]) -> dict[str, SplitArrays] | None:
-    """The named splits' stored labels, probabilities and weights; None when unreadable."""
-    keys = [k for split in splits for k in SplitArrays.keys(split)]
-    arrays = store.load_predictions(run_dir, record, keys)
-    if arrays is None:
-        return None
-    return {split: SplitArrays.from_npz(arrays, split) for split in splits}
-
-
-def unreadable_predictions(run_dir: Path, records: Iterable[dict], infos: Mapping[str, Mapping],
-                           blind: bool) -> tuple[str, ...]:
-    """The prediction files a report needs but cannot read (missing, torn, corrupt).
-
-    Only the arrays the report may show are read, so a blind report still never opens a
-    private one.
-    """
-    bad = []
-    for rec in records:
-        info = infos.get(rec["dataset"])
-        if info is None or not rec.get("predictions"):
-            continue
-        keys = [k for split in ("val", *visible_tests(info, blind)) for k in SplitArrays.keys(split)]
-        if store.load_predictions(run_dir, rec, keys) is None:
-            bad.append(rec["predictions"])
-    return tuple(bad)
-
-
-def dataset_metric(info: dict):
+def dataset_metric(info: Mapping) -> Metric:
     """The metric object a dataset of a stored run was scored with (its options included)."""
     return get_metric(info["metric"], **(info.get("metric_options") or {}))

@@ -8,7 +8,7 @@ section is one renderer here and one entry in ``SECTIONS``.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Sequence
+from typing import Callable, Mapping, Sequence
 
 from .analysis import DatasetAnalysis, RunAnalysis
 from .plots import Plot
@@ -344,7 +344,7 @@ TOP_SHOWN = 8  # features per model in the importance table (the plot shows more
 
 def importance_section(ctx: SectionContext) -> str:
     data = ctx.data
-    ranked = {label: rec["importance"] for label, rec in data.first_seed.items() if isinstance(rec.get("importance"), dict)}
+    ranked = {label: rec.importance for label, rec in data.first_seed.items() if isinstance(rec.importance, Mapping)}
     selections = data.info.get("selections") or {}
     if not ranked and not selections:
         return ""

@@ -21,7 +21,7 @@ class ColumnValues:
 
 def flagged(metric: Metric, recs: Sequence[dict], key: str) -> bool:
     """Whether any seed's figure `key` is one the metric calls unreliable."""
-    return any(metric.unreliable(r["metrics"], key) for r in recs)
+    return any(metric.unreliable(r.metrics, key) for r in recs)
 
 
 @dataclass(frozen=True)
@@ -41,11 +41,11 @@ class MainTable:
 
 
 def seed_values(recs: Sequence[dict], column: Column) -> Values:
-    return tuple(column.get(r["metrics"]) for r in recs)
+    return tuple(column.get(r.metrics) for r in recs)
 
 
 def timing_values(recs: Sequence[dict], key: str) -> Values:
-    return tuple((r.get("timing") or {}).get(key) for r in recs)
+    return tuple((r.timing or {}).get(key) for r in recs)
 
 
 def main_table(groups: Mapping[str, list[dict]], info: Mapping, metric: Metric, tests: Sequence[str],
@@ -75,7 +75,7 @@ def selection_rows(groups: Mapping[str, list[dict]], metric: Metric, splits: Seq
     for label, recs in groups.items():
         for split in splits:
             columns = metric.selection_columns(split)
-            if not columns or all(c.get(recs[0]["metrics"]) is None for c in columns):
+            if not columns or all(c.get(recs[0].metrics) is None for c in columns):
                 continue
             rows.append(SelectionRow(label, split, tuple(ColumnValues(c, seed_values(recs, c)) for c in columns),
                                      flagged(metric, recs, metric.test_key(split))))
@@ -97,9 +97,9 @@ def supertml_rows(groups: Mapping[str, list[dict]], column: Column, metric: Metr
     """Encoder and CNN settings of every SuperTML model, with its headline figure."""
     rows = []
     for label, recs in groups.items():
-        if recs[0].get("family") != "supertml":
+        if recs[0].family != "supertml":
             continue
-        i = recs[0].get("info", {})
+        i = recs[0].info
         layout = (i.get("encoder_options") or {}).get("layout", "")
         settings = (i.get("encoder", "?"), layout, i.get("image_size", "?"), i.get("backbone", "?"),
                     i.get("pretrained", "?"), i.get("training", "?"), i.get("precision", "?"))
@@ -130,7 +130,7 @@ def tuning_rows(tuning: Mapping[str, dict], dataset: str) -> tuple[TuningRow, ..
     rows = []
     for key, s in tuning.items():
         name, _, label = key.partition("/")
-        if name != dataset or not isinstance(s, dict):
+        if name != dataset or not isinstance(s, Mapping):
             continue
         label = s.get("label", label)
         history = tuple((float(h[0]), float(h[1])) for h in s.get("history") or []
@@ -168,20 +168,20 @@ def _images_per_s(n: float, seconds: float) -> float | None:
 
 def timing_rows(groups: Mapping[str, list[dict]]) -> tuple[TimingRow, ...]:
     """Wall-clock figures per model, means over seeds and relative to the fastest model."""
-    train = {label: float(np.mean([r["timing"]["train_s"] for r in recs])) for label, recs in groups.items()}
-    infer = {label: float(np.mean([r["timing"]["predict_per_1k_s"] for r in recs])) for label, recs in groups.items()}
+    train = {label: float(np.mean([r.timing["train_s"] for r in recs])) for label, recs in groups.items()}
+    infer = {label: float(np.mean([r.timing["predict_per_1k_s"] for r in recs])) for label, recs in groups.items()}
     if not train:
         return ()
     rows = []
     for label, recs in groups.items():
-        r0, supertml = recs[0], recs[0].get("family") == "supertml"
-        i, t = r0.get("info", {}), r0["timing"]
-        default_precision = "fp32" if r0.get("family") != "tabular" else "fp64/native"
-        predict_mean = float(np.mean([r["timing"]["predict_s"] for r in recs]))
+        r0, supertml = recs[0], recs[0].family == "supertml"
+        i, t = r0.info, r0.timing
+        default_precision = "fp32" if r0.family != "tabular" else "fp64/native"
+        predict_mean = float(np.mean([r.timing["predict_s"] for r in recs]))
         # Every epoch (both stages of two-stage training) encodes each training event once.
         train_images = t.get("n_train", 0) * i.get("epochs_run", 0)
         rows.append(TimingRow(
-            label, r0.get("device", "?"), i.get("precision", default_precision), i.get("batch_size", "–"),
+            label, r0.device, i.get("precision", default_precision), i.get("batch_size", "–"),
             i.get("threads", "–"), timing_values(recs, "train_s"), timing_values(recs, "val_predict_s"),
             timing_values(recs, "predict_s"), timing_values(recs, "predict_per_1k_s"),
             _relative(train[label], min(train.values())), _relative(infer[label], min(infer.values())),

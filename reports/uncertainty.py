@@ -6,12 +6,13 @@ stored figures of every seed both models have.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Mapping, Sequence
 
 from benchmarks.core.scoring import Metric
+from benchmarks.run_record import Record
+from benchmarks.store import StoredRun
 
-from .records import (CORRECTED_T_TEST, PAIRED_T_TEST, by_seed, first_seed, load_splits, reference_model,
+from .records import (CORRECTED_T_TEST, PAIRED_T_TEST, by_seed, first_seed, reference_model,
                       resampling_ratio, seed_test)
 
 N_BOOT = 1000
@@ -48,8 +49,8 @@ class Statistics:
 MIN_SEEDS = 3  # a t-test over fewer seeds has one degree of freedom or none: not shown as a p-value
 
 
-def _over_seeds(recs: Sequence[dict], ref_recs: Mapping[int, dict], key: str, ratio: float | None) -> SeedTest | None:
-    pairs = [(r["metrics"].get(key), ref_recs[r["seed"]]["metrics"].get(key)) for r in recs if r["seed"] in ref_recs]
+def _over_seeds(recs: Sequence[Record], ref_recs: Mapping[int, Record], key: str, ratio: float | None) -> SeedTest | None:
+    pairs = [(r.metrics.get(key), ref_recs[r.seed].metrics.get(key)) for r in recs if r.seed in ref_recs]
     if len(pairs) < 2:
         return None
     if len(pairs) < MIN_SEEDS:
@@ -59,44 +60,39 @@ def _over_seeds(recs: Sequence[dict], ref_recs: Mapping[int, dict], key: str, ra
 
 
 class _Reference:
-    """The reference model's records by seed, and its predictions read at most once per seed."""
+    """The reference model's records by seed."""
 
-    def __init__(self, recs: Sequence[dict]):
+    def __init__(self, recs: Sequence[Record]):
         self.records = by_seed(recs)
-        self._arrays: dict[int, dict | None] = {}
 
-    def arrays(self, run_dir: Path, seed: int, tests: Sequence[str]) -> dict | None:
-        if seed not in self.records:
-            return None
-        if seed not in self._arrays:
-            self._arrays[seed] = load_splits(run_dir, self.records[seed], tests)
-        return self._arrays[seed]
+    def arrays(self, run: StoredRun, seed: int) -> dict | None:
+        return run.splits(self.records[seed]) if seed in self.records else None
 
 
-def _model_rows(run_dir: Path, metric: Metric, recs: Sequence[dict], tests: Sequence[str],
+def _model_rows(run: StoredRun, metric: Metric, recs: Sequence[Record], tests: Sequence[str],
                 reference: _Reference | None, is_reference: bool, ratios: Mapping[str, float | None]) -> list[StatRow]:
     """One model's rows: its first seed's interval per split; unless it is the reference,
     the paired comparison with the reference's record of the same seed."""
     rec = first_seed(recs)
-    arrays = load_splits(run_dir, rec, tests)
+    arrays = run.splits(rec)
     if arrays is None:
         return []
-    theirs = None if reference is None or is_reference else reference.arrays(run_dir, rec["seed"], tests)
+    theirs = None if reference is None or is_reference else reference.arrays(run, rec.seed)
     rows = []
     for split in tests:
-        low, high = metric.interval(arrays[split], rec["metrics"], N_BOOT, rec["seed"])
+        low, high = metric.interval(arrays[split], rec.metrics, N_BOOT, rec.seed)
         comparison = seeds = None
         if theirs is not None:
-            comparison = metric.paired(arrays[split], rec["metrics"], theirs[split],
-                                       reference.records[rec["seed"]]["metrics"], N_BOOT, rec["seed"])
+            comparison = metric.paired(arrays[split], rec.metrics, theirs[split],
+                                       reference.records[rec.seed].metrics, N_BOOT, rec.seed)
             seeds = _over_seeds(recs, reference.records, metric.test_key(split), ratios[split])
         key = metric.test_key(split)
-        rows.append(StatRow(rec["model"], split, rec["metrics"][key], low, high, is_reference, comparison, seeds,
-                            metric.unreliable(rec["metrics"], key)))
+        rows.append(StatRow(rec.model, split, rec.metrics[key], low, high, is_reference, comparison, seeds,
+                            metric.unreliable(rec.metrics, key)))
     return rows
 
 
-def statistics(run_dir: Path, groups: Mapping[str, list[dict]], metric: Metric, tests: Sequence[str],
+def statistics(run: StoredRun, groups: Mapping[str, list[Record]], metric: Metric, tests: Sequence[str],
                info: Mapping | None = None) -> Statistics:
     """Every model's interval on each visible test split, and its comparison with the reference.
 
@@ -108,5 +104,5 @@ def statistics(run_dir: Path, groups: Mapping[str, list[dict]], metric: Metric, 
     ratio = resampling_ratio(info)
     ratios = {split: resampling_ratio(info, split) for split in tests}
     rows = [row for label, recs in groups.items()
-            for row in _model_rows(run_dir, metric, recs, tests, reference, label == ref, ratios)]
+            for row in _model_rows(run, metric, recs, tests, reference, label == ref, ratios)]
     return Statistics(ref, N_BOOT, tuple(rows), tabular, PAIRED_T_TEST if ratio is None else CORRECTED_T_TEST)
