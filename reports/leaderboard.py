@@ -131,7 +131,7 @@ def run_cells(run_dir: Path, results: Mapping, blind: bool, entrant: Callable[[s
         for label, recs in group_records(results.get("records", []), name).items():
             search = (tuning.get(f"{name}/{label}") or {}).get("search_s") or 0.0
             cells.append(Cell(name, entrant(label), tuple(recs), Path(run_dir), metric, column, split, float(search),
-                              resampling_ratio(info, split), metric.leaderboard_note(blind)))
+                              resampling_ratio(info, split), metric.text.leaderboard_note(blind)))
     return cells
 
 
