@@ -24,7 +24,7 @@ from .core.errors import BenchmarkError, ConfigError
 from .core.naming import safe_name
 from .core.scoring import METRICS
 from .core.secrets import MASK, redact
-from .encoding import encode_examples
+from .encode_command import encode_examples
 from .executors import require_ray, tune_on_ray
 from .importance import importance_of
 from .runner import RunOptions, run_suite, select_models
