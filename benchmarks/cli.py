@@ -23,7 +23,7 @@ from .core.errors import BenchmarkError, ConfigError
 from .core.naming import safe_name
 from .core.scoring import METRICS
 from .core.secrets import MASK, redact
-from .encoding import encode_examples
+from .encode_command import encode_examples
 from .executors import require_ray, tune_on_ray
 from .importance import importance_of
 from .runner import RunOptions, run_suite, select_models
@@ -384,7 +384,7 @@ def cmd_importance(args) -> int:
     splits = pipeline.SeedSplits(ds, dspec, seed, search=scope).for_model(spec)
     ranking = importance_of(ds, spec, spec.params, splits, resolve_device(args.device), seed, args.repeats)
     where = "the search pool: never a test event" if scope == "once" else "the first repeat's training part"
-    print(f"{spec.label} on {ds.name}: {ds.scorer.objective_title} {ranking.baseline:.4f}; "
+    print(f"{spec.label} on {ds.name}: {ds.scorer.text.objective_title} {ranking.baseline:.4f}; "
           f"drop when each feature is shuffled ({ranking.repeats} repeats, on {where})")
     for name in ranking.ranked():
         k = ranking.features.index(name)

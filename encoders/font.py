@@ -127,14 +127,6 @@ def glyph_atlas(path: str, size: int, charset: str) -> np.ndarray:
     return _atlas(path, size, charset)
 
 
-@functools.lru_cache(maxsize=512)
-def glyph_rows(path: str, size: int, charset: str) -> np.ndarray:
-    """The atlas as (height, glyphs, pitch): gathering codes along axis 1 yields text rows."""
-    rows = np.ascontiguousarray(_atlas(path, size, charset).transpose(1, 0, 2))
-    rows.setflags(write=False)
-    return rows
-
-
 @functools.lru_cache(maxsize=128)
 def glyph_pair_rows(path: str, size: int, charset: str) -> np.ndarray:
     """Two-character tiles as (height, glyphs**2, 2 * pitch), index a * glyphs + b.

@@ -65,4 +65,4 @@ def audit_table(run: StoredRun, groups: Mapping[str, list[Record]], metric: Metr
     if not rows:
         return None
     columns = tuple(dict.fromkeys(c for row in rows for c in row.cells))
-    return AuditTable(metric.audit_title, columns, tuple(rows), tuple(legend.values()))
+    return AuditTable(metric.text.audit_title, columns, tuple(rows), tuple(legend.values()))

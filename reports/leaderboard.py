@@ -46,7 +46,7 @@ class Cell:
     split: str  # the visible test split that figure is computed on (paired bootstraps use it)
     search_s: float = 0.0  # the run's search seconds for this model and dataset (older records lack tune_s)
     resampling_ratio: float | None = None  # n_test / n_train when seeds are folds of one table (records.resampling_ratio)
-    note: str = ""  # why the dataset is ranked by this figure (Metric.leaderboard_note)
+    note: str = ""  # why the dataset is ranked by this figure (MetricText.leaderboard_note)
 
     @property
     def score(self) -> float | None:
@@ -132,7 +132,7 @@ def run_cells(run: StoredRun, entrant: Callable[[str], str] = str) -> list[Cell]
         for label, recs in group_records(run.records, name).items():
             search = (run.tuning.get(f"{name}/{label}") or {}).get("search_s") or 0.0
             cells.append(Cell(name, entrant(label), tuple(recs), run, metric, column, split, float(search),
-                              resampling_ratio(info, split), metric.leaderboard_note(run.blind)))
+                              resampling_ratio(info, split), metric.text.leaderboard_note(run.blind)))
     return cells
 
 

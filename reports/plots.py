@@ -142,7 +142,7 @@ def threshold_plot(out_dir: Path, data: DatasetAnalysis, colors: dict) -> Plot |
     curves = data.cuts
     if not curves:
         return None
-    title = data.metric.title
+    title = data.metric.text.title
     fig, ax = subplots(figsize=(7, 4.5))
     for label, curve in curves.items():
         c = colors.get(label)
@@ -262,7 +262,7 @@ def ladder_plots(out_dir: Path, data: DatasetAnalysis) -> list[Plot]:
     ladder = data.ladder
     if ladder is None or not ladder.rows:
         return []
-    split, rows, title = ladder.tests[-1], ladder.rows, data.metric.title
+    split, rows, title = ladder.tests[-1], ladder.rows, data.metric.text.title
     x = np.arange(len(rows))
     fig, ax = subplots(figsize=(max(7.0, 0.45 * len(rows) + 2), 4.5))
     means = [np.nanmean([v for v in row.values[split] if v is not None] or [np.nan]) for row in rows]

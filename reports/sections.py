@@ -38,7 +38,7 @@ def dataset_section(ctx: SectionContext) -> str:
                   "file's schema; no physics conclusion can be drawn from them.", ""]
     lines += [f"- Source: {info['source']}",
               f"- Events: {info['n_events']}, features used: {info['n_features']}, "
-              f"task: {info['task']}, metric: {ctx.data.metric.title}",
+              f"task: {info['task']}, metric: {ctx.data.metric.text.title}",
               f"- Seeds (repeats of split + train + evaluate): {', '.join(map(str, info['seeds']))}",
               *resampling_lines(info.get("resampling")),
               "- Preprocessing (fitted on the training split only): "
@@ -49,7 +49,7 @@ def dataset_section(ctx: SectionContext) -> str:
     if info.get("weight_totals"):
         totals = ", ".join(f"{c}: {v:.12g}" for c, v in info["weight_totals"].items())
         lines += ["", f"Weights of every split are rescaled per class to the full-data totals ({totals}), "
-                      f"so {ctx.data.metric.title} is comparable between splits of any size."]
+                      f"so {ctx.data.metric.text.title} is comparable between splits of any size."]
     return "\n".join(lines)
 
 
@@ -108,7 +108,7 @@ def marked(text: str, flag: bool) -> str:
 
 
 def flag_note(ctx: SectionContext, any_flag: bool) -> list[str]:
-    return [ctx.data.metric.reliability_note] if any_flag and ctx.data.metric.reliability_note else []
+    return [ctx.data.metric.text.reliability_note] if any_flag and ctx.data.metric.text.reliability_note else []
 
 
 def results_section(ctx: SectionContext) -> str:
@@ -175,8 +175,8 @@ def controls_section(ctx: SectionContext) -> str:
              chance_cell(ctx, row.chance), row.verdict]
             for row in control.rows]
     events = "" if control.n_events is None else f" ({control.n_events} events)"
-    note = f"{metric.control_note} Scored on test split `{control.split}`{events}."
-    head = ["model", f"real {figure}", f"shuffled {figure}", metric.chance_title, "consistent with chance?"]
+    note = f"{metric.text.control_note} Scored on test split `{control.split}`{events}."
+    head = ["model", f"real {figure}", f"shuffled {figure}", metric.text.chance_title, "consistent with chance?"]
     any_flag = any(row.real_flagged or row.shuffled_flagged for row in control.rows)
     return "\n".join(["### Shuffled-label control", "", note, "", table(head, rows),
                       *(["", *flag_note(ctx, True)] if any_flag else [])])
@@ -198,7 +198,7 @@ def tuning_section(ctx: SectionContext) -> str:
         + (["A once-per-dataset search's best parameters were retrained with every seed"] if once else []))
     return "\n".join([
         "### Hyper-parameter search (Optuna)", "",
-        f"Objective: {ctx.data.metric.objective_title}. {' '.join(ctx.data.info.get('search') or [])} "
+        f"Objective: {ctx.data.metric.text.objective_title}. {' '.join(ctx.data.info.get('search') or [])} "
         f"No search ever sees a test part it is scored on. {retrained}, then evaluated once on the test splits.", "",
         table(["model", "complete trials", "pruned", "failed", "best validation score", "best parameters",
                "search s"], rows),
@@ -254,9 +254,9 @@ def statistics_section(ctx: SectionContext) -> str:
     st, metric = ctx.data.statistics, ctx.data.metric
     if st is None or not st.rows:
         return ""
-    fmt, what, ref = metric.fmt, metric.interval_title, st.reference
+    fmt, what, ref = metric.fmt, metric.text.interval_title, st.reference
     intervals = (f"95% bootstrap intervals of the {what} ({st.n_boot} resamples of the test events, weights kept "
-                 f"with their events{metric.interval_note}; first seed).")
+                 f"with their events{metric.text.interval_note}; first seed).")
     if ref is None:
         rows = [[row.label, row.split, marked(f"{fmt(row.value)} [{fmt(row.low)}, {fmt(row.high)}]", row.flagged)]
                 for row in st.rows]
@@ -319,7 +319,7 @@ def ladder_section(ctx: SectionContext) -> str:
                       MISSING if paper is None else f"{paper.time_ratio:.1f}x"]
         rows.append(cells)
     sizing = "sized for 2 CPU cores and a sample file" if ladder.sizing == "2-core" else "with the paper's settings"
-    head = ["rung", "parameters (categorical inputs)", "precision", *(f"{metric.title} {t}" for t in ladder.tests),
+    head = ["rung", "parameters (categorical inputs)", "precision", *(f"{metric.text.title} {t}" for t in ladder.tests),
             f"Δ vs previous ({split}) [95% CI]", f"Δ vs baseline ({split}) [95% CI]", "train s", "train ×baseline",
             "val s", "test s", *(["paper: private AMS", "paper: train ×baseline"] if with_paper else [])]
     paper_note = (" The paper's columns are its published figures for the same experiment: full data (200k "
@@ -351,7 +351,7 @@ def importance_section(ctx: SectionContext) -> str:
     lines = ["### Feature importance", ""]
     if ranked:
         lines += [f"Permutation importance on the validation split (first seed; never a test split): how much "
-                  f"{data.metric.objective_title} drops when one feature is shuffled across the validation "
+                  f"{data.metric.text.objective_title} drops when one feature is shuffled across the validation "
                   f"events, mean ± std over repeats; the {TOP_SHOWN} largest per model.", ""]
         rows = []
         for label, r in ranked.items():
@@ -374,7 +374,7 @@ def audit_section(ctx: SectionContext) -> str:
                  [[row.label, row.seeds, *(fmt_mean_std(row.cells.get(c, ()), metric.digits, metric.percent)
                                            for c in audit.columns)] for row in audit.rows])
     legend = "\n".join(f"- **{item.column}** ({item.label}): {item.explanation}" for item in audit.legend)
-    note = metric.audit_note + (metric.audit_blind_note if ctx.run.blind else "")
+    note = metric.text.audit_note + (metric.text.audit_blind_note if ctx.run.blind else "")
     return "\n\n".join([f"### {audit.title}", note, body, legend])
 
 

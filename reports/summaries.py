@@ -58,7 +58,7 @@ def main_table(groups: Mapping[str, list[dict]], info: Mapping, metric: Metric, 
                       ColumnValues(c, seed_values(recs, c), flagged(metric, recs, c.key)) for c in columns)
         rows.append(MainRow(label, len(recs), cells, timing_values(recs, "train_s"),
                             timing_values(recs, "predict_per_1k_s")))
-    return MainTable(metric.table_note, columns, tuple(rows))
+    return MainTable(metric.text.table_note, columns, tuple(rows))
 
 
 @dataclass(frozen=True)

@@ -87,7 +87,7 @@ def test_roc_auc_report(auc_run, tmp_path):
     assert stats_row[2] == f"{rec['metrics']['roc_auc']:.4f} [{low:.4f}, {high:.4f}]"
     assert "vs good" in md and stats_row[3].startswith("-")  # the weak model is worse than the reference
     control = _rows(md, "### Shuffled-label control")
-    assert METRIC.chance_title in md
+    assert METRIC.text.chance_title in md
     assert control["leaky"][4] == "**no in 2 of 2 seeds**"
     assert control["good"][4] == "yes"
     assert "audit" not in md.lower()  # ROC AUC has no audit

@@ -15,7 +15,7 @@ import pytest
 from benchmarks import store
 from benchmarks.core import metrics, stats
 from benchmarks.core.registry import Entry
-from benchmarks.core.scoring import METRICS, Column, Metric, SplitArrays
+from benchmarks.core.scoring import METRICS, Column, Metric, MetricText, SplitArrays
 from reports.analysis import analyse_run
 from reports.leaderboard import run_leaderboard
 from reports.leaderboard_plots import pareto
@@ -32,7 +32,7 @@ class ErrorRate(Metric):
     """A lower-is-better figure (1 - accuracy), registered by the tests that need it."""
 
     name = "error-rate"
-    title = "error rate"
+    text = MetricText(title="error rate")
     direction = "minimize"
     validation_key = "error_val"
 

@@ -2,6 +2,9 @@
 functions compute (so that moving scoring behind objects changed no number)."""
 from __future__ import annotations
 
+import ast
+from dataclasses import FrozenInstanceError, fields
+from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
@@ -10,7 +13,7 @@ from sklearn.metrics import roc_auc_score
 
 from benchmarks.core import metrics, stats
 from benchmarks.core.errors import ConfigError, DataError
-from benchmarks.core.scoring import Metric, SplitArrays, get_metric, list_metrics
+from benchmarks.core.scoring import Metric, MetricText, SplitArrays, get_metric, list_metrics
 from datasets import Dataset
 
 pytestmark = pytest.mark.sklearn
@@ -151,3 +154,60 @@ def test_an_unknown_metric_option_is_still_an_error():
         get_metric("accuracy", margins=0.01)
     with pytest.raises(ConfigError):
         get_metric("roc-auc", min_background=3)
+
+
+# ------------------------------------------------------------------ report wording (MetricText)
+
+_ROOT = Path(__file__).resolve().parents[1]
+_HOLDERS = {"metric", "scorer", "METRIC"}  # the names a metric object goes by in reports/, benchmarks/ and tests
+
+
+def _metric_reads() -> tuple[set[str], set[str]]:
+    """Every attribute read off a metric object (``metric.X``, ``ctx.data.metric.X``,
+    ``ds.scorer.X``) and off its wording (``….text.X``) in reports/ and benchmarks/."""
+    on_metric, on_text = set(), set()
+    for path in [*(_ROOT / "reports").rglob("*.py"), *(_ROOT / "benchmarks").rglob("*.py")]:
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if not isinstance(node, ast.Attribute):
+                continue
+            base = node.value
+            holder = base.id if isinstance(base, ast.Name) else base.attr if isinstance(base, ast.Attribute) else None
+            if holder in _HOLDERS:
+                on_metric.add(node.attr)
+            elif holder == "text" and isinstance(base, ast.Attribute) and (
+                    (isinstance(base.value, ast.Name) and base.value.id in _HOLDERS)
+                    or (isinstance(base.value, ast.Attribute) and base.value.attr in _HOLDERS)):
+                on_text.add(node.attr)
+    return on_metric, on_text
+
+
+def test_every_attribute_a_report_reads_off_a_metric_is_declared_on_the_base():
+    on_metric, on_text = _metric_reads()
+    # The scan sees the readers (a sanity check that it finds what reports/sections.py reads).
+    assert {"text", "fmt", "test_key"} <= on_metric and {"chance_title", "table_note", "title"} <= on_text
+    assert sorted(a for a in on_metric if not (hasattr(Metric, a) or a in Metric.__annotations__)) == []
+    declared = {f.name for f in fields(MetricText)} | {n for n in vars(MetricText) if not n.startswith("_")}
+    assert sorted(on_text - declared) == []
+    for name in list_metrics():
+        metric = get_metric(name)
+        assert type(metric.text) is MetricText, name
+        assert all(hasattr(metric, a) for a in on_metric) and all(hasattr(metric.text, a) for a in on_text), name
+        assert metric.text.title and metric.text.description and metric.text.table_note, name
+
+
+def test_metric_text_is_frozen_and_prose_stays_off_the_metric_class():
+    text = get_metric("ams").text
+    with pytest.raises(FrozenInstanceError):
+        text.title = "x"
+    assert not any(hasattr(Metric, f.name) for f in fields(MetricText))  # no prose left on the maths
+    with pytest.raises(TypeError, match="title belong in text"):
+        class Stray(Metric):  # noqa: F841 - a prose attribute on the class itself is refused
+            title = "stray"
+
+
+def test_metric_text_notes():
+    ams = get_metric("ams")
+    assert "private AMS" in ams.text.leaderboard_note(False) and "public AMS" in ams.text.leaderboard_note(True)
+    assert get_metric("accuracy").text.leaderboard_note(True) == ""
+    assert "at least 5 raw background" in get_metric("ams", min_background=5).text.table_note
+    assert "at least" not in ams.text.table_note and get_metric("ams", min_background=5).text.title == "AMS"

@@ -5,9 +5,9 @@ A dataset names its metric (``Dataset.metric``); everything that depends on the 
 model of the shuffled-label control, the AMS audit) asks the metric object instead of
 testing the name. Adding a metric is one module here with one decorated class.
 """
-from .base import METRICS, PRIVATE, Column, Metric, SplitArrays, get_metric, list_metrics, register_metric
+from .base import METRICS, PRIVATE, Column, Metric, MetricText, SplitArrays, get_metric, list_metrics, register_metric
 
 # Importing the metric modules registers them.
 from . import accuracy, ams, roc_auc  # noqa: E402,F401
 
-__all__ = ["METRICS", "PRIVATE", "Column", "Metric", "SplitArrays", "get_metric", "list_metrics", "register_metric"]
+__all__ = ["METRICS", "PRIVATE", "Column", "Metric", "MetricText", "SplitArrays", "get_metric", "list_metrics", "register_metric"]

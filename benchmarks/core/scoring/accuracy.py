@@ -4,26 +4,28 @@ from __future__ import annotations
 from typing import Any, Mapping, Sequence
 
 from .. import metrics, stats
-from .base import Column, Metric, SplitArrays, register_metric
+from .base import Column, Metric, MetricText, SplitArrays, register_metric
 
 
 @register_metric
 class Accuracy(Metric):
     name = "accuracy"
-    title = "accuracy"
-    description = "fraction of test events classified correctly (unweighted)"
+    text = MetricText(
+        title="accuracy",
+        description="fraction of test events classified correctly (unweighted)",
+        objective_title="validation accuracy",
+        table_note="Accuracy on the held-out test split; mean ± std over seeds.",
+        interval_title="accuracy",
+        control_note=("Shuffled-label control: each model retrained on labels permuted within the training and "
+                      "validation splits, evaluated on the true test labels. The interval is what "
+                      "label-independent guessing gives; a shuffled result outside it points to a leak or a bug, "
+                      "one far below it to a small-sample fluke worth a second look."),
+        chance_title="chance level [95% interval]",
+    )
     percent = True
     digits = 2
     default_margin = 0.01  # one accuracy point
     validation_key = "accuracy_val"
-    objective_title = "validation accuracy"
-    table_note = "Accuracy on the held-out test split; mean ± std over seeds."
-    interval_title = "accuracy"
-    control_note = ("Shuffled-label control: each model retrained on labels permuted within the training and "
-                    "validation splits, evaluated on the true test labels. The interval is what "
-                    "label-independent guessing gives; a shuffled result outside it points to a leak or a bug, "
-                    "one far below it to a small-sample fluke worth a second look.")
-    chance_title = "chance level [95% interval]"
 
     def score(self, proba_val, val, tests, n_classes) -> dict:
         part, proba = tests[0]

@@ -2,59 +2,71 @@
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import replace
 from typing import Any, Mapping, Sequence
 
 import numpy as np
 
 from .. import audit, limits, metrics, stats
-from .base import PRIVATE, Column, Metric, SplitArrays, register_metric
+from .base import PRIVATE, Column, Metric, MetricText, SplitArrays, register_metric
 
 
 RELIABLE_BACKGROUND = 10  # raw background events a selection needs before its AMS means anything
 
 
+def _table_note(min_background: int) -> str:
+    rule = f" among the cuts keeping at least {min_background} raw background events" if min_background else ""
+    return (f"AMS at the cut chosen on the validation split (mean of the cuts giving the top 10% of "
+            f"validation AMS values{rule}), b_reg = 10; mean ± std over seeds.")
+
+
 @register_metric
 class AMS(Metric):
     name = "ams"
-    title = "AMS"
-    description = "Approximate Median Significance at a cut chosen on validation (HiggsML), b_reg = 10"
+    text = MetricText(
+        title="AMS",
+        description="Approximate Median Significance at a cut chosen on validation (HiggsML), b_reg = 10",
+        objective_title="validation AMS at the chosen cut",
+        table_note=_table_note(0),
+        interval_title="AMS at the validation cut",
+        interval_note=" and rescaled per class to the split totals",
+        control_note=("Shuffled-label control: each model retrained on labels permuted within the training and "
+                      "validation splits (weights kept with their events, shuffled labels independent of the true "
+                      "ones), then scored exactly like the real model on the true test labels. Chance = AMS of "
+                      "picking the same number of test events at random. A model selects a region of feature "
+                      "space, not random events, and a region's AMS spreads more than a random pick's, so a value "
+                      "just above the interval is not by itself a leak; one well above it, or close to the real "
+                      "model's AMS, is."),
+        chance_title="chance (random pick of as many events) [95%]",
+        audit_title="AMS audit",
+        audit_note=("The honest figure (cut chosen on validation, each test split on its own) next to the known "
+                    "ways of fooling oneself on HiggsML. Only the **honest** columns are results; every other "
+                    "column is labelled for what it is."),
+        audit_blind_note=" Private-split figures, and the public+private combination, are hidden in blind mode.",
+        reliability_note=(f"† rests on fewer than {RELIABLE_BACKGROUND} raw background events selected (in at "
+                          "least one seed): once a cut keeps almost no background, a handful of signal events "
+                          "gives any AMS at all. A small-number artefact, not a result."),
+        ranking_note=("AMS datasets are ranked by the private AMS, the HiggsML challenge's final figure "
+                      "(2.5x the public split's events)."),
+        ranking_blind_note=("AMS datasets are ranked by the public AMS: the run is blind, so the private AMS (the "
+                            "challenge's final figure) stays hidden until `--unblind`."),
+    )
     binary_only = True
     needs_weights = True
     default_margin = 0.05
     validation_key = "ams_val"
-    objective_title = "validation AMS at the chosen cut"
-    interval_title = "AMS at the validation cut"
-    interval_note = " and rescaled per class to the split totals"
-    control_note = ("Shuffled-label control: each model retrained on labels permuted within the training and "
-                    "validation splits (weights kept with their events, shuffled labels independent of the true "
-                    "ones), then scored exactly like the real model on the true test labels. Chance = AMS of "
-                    "picking the same number of test events at random. A model selects a region of feature "
-                    "space, not random events, and a region's AMS spreads more than a random pick's, so a value "
-                    "just above the interval is not by itself a leak; one well above it, or close to the real "
-                    "model's AMS, is.")
-    chance_title = "chance (random pick of as many events) [95%]"
-    audit_title = "AMS audit"
-    audit_note = ("The honest figure (cut chosen on validation, each test split on its own) next to the known ways "
-                  "of fooling oneself on HiggsML. Only the **honest** columns are results; every other column is "
-                  "labelled for what it is.")
-    audit_blind_note = " Private-split figures, and the public+private combination, are hidden in blind mode."
 
     def __init__(self, min_background: int = 0, margin: float | None = None):
         super().__init__(margin)
         # The cut rule: averaging the top-10% validation cuts among those that keep at least
         # this many raw background events (0: all cuts, the rule of Strong's studies).
         self.min_background = limits.integer(min_background, "ams: min_background", 0, limits.MAX_EVENTS)
+        if self.min_background:  # the table note names the cut rule
+            self.text = replace(type(self).text, table_note=_table_note(self.min_background))
 
     def options(self) -> dict:
         rule = {"min_background": self.min_background} if self.min_background else {}
         return {**rule, **super().options()}
-
-    @property
-    def table_note(self) -> str:
-        rule = (f" among the cuts keeping at least {self.min_background} raw background events"
-                if self.min_background else "")
-        return (f"AMS at the cut chosen on the validation split (mean of the cuts giving the top 10% of "
-                f"validation AMS values{rule}), b_reg = 10; mean ± std over seeds.")
 
     def _cut(self, scores, y, w) -> float:
         return metrics.choose_cut(scores, y, w, min_background=self.min_background)
@@ -91,13 +103,6 @@ class AMS(Metric):
         AMS while the run is blind."""
         split = "public" if blind else PRIVATE
         return next(c for c in self.summary_columns(blind) if c.key == self.test_key(split))
-
-    def leaderboard_note(self, blind: bool) -> str:
-        if blind:
-            return ("AMS datasets are ranked by the public AMS: the run is blind, so the private AMS (the "
-                    "challenge's final figure) stays hidden until `--unblind`.")
-        return ("AMS datasets are ranked by the private AMS, the HiggsML challenge's final figure "
-                "(2.5x the public split's events).")
 
     def interval(self, arrays, state, n_boot, seed, alpha=0.05):
         return stats.bootstrap_ams_ci(arrays.proba, arrays.y, arrays.w, state["cut"], n_boot=n_boot,
@@ -139,9 +144,6 @@ class AMS(Metric):
         return audit.audit_table(parts, state["cut"], seed=seed)
 
     threshold_key = "cut"
-    reliability_note = (f"† rests on fewer than {RELIABLE_BACKGROUND} raw background events selected (in at least "
-                        "one seed): once a cut keeps almost no background, a handful of signal events gives any "
-                        "AMS at all. A small-number artefact, not a result.")
 
     def selection_columns(self, split: str) -> list[Column]:
         private = split == PRIVATE

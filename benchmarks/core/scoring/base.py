@@ -25,7 +25,7 @@ METRICS = Registry("metric")
 def register_metric(cls: type["Metric"]) -> type["Metric"]:
     """Class decorator: register a Metric subclass under ``cls.name`` (its constructor's
     keyword arguments are the metric's options, e.g. AMS's ``min_background``)."""
-    METRICS.register(cls.name, description=cls.description)(cls)
+    METRICS.register(cls.name, description=cls.text.description)(cls)
     return cls
 
 
@@ -76,6 +76,35 @@ class Column:
         return value
 
 
+@dataclass(frozen=True)
+class MetricText:
+    """Everything a report (or the CLI) says about a metric, apart from its figures: the
+    prose, held as one object (``Metric.text``) so that the maths never carries wording.
+
+    Every field a report reads is declared here with a default; a metric sets only the ones
+    it has (tests/test_scoring.py checks that the reports read nothing undeclared).
+    """
+
+    title: str = ""  # the figure's short name, e.g. "AMS": column titles, headings
+    description: str = ""  # one line for `list`
+    objective_title: str = ""  # what model selection maximises, e.g. "validation accuracy"
+    table_note: str = ""  # under the main results table
+    interval_title: str = ""  # the bootstrap-interval section's figure
+    interval_note: str = ""  # appended to its resampling sentence
+    control_note: str = ""  # the shuffled-label control's explanation
+    chance_title: str = ""  # the control table's chance column
+    audit_title: str = ""  # the report section's heading, for metrics with an audit
+    audit_note: str = ""
+    audit_blind_note: str = ""  # appended to audit_note when private figures are hidden
+    reliability_note: str = ""  # explains the mark on unreliable figures
+    ranking_note: str = ""  # why the leaderboard ranks by its figure; "" when it goes without saying
+    ranking_blind_note: str | None = None  # the same while the run is blind; None: as ranking_note
+
+    def leaderboard_note(self, blind: bool) -> str:
+        """Why the leaderboard ranks this metric's datasets by its figure ("" when it goes without saying)."""
+        return self.ranking_note if not blind or self.ranking_blind_note is None else self.ranking_blind_note
+
+
 DIRECTIONS = {"maximize": 1.0, "minimize": -1.0}
 
 
@@ -90,8 +119,7 @@ class Metric:
     """How predictions are scored, selected on, compared and controlled (see the module doc)."""
 
     name: str = ""
-    title: str = ""
-    description: str = ""
+    text: MetricText = MetricText()  # the report prose (see MetricText)
     # "maximize" (accuracy, AUC, AMS) or "minimize" (log-loss, error rate): every ranking, best
     # pick and win/loss of the reports reads it (see `sign`).
     direction: str = "maximize"
@@ -99,12 +127,20 @@ class Metric:
     # call two models equivalent when the difference is shown to lie within ±margin. An option
     # (``metric_options = { margin = ... }``), this is its default.
     default_margin: float = 0.01
+    margin: float  # the option's value, set by __init__ (default_margin unless given)
     percent: bool = False
     digits: int = 3
     binary_only: bool = False
     needs_weights: bool = False
     validation_key: str = ""
-    objective_title: str = ""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """A metric's wording belongs in ``text``: a prose attribute set on the class itself
+        (``title = ...``) would be silently ignored by the reports, so it is an error."""
+        super().__init_subclass__(**kwargs)
+        stray = sorted(set(vars(cls)) & {n for n in dir(MetricText) if not n.startswith("_")})
+        if stray:
+            raise TypeError(f"metric {cls.__name__}: {', '.join(stray)} belong in text = MetricText(...)")
 
     def __init__(self, margin: float | None = None):
         self.margin = self.default_margin if margin is None else check_margin(self.name, margin)
@@ -141,7 +177,7 @@ class Metric:
             present = np.unique(np.asarray(part.y))
             if len(present) < 2:
                 raise DataError(f"{dataset}: the {part.name} split holds only class {present.tolist()}; "
-                                f"{self.title} needs both classes in every split")
+                                f"{self.text.title} needs both classes in every split")
 
     # ------------------------------------------------------------------ scoring a fit
 
@@ -170,7 +206,7 @@ class Metric:
 
     def summary_columns(self, blind: bool) -> list[Column]:
         """The few columns of the console summary and of cross-run comparisons."""
-        return [Column(self.test_key(t), f"{self.title} {t}".strip(), self.percent, self.digits, private=t == PRIVATE)
+        return [Column(self.test_key(t), f"{self.text.title} {t}".strip(), self.percent, self.digits, private=t == PRIVATE)
                 for t in self.summary_tests()]
 
     def summary_tests(self) -> list[str]:
@@ -179,10 +215,6 @@ class Metric:
     def leaderboard_column(self, blind: bool) -> Column:
         """The headline figure ranked across datasets: the first summary figure that is visible."""
         return next(c for c in self.summary_columns(blind) if not (blind and c.private))
-
-    def leaderboard_note(self, blind: bool) -> str:
-        """Why the leaderboard ranks this metric's datasets by that figure; "" when it goes without saying."""
-        return ""
 
     @property
     def fmt_digits(self) -> int:
@@ -196,10 +228,6 @@ class Metric:
         if self.percent:
             return f"{100 * value:{sign}.{self.fmt_digits}f}%"
         return f"{value:{sign}.{self.fmt_digits}f}"
-
-    table_note: str = ""
-    interval_title: str = ""
-    interval_note: str = ""
 
     # ------------------------------------------------------------------ statistics
 
@@ -249,8 +277,6 @@ class Metric:
         failed = sum(1 for ok, _ in verdicts if not ok)
         return "yes" if not failed else f"**no in {failed} of {len(verdicts)} seeds**"
 
-    control_note: str = ""
-
     # ------------------------------------------------------------------ metric-specific extras
 
     def audit(self, tests: Sequence[tuple[str, SplitArrays]], state: Mapping[str, Any], seed: int) -> list[dict] | None:
@@ -260,10 +286,6 @@ class Metric:
         shows, ``cells`` ({column suffix: value}) under the short title ``column``.
         """
         return None
-
-    audit_title: str = ""  # the report section's heading, for metrics with an audit
-    audit_note: str = ""
-    audit_blind_note: str = ""  # appended to audit_note when private figures are hidden
 
     def threshold_curve(self, arrays: SplitArrays) -> tuple[np.ndarray, np.ndarray, float, np.ndarray] | None:
         """(thresholds, figure at each, the chosen threshold, where the figure is reliable) on
@@ -279,8 +301,6 @@ class Metric:
     def unreliable(self, metrics: Mapping[str, Any], key: str) -> bool:
         """Whether the figure ``metrics[key]`` rests on too few events to mean anything."""
         return False
-
-    reliability_note: str = ""  # explains the mark on unreliable figures
 
     def threshold_value(self, arrays: SplitArrays, threshold: float) -> float | None:
         """The figure when events scoring at least `threshold` are selected; None without a threshold."""

@@ -7,7 +7,7 @@ import numpy as np
 
 from ..errors import DataError
 from .. import metrics, stats
-from .base import Column, Metric, SplitArrays, register_metric
+from .base import Column, Metric, MetricText, SplitArrays, register_metric
 
 
 def stratified_resamples(y: np.ndarray, n_boot: int, seed: int) -> Iterator[np.ndarray]:
@@ -26,20 +26,22 @@ def stratified_resamples(y: np.ndarray, n_boot: int, seed: int) -> Iterator[np.n
 @register_metric
 class RocAuc(Metric):
     name = "roc-auc"
-    title = "ROC AUC"
-    description = "area under the (event-weighted) ROC curve of the positive class (binary tables)"
+    text = MetricText(
+        title="ROC AUC",
+        description="area under the (event-weighted) ROC curve of the positive class (binary tables)",
+        objective_title="validation ROC AUC",
+        table_note="Area under the ROC curve of class 1 on the held-out test split (event-weighted where the table has weights); mean ± std over seeds.",
+        interval_title="ROC AUC",
+        control_note=("Shuffled-label control: each model retrained on labels permuted within the training and "
+                      "validation splits, evaluated on the true test labels. Chance = the AUC of the model's own "
+                      "scores permuted over the test events (0.5 on average); a shuffled result above the interval "
+                      "points to a leak or a bug."),
+        chance_title="chance (scores permuted over events) [95%]",
+    )
     digits = 4
     default_margin = 0.005
     binary_only = True
     validation_key = "roc_auc_val"
-    objective_title = "validation ROC AUC"
-    table_note = "Area under the ROC curve of class 1 on the held-out test split (event-weighted where the table has weights); mean ± std over seeds."
-    interval_title = "ROC AUC"
-    control_note = ("Shuffled-label control: each model retrained on labels permuted within the training and "
-                    "validation splits, evaluated on the true test labels. Chance = the AUC of the model's own "
-                    "scores permuted over the test events (0.5 on average); a shuffled result above the interval "
-                    "points to a leak or a bug.")
-    chance_title = "chance (scores permuted over events) [95%]"
 
     def score(self, proba_val, val, tests, n_classes) -> dict:
         part, proba = tests[0]
