@@ -12,7 +12,7 @@ a one-line ConfigError at construction.
 """
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 

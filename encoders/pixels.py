@@ -13,8 +13,6 @@ map's repeated rows (gather each distinct row once, then copy whole rows).
 """
 from __future__ import annotations
 
-from typing import Any, Sequence
-
 import numpy as np
 
 from benchmarks.core.params import NONE, Param, integer, one_of

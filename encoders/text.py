@@ -25,7 +25,7 @@ Two renderers produce the same pixels:
 from __future__ import annotations
 
 import math
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 from PIL import Image, ImageDraw
