@@ -19,7 +19,7 @@ import numpy as np
 
 from datasets import Dataset, Splits
 from encoders.examples import write_encoder_sheet
-from models import model_entry, validate_model
+from models import fit_facts, model_entry, validate_model
 
 from . import pipeline, store
 from .controls import CONTROLS
@@ -232,13 +232,14 @@ def train_and_evaluate(ds: Dataset | DatasetFacts, splits: Splits, spec: ModelSp
     model = pipeline.build_model(spec, with_threads(spec.name, params, threads), seed, device, splits)
     fit_on = splits if control == NO_CONTROL else CONTROLS.get(control).factory(splits, seed)
     train_s = pipeline.fit(model, fit_on)
-    if examples_path is not None and hasattr(model, "encoder_"):
-        write_encoder_sheet(model.encoder_, splits.val.X, splits.val.y, ds.class_names, examples_path)
+    fitted = fit_facts(model)
+    if examples_path is not None and fitted.encoder is not None:
+        write_encoder_sheet(fitted.encoder, splits.val.X, splits.val.y, ds.class_names, examples_path)
     ranked = (permutation_importance(model, splits, ds.scorer.objective, importance_repeats, seed)
               if importance_repeats else None)
     pred = pipeline.predict(model, splits)
     n_test = sum(len(p) for p in splits.tests)
-    info = dict(getattr(model, "info_", {}) or {})
+    info = fitted.info
     scored = ds.scorer.score(pred.val, splits.val, [(p, pred.tests[p.name]) for p in splits.tests],
                                          ds.n_classes)
     record = Record(
@@ -248,7 +249,7 @@ def train_and_evaluate(ds: Dataset | DatasetFacts, splits: Splits, spec: ModelSp
         timing={"train_s": train_s, "val_predict_s": pred.val_s, "predict_s": pred.predict_s,
                 "predict_per_1k_s": pred.predict_s / max(n_test, 1) * 1000.0,
                 "n_train": len(splits.train), "n_test": n_test},
-        device=getattr(model, "device_", None) or info.get("device") or "cpu", info=info,
+        device=fitted.device, info=info,
         # what a report needs to place the model (e.g. its rung of a technique ladder)
         facts=dict(model_entry(spec.name).tags.get("report_facts") or {}) or None,
         importance=None if ranked is None else ranked.as_dict())

@@ -5,15 +5,20 @@ Subclasses implement ``_fit(X, missing)`` (layout and statistics, train split on
 out)`` (codes -> uint8 (n, H, W) pixels) and ``_encode_torch(X)`` (torch: float64 tensor
 -> uint8 (n, H, W) on X's device). The base class adds channel
 replication, the float option, chunking (so working sets stay in cache) and validation.
+
+Options are declared once, in ``PARAMS`` (``benchmarks.core.params``): the keyword-only
+``__init__`` is generated from it and checks every option before any work, so a bad one is
+a one-line ConfigError at construction.
 """
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
 from benchmarks.core.errors import ConfigError, DataError, MissingBackendError
 from benchmarks.core.limits import MAX_IMAGE_SIZE
+from benchmarks.core.params import NONE, SEED, Declared, Param, Rule, integer, one_of
 from benchmarks.core.weights import balance_classes, missing_mask
 
 ORDERS = ("as-is", "importance")
@@ -84,86 +89,58 @@ def fit_importances(
     return imp / total if total > 0 else np.full(X.shape[1], 1.0 / X.shape[1])
 
 
-class ImageEncoder:
+def unknown(*choices: str) -> Rule:
+    """One of ``choices``, refused as "unknown <name> <value>; use <choices>"."""
+    return one_of(*choices).says("{owner}: unknown {name} {value!r}; use " + ", ".join(choices))
+
+
+def _missing_value_ok(v: Any) -> bool:
+    number = isinstance(v, (int, float, np.number)) and not isinstance(v, bool)
+    return v is None or (number and not np.isnan(v))
+
+
+FEATURE_LIST = Rule("a list of features", lambda v: isinstance(v, (list, tuple)), (5,))
+
+
+class ImageEncoder(Declared):
     """Base class: a float table (n, F) -> images (n, C, H, W), fitted on train only.
 
-    Parameters common to all encoders:
-      size: image side in pixels (square images).
-      channels: 1, or 3 (channel 0 replicated, for ImageNet backbones).
-      order: "as-is", "importance" (most important first), or a list of feature indices
-        or names (only those features are drawn, in that order).
-      missing: how missing values (NaN or `missing_value`) are drawn (see subclasses).
-      missing_value: the sentinel for missing values (HiggsML: -999.0); None: only NaN.
-      dtype: "uint8" (0..255) or "float32" (0..1).
-      importances: per-feature importances to use instead of fitting a random forest.
-      random_state: seed of the importance forest.
-      n_jobs: threads for transform (numpy releases the GIL); 1 by default so data-loader
-        workers and torch threads are not oversubscribed.
+    ``n_jobs`` threads transform (numpy releases the GIL); 1 by default so data-loader
+    workers and torch threads are not oversubscribed. Subclasses take the common options
+    (``PARAMS`` below) by name from ``ImageEncoder.PARAMS``.
     """
 
-    MISSING: tuple[str, ...] = ("marker", "blank")
+    KEYWORD_ONLY = True
+    PARAMS = {
+        "size": Param(224, integer(8, MAX_IMAGE_SIZE).named(f"an integer from 8 to {MAX_IMAGE_SIZE}"),
+                      "image side in pixels (square images)"),
+        "channels": Param(1, one_of(1, 3).named("1 or 3"), "1, or 3 (channel 0 replicated, for ImageNet backbones)"),
+        "order": Param("as-is", (one_of(*ORDERS) | FEATURE_LIST | NONE).says(
+            "{owner}: unknown order {value!r}; use " + ", ".join(ORDERS) + " or a list of features"),
+            "as-is, importance, or a list of feature indices or names (only those, in that order)"),
+        "missing": Param("marker", one_of("marker", "blank").says("{owner}: unknown missing={value!r}; use marker, blank"),
+                         "how missing values are drawn"),
+        "missing_value": Param(-999.0, Rule("a number (NaN is always missing) or None", _missing_value_ok, ("NA",)),
+                               "the missing-value sentinel (HiggsML: -999.0); None: only NaN"),
+        "dtype": Param("uint8", one_of(*DTYPES).named(f"one of {', '.join(DTYPES)}"), "uint8 (0..255) or float32 (0..1)"),
+        "importances": Param(None, doc="per-feature importances instead of fitting a random forest"),
+        "random_state": Param(0, SEED, "seed of the importance forest"),
+        "n_jobs": Param(1, integer(1).named("a positive integer"), "threads for transform"),
+    }
 
-    def __init__(
-        self,
-        *,
-        size: int = 224,
-        channels: int = 1,
-        order: str | Sequence[int | str] | None = "as-is",
-        missing: Any = "marker",
-        missing_value: float | None = -999.0,
-        dtype: str = "uint8",
-        importances: Sequence[float] | None = None,
-        random_state: int = 0,
-        n_jobs: int = 1,
-    ):
-        self.size = size
-        self.channels = channels
-        self.order = order
-        self.missing = missing
-        self.missing_value = missing_value
-        self.dtype = dtype
-        self.importances = importances
-        self.random_state = random_state
-        self.n_jobs = n_jobs
-        self._check_options()
+    def _after_init(self) -> None:
+        self.check_params()  # a bad option fails at construction, before any work
 
     # ----------------------------------------------------------------- options
-    def _check_options(self) -> None:
-        name = type(self).__name__
-        if (isinstance(self.size, bool) or not isinstance(self.size, (int, np.integer))
-                or not 8 <= self.size <= MAX_IMAGE_SIZE):
-            raise ConfigError(f"{name}: size must be an integer from 8 to {MAX_IMAGE_SIZE}, got {self.size!r}")
-        if self.channels not in (1, 3):
-            raise ConfigError(f"{name}: channels must be 1 or 3, got {self.channels!r}")
-        if isinstance(self.n_jobs, bool) or not isinstance(self.n_jobs, (int, np.integer)) or self.n_jobs < 1:
-            raise ConfigError(f"{name}: n_jobs must be a positive integer, got {self.n_jobs!r}")
-        if self.dtype not in DTYPES:
-            raise ConfigError(f"{name}: dtype must be one of {', '.join(DTYPES)}, got {self.dtype!r}")
+    def check_params(self) -> None:
+        super().check_params()
         order = self.order
-        if isinstance(order, str):
-            if order not in ORDERS:
-                raise ConfigError(
-                    f"{name}: unknown order {order!r}; use {', '.join(ORDERS)} or a list of features"
-                )
-        elif order is not None:
+        if isinstance(order, (list, tuple)):
             items = list(order)
             if not items:
-                raise ConfigError(f"{name}: order is an empty list")
+                raise ConfigError(f"{self.param_owner()}: order is an empty list")
             if len(set(items)) != len(items):
-                raise ConfigError(f"{name}: order lists a feature twice: {items}")
-        if not (isinstance(self.missing, str) and self.missing in self.MISSING):
-            self._check_missing_other()
-        mv = self.missing_value
-        number = isinstance(mv, (int, float, np.number)) and not isinstance(mv, bool)
-        if mv is not None and (not number or np.isnan(mv)):
-            raise ConfigError(
-                f"{name}: missing_value must be a number (NaN is always missing) or None, got {mv!r}"
-            )
-
-    def _check_missing_other(self) -> None:
-        raise ConfigError(
-            f"{type(self).__name__}: unknown missing={self.missing!r}; use {', '.join(self.MISSING)}"
-        )
+                raise ConfigError(f"{self.param_owner()}: order lists a feature twice: {items}")
 
     def _default_order(self) -> str:
         return "as-is"
@@ -350,12 +327,7 @@ class ImageEncoder:
         return state
 
     def get_params(self) -> dict:
-        return {k: getattr(self, k) for k in self._param_names()}
-
-    def _param_names(self) -> list[str]:
-        import inspect
-
-        return [p for p in inspect.signature(type(self).__init__).parameters if p != "self"]
+        return {k: getattr(self, k) for k in self.PARAMS}
 
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())

@@ -13,14 +13,12 @@ map's repeated rows (gather each distinct row once, then copy whole rows).
 """
 from __future__ import annotations
 
-from typing import Any, Sequence
-
 import numpy as np
 
-from benchmarks.core.errors import ConfigError
+from benchmarks.core.params import NONE, Param, integer, one_of
 from benchmarks.core.weights import missing_mask
 
-from .base import ImageEncoder
+from .base import ImageEncoder, unknown
 from .layout import bar_map, block_map
 from .registry import register_encoder
 
@@ -70,58 +68,32 @@ def intensity(z: np.ndarray) -> np.ndarray:
 
 
 class PixelEncoder(ImageEncoder):
-    """Each feature a block or bar of intensity sigmoid(standardised value) * 255.
+    """Each feature a block or bar of intensity sigmoid(standardised value) * 255."""
 
-    Extra parameters:
-      layout: "blocks" or "bars".
-      gap: background pixels between regions (None: 1 if a region is at least 4 px wide).
-      orientation: bars' direction, "vertical" or "horizontal".
-      missing: "marker" (0/255 stripes), "blank" (0) or an intensity 0..255.
-    """
+    _common = ImageEncoder.PARAMS
+    PARAMS = {
+        "layout": Param("blocks", unknown(*LAYOUTS), "blocks (square cells on a near-square grid) or bars"),
+        "size": _common["size"],
+        "channels": _common["channels"],
+        "order": _common["order"],
+        "missing": _common["missing"].but(
+            rule=(one_of("marker", "blank") | integer(0, 255)).says(
+                "{owner}: unknown missing={value!r}; use 'marker', 'blank' or an intensity 0..255"),
+            doc="marker (0/255 stripes), blank (0) or an intensity 0..255"),
+        "missing_value": _common["missing_value"],
+        "dtype": _common["dtype"],
+        "gap": Param(None, (integer(0) | NONE).named("a non-negative integer or None"),
+                     "background pixels between regions (None: 1 if a region is at least 4 px wide)"),
+        "orientation": Param("vertical", unknown(*ORIENTATIONS), "bars' direction, vertical or horizontal"),
+        "importances": _common["importances"],
+        "random_state": _common["random_state"],
+        "n_jobs": _common["n_jobs"],
+    }
+    del _common
 
-    MISSING = ("marker", "blank")
-
-    def __init__(
-        self,
-        *,
-        layout: str = "blocks",
-        size: int = 224,
-        channels: int = 1,
-        order: str | Sequence[int | str] | None = "as-is",
-        missing: Any = "marker",
-        missing_value: float | None = -999.0,
-        dtype: str = "uint8",
-        gap: int | None = None,
-        orientation: str = "vertical",
-        importances: Sequence[float] | None = None,
-        random_state: int = 0,
-        n_jobs: int = 1,
-    ):
-        self.layout = layout
-        self.gap = gap
-        self.orientation = orientation
-        super().__init__(size=size, channels=channels, order=order, missing=missing,
-                         missing_value=missing_value, dtype=dtype, importances=importances,
-                         random_state=random_state, n_jobs=n_jobs)
-
-    def _check_options(self) -> None:
-        super()._check_options()
-        if self.layout not in LAYOUTS:
-            raise ConfigError(f"pixels: unknown layout {self.layout!r}; use {', '.join(LAYOUTS)}")
-        if self.orientation not in ORIENTATIONS:
-            raise ConfigError(
-                f"pixels: unknown orientation {self.orientation!r}; use {', '.join(ORIENTATIONS)}"
-            )
-        if self.gap is not None and not (isinstance(self.gap, (int, np.integer)) and self.gap >= 0):
-            raise ConfigError(f"pixels: gap must be a non-negative integer or None, got {self.gap!r}")
-
-    def _check_missing_other(self) -> None:
-        m = self.missing
-        if isinstance(m, (int, np.integer)) and not isinstance(m, bool) and 0 <= m <= 255:
-            return
-        raise ConfigError(
-            f"pixels: unknown missing={m!r}; use 'marker', 'blank' or an intensity 0..255"
-        )
+    @classmethod
+    def param_owner(cls) -> str:
+        return "pixels"
 
     # ----------------------------------------------------------------- fitting
     def _fit(self, X: np.ndarray, missing: np.ndarray) -> None:

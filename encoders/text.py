@@ -25,15 +25,16 @@ Two renderers produce the same pixels:
 from __future__ import annotations
 
 import math
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 from PIL import Image, ImageDraw
 
 from benchmarks.core.errors import ConfigError
+from benchmarks.core.params import NONE, Param, Rule, integer, one_of
 from benchmarks.core.weights import missing_mask
 
-from .base import ImageEncoder
+from .base import ImageEncoder, unknown
 from .font import draw_glyph, find_font, glyph_atlas, glyph_metrics, glyph_pair_rows, load_font
 from .layout import TextBox, equal_text_layout, variable_text_layout
 from .registry import register_encoder
@@ -78,82 +79,55 @@ def round_scaled(a, scale: float, xp):
     return xp.where(tie, fixed, r)
 
 
+def _marker_ok(v: Any) -> bool:
+    return isinstance(v, str) and bool(v) and v.isprintable() and " " not in v and len(v) <= 4
+
+
+def _grid_ok(v: Any) -> bool:
+    return v in ("auto", "square") or (isinstance(v, (tuple, list)) and len(v) == 2
+                                      and all(isinstance(n, (int, np.integer)) and n > 0 for n in v))
+
+
 class TextEncoder(ImageEncoder):
-    """SuperTML: each feature's value as text in its own cell (see the module docstring).
+    """SuperTML: each feature's value as text in its own cell (see the module docstring)."""
 
-    Extra parameters:
-      layout: "equal" (SuperTML_EF) or "variable" (SuperTML_VF, needs importances: y at
-        fit or importances=).
-      decimals: digits after the decimal point, or "auto" (the most, up to 3, that fit).
-      marker: the text drawn for missing values with missing="marker".
-      font_path: a TrueType font (default: DejaVu Sans Mono, see font.find_font).
-      min_font: smallest font size (px) a layout may use; below it fit raises ConfigError.
-      grid: equal layout's grid: "auto" (largest font), "square", or (rows, cols).
-      int_digits: integer digit slots for every feature (default: from the training range).
-      max_int_digits: cap on the fitted integer digits (larger values are clipped).
-      backend: "fast" or "pillow" (the per-event reference renderer).
-    """
+    _common = ImageEncoder.PARAMS
+    PARAMS = {
+        "layout": Param("equal", unknown(*LAYOUTS),
+                        "equal (SuperTML_EF) or variable (SuperTML_VF, needs importances: y at fit or importances=)"),
+        "size": _common["size"],
+        "decimals": Param(3, (integer(0, 6) | one_of("auto")).named("0..6 or 'auto'"),
+                          "digits after the decimal point, or 'auto' (the most, up to 3, that fit)"),
+        "channels": _common["channels"],
+        "order": _common["order"].but(default=None),
+        "missing": _common["missing"].but(
+            rule=one_of("marker", "blank", "value").says("{owner}: unknown missing={value!r}; use marker, blank, value"),
+            doc="marker (the marker text), blank, or value (the sentinel printed as a number)"),
+        "missing_value": _common["missing_value"],
+        "marker": Param("NA", Rule("1-4 printable characters", _marker_ok, ("", "a b", "12345")),
+                        "the text drawn for missing values with missing='marker'"),
+        "dtype": _common["dtype"],
+        "font_path": Param(None, doc="a TrueType font (None: DejaVu Sans Mono, see font.find_font)"),
+        "min_font": Param(5, integer(1).named("a positive integer"),
+                          "smallest font size (px) a layout may use; below it fit raises ConfigError"),
+        "grid": Param("auto", Rule("'auto', 'square' or (rows, cols)", _grid_ok, ("round", (0, 2))),
+                      "equal layout's grid: auto (largest font), square, or (rows, cols)"),
+        "int_digits": Param(None, (integer(1, 12) | NONE).named("1..12"),
+                            "integer digit slots for every feature (None: from the training range)"),
+        "max_int_digits": Param(7, integer(1, 12).named("1..12"), "cap on the fitted integer digits (larger values clip)"),
+        "backend": Param("fast", unknown(*BACKENDS), "fast, or pillow (the per-event reference renderer)"),
+        "importances": _common["importances"],
+        "random_state": _common["random_state"],
+        "n_jobs": _common["n_jobs"],
+    }
+    del _common
 
-    MISSING = ("marker", "blank", "value")
+    @classmethod
+    def param_owner(cls) -> str:
+        return "text"
 
-    def __init__(
-        self,
-        *,
-        layout: str = "equal",
-        size: int = 224,
-        decimals: int | str = 3,
-        channels: int = 1,
-        order: str | Sequence[int | str] | None = None,
-        missing: str = "marker",
-        missing_value: float | None = -999.0,
-        marker: str = "NA",
-        dtype: str = "uint8",
-        font_path: str | None = None,
-        min_font: int = 5,
-        grid: str | tuple[int, int] = "auto",
-        int_digits: int | None = None,
-        max_int_digits: int = 7,
-        backend: str = "fast",
-        importances: Sequence[float] | None = None,
-        random_state: int = 0,
-        n_jobs: int = 1,
-    ):
-        self.layout = layout
-        self.decimals = decimals
-        self.marker = marker
-        self.font_path = font_path
-        self.min_font = min_font
-        self.grid = grid
-        self.int_digits = int_digits
-        self.max_int_digits = max_int_digits
-        self.backend = backend
-        super().__init__(size=size, channels=channels, order=order, missing=missing,
-                         missing_value=missing_value, dtype=dtype, importances=importances,
-                         random_state=random_state, n_jobs=n_jobs)
-
-    def _check_options(self) -> None:
-        super()._check_options()
-        if self.layout not in LAYOUTS:
-            raise ConfigError(f"text: unknown layout {self.layout!r}; use {', '.join(LAYOUTS)}")
-        if self.backend not in BACKENDS:
-            raise ConfigError(f"text: unknown backend {self.backend!r}; use {', '.join(BACKENDS)}")
-        d = self.decimals
-        integer = isinstance(d, (int, np.integer)) and not isinstance(d, bool)
-        if not (d == "auto" or (integer and 0 <= d <= 6)):
-            raise ConfigError(f"text: decimals must be 0..6 or 'auto', got {d!r}")
-        if not isinstance(self.marker, str) or not self.marker or not self.marker.isprintable() \
-                or " " in self.marker or len(self.marker) > 4:
-            raise ConfigError(f"text: marker must be 1-4 printable characters, got {self.marker!r}")
-        if not isinstance(self.min_font, (int, np.integer)) or self.min_font < 1:
-            raise ConfigError(f"text: min_font must be a positive integer, got {self.min_font!r}")
-        if not (self.grid in ("auto", "square") or (
-                isinstance(self.grid, (tuple, list)) and len(self.grid) == 2
-                and all(isinstance(v, (int, np.integer)) and v > 0 for v in self.grid))):
-            raise ConfigError(f"text: grid must be 'auto', 'square' or (rows, cols), got {self.grid!r}")
-        if self.int_digits is not None and not (1 <= self.int_digits <= 12):
-            raise ConfigError(f"text: int_digits must be 1..12, got {self.int_digits!r}")
-        if not 1 <= self.max_int_digits <= 12:
-            raise ConfigError(f"text: max_int_digits must be 1..12, got {self.max_int_digits!r}")
+    def check_params(self) -> None:
+        super().check_params()
         if self.missing == "value" and self.missing_value is None:
             raise ConfigError("text: missing='value' prints missing_value, which is None")
         find_font(self.font_path)  # a bad font_path fails here, at construction

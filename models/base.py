@@ -1,87 +1,30 @@
-"""What every model shares: scikit-learn's estimator contract and one way to check parameters.
+"""What every model shares: scikit-learn's estimator contract and one way to declare parameters.
 
-Constructor parameters are stored exactly as given, never converted or checked in
-``__init__`` (``sklearn.base.clone`` relies on it). ``check_params()`` checks them against
-the model's ``RULES`` (and whatever else a model needs): ``fit`` calls it first and
-``models.validate_model`` calls it without training. A bad value is one ``ConfigError``
-line naming the model, the parameter and the value.
+A model declares each parameter once, in ``PARAMS`` (``benchmarks.core.params``: default,
+rule, one-line doc); the ``__init__`` is generated from it and stores every parameter
+exactly as given, never converted or checked (``sklearn.base.clone`` relies on it).
+``check_params()`` checks them against their rules (and whatever else a model adds in a
+small override): every ``fit`` a model defines is wrapped so that it runs first (a model
+cannot forget), and ``models.validate_model`` calls it without training. A bad value is one
+``ConfigError`` line naming the model, the parameter and the value.
+
+What the harness reads of a fitted model comes from ``fit_facts()`` (``FitFacts``).
 """
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass
-from typing import Any, Callable, ClassVar, Mapping
+import functools
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 
 from benchmarks.core.device import resolve_device
 from benchmarks.core.errors import ConfigError
-
-
-@dataclass(frozen=True)
-class Rule:
-    """What a parameter must be: ``ok(value)``, described by ``what`` in the error."""
-
-    what: str
-    ok: Callable[[Any], bool]
-
-    def __or__(self, other: "Rule") -> "Rule":
-        return Rule(f"{self.what} or {other.what}", lambda v: self.ok(v) or other.ok(v))
-
-
-def _is_int(v: Any) -> bool:
-    return isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_))
-
-
-def _is_real(v: Any) -> bool:
-    return (_is_int(v) or isinstance(v, (float, np.floating))) and math.isfinite(v)
-
-
-def _range(low, high, low_open: bool, high_open: bool) -> str:
-    if high is None:
-        return "" if low is None else f" {'>' if low_open else '>='} {low}"
-    if low is None:
-        return f" {'<' if high_open else '<='} {high}"
-    return f" in {'(' if low_open else '['}{low}, {high}{')' if high_open else ']'}"
-
-
-def _within(v, low, high, low_open: bool, high_open: bool) -> bool:
-    above = low is None or (v > low if low_open else v >= low)
-    below = high is None or (v < high if high_open else v <= high)
-    return above and below
-
-
-def integer(low: int | None = None, high: int | None = None, note: str = "") -> Rule:
-    return Rule(f"an integer{_range(low, high, False, False)}{note}",
-                lambda v: _is_int(v) and _within(v, low, high, False, False))
-
-
-def real(low: float | None = None, high: float | None = None, low_open: bool = False,
-         high_open: bool = False) -> Rule:
-    return Rule(f"a number{_range(low, high, low_open, high_open)}",
-                lambda v: _is_real(v) and _within(v, low, high, low_open, high_open))
-
-
-def one_of(*choices: Any) -> Rule:
-    # Compare types too: True == 1 and 1.0 == 1, but a flag is not a number.
-    return Rule(f"one of {', '.join(map(repr, choices))}",
-                lambda v: any(type(v) is type(c) and v == c for c in choices))
-
-
-BOOL = Rule("true or false", lambda v: isinstance(v, (bool, np.bool_)))
-NONE = Rule("None", lambda v: v is None)
-TEXT = Rule("a string", lambda v: isinstance(v, str))
-MAPPING = Rule("a table of options", lambda v: isinstance(v, Mapping))
-NAMES = Rule("a list of strings", lambda v: isinstance(v, (list, tuple)) and all(isinstance(s, str) for s in v))
-SEED = integer() | NONE
-
-
-def check_rules(model: str, params: Mapping[str, Any], rules: Mapping[str, Rule]) -> None:
-    for name, rule in rules.items():
-        value = params[name]
-        if not rule.ok(value):
-            raise ConfigError(f"{model}: {name} must be {rule.what}, got {value!r}")
+from benchmarks.core.params import (  # noqa: F401  (the rules, re-exported for the model modules)
+    ANY, BOOL, MAPPING, NAMES, NONE, SEED, TEXT, Declared, Param, Rule, integer, one_of, real,
+)
 
 
 def check_device(model: str, device: Any) -> str:
@@ -101,17 +44,68 @@ def count_classes(model: str, n_classes: int | None, y: np.ndarray, y_val: np.nd
     return int(n_classes)
 
 
-class Estimator(ClassifierMixin, BaseEstimator):
+@dataclass(frozen=True)
+class FitFacts:
+    """What the harness records of a fitted model: its ``info`` (what it tells the report),
+    the ``device`` it trained on and the image ``encoder`` it fitted, if any."""
+
+    info: dict = field(default_factory=dict)
+    device: str = "cpu"
+    encoder: Any = None
+
+
+def fit_facts(model: Any) -> FitFacts:
+    """A fitted model's facts; a model outside this package's ``Estimator`` tells none."""
+    return model.fit_facts() if isinstance(model, Estimator) else FitFacts()
+
+
+_IN_FIT: ContextVar[frozenset] = ContextVar("models_in_fit", default=frozenset())
+
+
+def _validating(fit):
+    """``fit`` that checks the parameters first (once, however many ``super().fit`` calls deep)."""
+
+    @functools.wraps(fit)
+    def checked_fit(self, *args, **kwargs):
+        outer = _IN_FIT.get()
+        if id(self) in outer:
+            return fit(self, *args, **kwargs)
+        self.check_params()
+        token = _IN_FIT.set(outer | {id(self)})
+        try:
+            return fit(self, *args, **kwargs)
+        finally:
+            _IN_FIT.reset(token)
+
+    checked_fit.__validates__ = True
+    return checked_fit
+
+
+class Estimator(Declared, ClassifierMixin, BaseEstimator):
     """A scikit-learn classifier (``get_params``/``set_params``/``clone``) with the project's
-    parameter checks; subclasses set ``model_name`` and ``RULES`` and implement ``fit`` and
-    ``predict_proba``."""
+    parameter checks; subclasses set ``model_name`` and ``PARAMS`` and implement ``fit`` and
+    ``predict_proba``. ``fit`` sets ``info_`` (and, where it has one, ``device_`` and
+    ``encoder_``): ``fit_facts()`` hands them to the harness."""
 
     model_name: ClassVar[str] = "model"
-    RULES: ClassVar[Mapping[str, Rule]] = {}
+    # Fitted attributes the harness reads (through fit_facts); None until fit sets them.
+    info_: dict | None = None
+    device_: str | None = None
+    encoder_: Any = None
 
-    def check_params(self) -> None:
-        """Raise a one-line ConfigError for a bad parameter; trains nothing."""
-        check_rules(self.model_name, self.get_params(deep=False), self.RULES)
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        fit = cls.__dict__.get("fit")
+        if fit is not None and not getattr(fit, "__validates__", False):
+            cls.fit = _validating(fit)
+        super().__init_subclass__(**kwargs)
+
+    @classmethod
+    def param_owner(cls) -> str:
+        return cls.model_name
+
+    def fit_facts(self) -> FitFacts:
+        info = dict(self.info_ or {})
+        return FitFacts(info=info, device=self.device_ or info.get("device") or "cpu", encoder=self.encoder_)
 
     def set_params(self, **params: Any) -> "Estimator":
         unknown = sorted(set(params) - set(self.get_params(deep=False)))

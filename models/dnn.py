@@ -86,13 +86,13 @@ from typing import Any, Callable
 
 import numpy as np
 
-from benchmarks.core.device import resolve_device
-from benchmarks.core.errors import ConfigError, MissingBackendError
+from benchmarks.core.errors import ConfigError
 from benchmarks.core.registry import Entry
 
-from .base import BOOL, NAMES, NONE, SEED, Estimator, Rule, check_device, count_classes, integer, one_of, real
+from .base import BOOL, NAMES, NONE, Param, Rule, integer, one_of, real
 from .dnn_ladder import LADDER, LADDER_NOTES, LADDER_SMALL, ladder_params  # noqa: F401  (re-exported)
 from .registry import MODELS, register_model
+from .torch_estimator import TorchEstimator
 
 __all__ = ["DNN", "LADDER", "LADDER_NOTES", "LADDER_SMALL", "embedding_size", "ladder_params", "lr_find", "uses_bf16",
            "resolve_width", "search_space"]
@@ -104,35 +104,18 @@ PRECISIONS = ("fp32", "bf16")
 _INPUTS = re.compile(r"^inputs([+-]\d+)$")
 
 
-def _torch():
-    try:
-        import torch
-    except ImportError as exc:  # pragma: no cover - depends on the install
-        raise MissingBackendError("the dnn model needs torch; install it with: pip install '.[torch]'") from exc
-    return torch
-
-
 def _pair(kind: Rule) -> Rule:
     return Rule(f"a pair, each {kind.what}",
-                lambda v: isinstance(v, (list, tuple)) and len(v) == 2 and all(kind.ok(x) for x in v))
+                lambda v: isinstance(v, (list, tuple)) and len(v) == 2 and all(kind.ok(x) for x in v),
+                ("x", (1,), tuple(kind.bad[:1]) * 2))
 
 
-WIDTH = integer(1) | Rule("'inputs+K'", lambda v: isinstance(v, str) and bool(_INPUTS.match(v)))
+WIDTH = integer(1) | Rule("'inputs+K'", lambda v: isinstance(v, str) and bool(_INPUTS.match(v)), ("wide",))
 SIZES = Rule("a list of integers >= 1",
-             lambda v: isinstance(v, (list, tuple)) and all(integer(1).ok(x) for x in v))
+             lambda v: isinstance(v, (list, tuple)) and all(integer(1).ok(x) for x in v), ("x", [0]))
 IDS = Rule("a list of distinct integers >= 0",
-           lambda v: isinstance(v, (list, tuple)) and all(integer(0).ok(x) for x in v) and len(set(v)) == len(v))
-
-
-def _check_X(X: np.ndarray, what: str) -> np.ndarray:
-    X = np.asarray(X, dtype=np.float64)
-    if X.ndim != 2:
-        raise ConfigError(f"dnn: {what} must be a 2-D table, got shape {X.shape}")
-    if np.isnan(X).any():
-        raise ConfigError("dnn cannot take NaN; use missing='impute'")
-    if not np.isfinite(X).all():
-        raise ConfigError(f"dnn: {what} holds infinite values")
-    return X
+           lambda v: isinstance(v, (list, tuple)) and all(integer(0).ok(x) for x in v) and len(set(v)) == len(v),
+           ("x", [0, 0], [-1]))
 
 
 def resolve_width(width: int | str, n_inputs: int) -> int:
@@ -153,93 +136,64 @@ def embedding_size(n_values: int) -> int:
     return min(50, (1 + int(n_values)) // 2)
 
 
-class DNN(Estimator):
+class DNN(TorchEstimator):
     """Strong's (2020) tabular DNN: every technique of the ladder is a parameter (see the
     module docstring). Trained by ``models.engine`` with the batched-ensemble machinery of
     ``models.ensemble`` and the callbacks of ``models.callbacks``."""
 
     model_name = "dnn"
-    RULES = {
-        "width": WIDTH, "depth": integer(1), "activation": one_of(*ACTIVATIONS), "dense": BOOL,
-        "growth_rate": real(-1.0, 10.0), "batchnorm": BOOL, "dropout": real(0.0, 1.0, high_open=True),
-        "body": one_of(*BODIES), "high_prefixes": NAMES, "high_width": integer(1), "high_depth": integer(1),
-        "bottleneck": integer(1), "feature_names": NAMES | NONE, "categorical_features": NAMES | NONE,
-        "embedding_sizes": SIZES | NONE, "n_members": integer(1, 1000), "member_ids": IDS | NONE,
-        "member_weighting": one_of("reciprocal", "uniform"), "batch_size": integer(1), "max_epochs": integer(1),
-        "subepochs": integer(1), "patience": integer(1) | NONE, "schedule": one_of(*SCHEDULES),
-        "lr": real(0.0, low_open=True), "lr_min": real(0.0), "cycle_length": integer(1), "cycle_mult": integer(1),
-        "onecycle_lengths": _pair(integer(1)), "momentum_range": _pair(real(0.0, 1.0, high_open=True)),
-        "weight_decay": real(0.0), "snapshots": integer(0), "snapshot_power": real(), "swa": BOOL,
-        "swa_start": integer(0), "swa_renewal": integer(0), "augment": BOOL, "tta": BOOL,
-        "class_balance": BOOL, "standardise": BOOL, "precision": one_of(*PRECISIONS), "eval_batch_size": integer(1),
-        "n_classes": integer(2) | NONE, "random_state": SEED, "progress": BOOL, "num_threads": integer() | NONE,
-        "missing_value": real() | NONE, "time_budget_s": real(0.0, low_open=True) | NONE, "lr_range_test": BOOL,
+    PARAMS = {
+        "width": Param(100, WIDTH, "neurons per layer of the main block, or 'inputs+K'"),
+        "depth": Param(4, integer(1), "layers of the main block"),
+        "activation": Param("relu", one_of(*ACTIVATIONS), "relu, selu (LeCun init, alpha-dropout) or swish"),
+        "dense": Param(False, BOOL, "dense connections (each layer sees all earlier ones)"),
+        "growth_rate": Param(0.0, real(-1.0, 10.0), "LUMIN's width growth per dense layer"),
+        "batchnorm": Param(False, BOOL, "batch norm after each hidden layer"),
+        "dropout": Param(0.0, real(0.0, 1.0, high_open=True), "dropout after each hidden layer (0: none)"),
+        "body": Param("single", one_of(*BODIES), "single, split, bottleneck or wide-deep"),
+        "high_prefixes": Param(("DER_",), NAMES, "name prefixes of the high-level features"),
+        "high_width": Param(50, integer(1), "neurons per layer of the high-level block"),
+        "high_depth": Param(1, integer(1), "layers of the high-level block"),
+        "bottleneck": Param(1, integer(1), "bottleneck neurons per block (body='bottleneck')"),
+        "feature_names": Param(None, NAMES | NONE, "the columns' names (the harness passes them)"),
+        "categorical_features": Param(None, NAMES | NONE, "names of the columns to embed"),
+        "embedding_sizes": Param(None, SIZES | NONE, "embedding size per categorical feature (None: LUMIN's rule)"),
+        "missing_value": Param(None, real() | NONE, "the data's missing-value marker (None: none)"),
+        "time_budget_s": Param(None, real(0.0, low_open=True) | NONE, "stop training after this many seconds"),
+        "lr_range_test": Param(False, BOOL, "run the learning-rate range test after fitting"),
+        "n_members": Param(1, integer(1, 1000), "ensemble members trained as one batched network"),
+        "member_ids": Param(None, IDS | NONE, "which members of random_state's sequence to train"),
+        "member_weighting": Param("reciprocal", one_of("reciprocal", "uniform"), "members' weights from their losses"),
+        "batch_size": Param(256, integer(1), "training batch size"),
+        "max_epochs": Param(200, integer(1), "most passes over the training data"),
+        "subepochs": Param(1, integer(1), "engine epochs per pass (LUMIN's sub-epochs)"),
+        "patience": Param(50, integer(1) | NONE, "sub-epochs (or cycles) without improvement before a member stops"),
+        "schedule": Param("constant", one_of(*SCHEDULES), "learning-rate schedule"),
+        "lr": Param(2e-3, real(0.0, low_open=True), "(peak) learning rate"),
+        "lr_min": Param(0.0, real(0.0), "lowest learning rate of a cyclic schedule"),
+        "cycle_length": Param(1, integer(1), "first cycle's length in sub-epochs"),
+        "cycle_mult": Param(1, integer(1), "each cycle's length over the previous one's"),
+        "onecycle_lengths": Param((45, 90), _pair(integer(1)), "one-cycle's sub-epochs up and down"),
+        "momentum_range": Param((0.85, 0.95), _pair(real(0.0, 1.0, high_open=True)), "one-cycle's beta1 range"),
+        "weight_decay": Param(0.0, real(0.0), "Adam's L2 penalty"),
+        "snapshots": Param(0, integer(0), "cycle-end snapshots per member (SSE/FGE)"),
+        "snapshot_power": Param(0.0, real(), "snapshot weight exponent (SSE -1, FGE 0)"),
+        "swa": Param(False, BOOL, "stochastic weight averaging"),
+        "swa_start": Param(5, integer(0), "sub-epoch (cycle) SWA starts at"),
+        "swa_renewal": Param(5, integer(0), "SWA's renewal period"),
+        "augmentation": Param(None, doc="an object with random(X, generator) and views()"),
+        "augment": Param(False, BOOL, "augment training rows with augmentation.random"),
+        "tta": Param(False, BOOL, "average predictions over augmentation.views()"),
+        "class_balance": Param(True, BOOL, "weight each class to the same total in the loss"),
+        "standardise": Param(True, BOOL, "scale continuous columns by their training mean and std"),
+        "precision": Param("fp32", one_of(*PRECISIONS), "fp32, or bf16 autocast on CUDA"),
+        "eval_batch_size": Param(65536, integer(1), "member-rows per evaluation batch"),
     }
-
-    def __init__(
-        self,
-        width: int | str = 100,
-        depth: int = 4,
-        activation: str = "relu",
-        dense: bool = False,
-        growth_rate: float = 0.0,
-        batchnorm: bool = False,
-        dropout: float = 0.0,
-        body: str = "single",
-        high_prefixes: tuple[str, ...] = ("DER_",),
-        high_width: int = 50,
-        high_depth: int = 1,
-        bottleneck: int = 1,
-        feature_names: list[str] | None = None,
-        categorical_features: list[str] | None = None,
-        embedding_sizes: list[int] | None = None,
-        missing_value: float | None = None,
-        time_budget_s: float | None = None,
-        lr_range_test: bool = False,
-        n_members: int = 1,
-        member_ids: list[int] | None = None,
-        member_weighting: str = "reciprocal",
-        batch_size: int = 256,
-        max_epochs: int = 200,
-        subepochs: int = 1,
-        patience: int | None = 50,
-        schedule: str = "constant",
-        lr: float = 2e-3,
-        lr_min: float = 0.0,
-        cycle_length: int = 1,
-        cycle_mult: int = 1,
-        onecycle_lengths: tuple[int, int] = (45, 90),
-        momentum_range: tuple[float, float] = (0.85, 0.95),
-        weight_decay: float = 0.0,
-        snapshots: int = 0,
-        snapshot_power: float = 0.0,
-        swa: bool = False,
-        swa_start: int = 5,
-        swa_renewal: int = 5,
-        augmentation: Any = None,
-        augment: bool = False,
-        tta: bool = False,
-        class_balance: bool = True,
-        standardise: bool = True,
-        precision: str = "fp32",
-        eval_batch_size: int = 65536,
-        n_classes: int | None = None,
-        device: str = "auto",
-        random_state: int | None = 0,
-        progress: bool = True,
-        num_threads: int | None = None,
-    ):
-        # The scikit-learn contract: every parameter stored exactly as given, checked in fit.
-        params = dict(locals())
-        params.pop("self")
-        for name, value in params.items():
-            setattr(self, name, value)
 
     # ------------------------------------------------------------------ parameters
 
     def check_params(self) -> None:
         super().check_params()
-        check_device("dnn", self.device)
         if self.batchnorm and self.batch_size < 2:
             raise ConfigError(f"dnn: batch_size must be >= 2 with batchnorm, got {self.batch_size!r}")
         if self.body != "single" and self.feature_names is None:
@@ -394,7 +348,7 @@ class DNN(Estimator):
         from .ensemble import MemberRows
         from .torch_utils import to_device
 
-        torch = _torch()
+        torch = self._torch()
         gen = None
         if augment:
             seed = int(np.random.SeedSequence([0 if self.random_state is None else int(self.random_state), 1])
@@ -405,25 +359,16 @@ class DNN(Estimator):
                         augment=bool(augment))
 
     def _setup(self, X: np.ndarray, y: np.ndarray, y_val: np.ndarray | None) -> None:
-        from .torch_utils import choose_threads
-
-        self.n_classes_ = count_classes("dnn", self.n_classes, y, y_val)
-        self.classes_ = np.arange(self.n_classes_)
-        self.n_features_ = X.shape[1]
+        self._fit_setup(X, y, y_val)
         self.spec_ = self._spec(X, self.n_classes_)
-        self.device_ = resolve_device(self.device)
-        self.threads_ = choose_threads(self.num_threads)
 
     def _inputs(self, X, y, X_val, y_val):
-        X, y = _check_X(X, "X"), np.asarray(y, dtype=np.int64)
+        X, y, X_val, y_val = self._fit_inputs(X, y, X_val, y_val)
         if len(X) < 2:
             raise ConfigError(f"dnn: needs at least 2 training rows, got {len(X)}")
-        has_val = X_val is not None and y_val is not None
-        if has_val:
-            X_val, y_val = _check_X(X_val, "X_val"), np.asarray(y_val, dtype=np.int64)
-            if X_val.shape[1] != X.shape[1]:
-                raise ConfigError(f"dnn: X_val has {X_val.shape[1]} columns, X has {X.shape[1]}")
-        return X, y, has_val, X_val, y_val
+        if X_val is not None and X_val.shape[1] != X.shape[1]:
+            raise ConfigError(f"dnn: X_val has {X_val.shape[1]} columns, X has {X.shape[1]}")
+        return X, y, X_val is not None, X_val, y_val
 
     # ------------------------------------------------------------------ fit / predict
 
@@ -437,14 +382,13 @@ class DNN(Estimator):
         w_val: np.ndarray | None = None,
         epoch_callback: Callable[[int, np.ndarray], Any] | None = None,
     ) -> "DNN":
-        self.check_params()
-        _torch()
+        self._torch()
         from .dnn_net import build_net
         from .engine import Stage
         from .ensemble import MemberSampler
 
         X, y, has_val, X_val, y_val = self._inputs(X, y, X_val, y_val)
-        self._setup(X, y, y_val if has_val else None)
+        self._setup(X, y, y_val)
         callbacks, early, snaps = self._callbacks()
         seeds = self._seeds()
         trainer = self._trainer(callbacks, MemberSampler([s[1] for s in seeds], int(self.subepochs)))
@@ -475,7 +419,7 @@ class DNN(Estimator):
         """The fitted ensemble: the members' best weights (plus snapshots), and their weights."""
         from .ensemble import ensemble_weights
 
-        torch = _torch()
+        torch = self._torch()
         m = int(self.n_members)
         self.best_epochs_ = [int(e) for e in early.best_epoch]
         self.member_val_loss_ = [float(v) for v in early.best_loss] if has_val else None
@@ -510,14 +454,10 @@ class DNN(Estimator):
         return big, weights / weights.sum()
 
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
-        if not hasattr(self, "net_"):
-            raise ConfigError("dnn: call fit before predict_proba")
+        X = self._predict_input(X)
         from .ensemble import MemberRows
         from .torch_utils import to_device
 
-        X = _check_X(X, "X")
-        if X.shape[1] != self.n_features_:
-            raise ConfigError(f"dnn: fitted on {self.n_features_} features, got {X.shape[1]}")
         if len(X) == 0:
             return np.zeros((0, self.n_classes_))
         rows = MemberRows(to_device(X.astype(np.float32), self.device_))
@@ -611,7 +551,7 @@ def lr_find(X: np.ndarray, y: np.ndarray, w: np.ndarray | None = None, lr_bounds
         raise ConfigError(f"lr_find: lr_bounds must be 0 < low < high and n_steps >= 2, got {lr_bounds!r}, {n_steps!r}")
     model = DNN(**params)
     model.check_params()
-    _torch()
+    model._torch()
     X, y, _, _, _ = model._inputs(X, y, None, None)
     model._setup(X, y, None)
     curve, m = Exponential(lo, hi, int(n_steps)), int(model.n_members)

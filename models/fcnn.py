@@ -8,33 +8,14 @@ from typing import Any, Callable
 
 import numpy as np
 
-from benchmarks.core.device import resolve_device
-from benchmarks.core.errors import ConfigError, MissingBackendError
+from benchmarks.core.errors import ConfigError
 
-from .base import BOOL, NONE, SEED, Estimator, check_device, count_classes, integer, real
+from .base import BOOL, NONE, Param, integer, real
 from .registry import register_model
+from .torch_estimator import TorchEstimator
 
 
-def _torch():
-    try:
-        import torch
-    except ImportError as exc:  # pragma: no cover - depends on the install
-        raise MissingBackendError("the fcnn model needs torch; install it with: pip install '.[torch]'") from exc
-    return torch
-
-
-def _check_X(X: np.ndarray, what: str) -> np.ndarray:
-    X = np.asarray(X, dtype=np.float64)
-    if X.ndim != 2:
-        raise ConfigError(f"fcnn: {what} must be a 2-D table, got shape {X.shape}")
-    if np.isnan(X).any():
-        raise ConfigError("fcnn cannot take NaN; use missing='impute'")
-    if not np.isfinite(X).all():
-        raise ConfigError(f"fcnn: {what} holds infinite values")
-    return X
-
-
-class FCNN(Estimator):
+class FCNN(TorchEstimator):
     """Fully connected ReLU classifier with a softmax over the classes.
 
     ``layers`` hidden layers of width ``hidden``; optional batch norm and dropout (off by
@@ -46,64 +27,31 @@ class FCNN(Estimator):
     """
 
     model_name = "fcnn"
-    RULES = {
-        "hidden": integer(1), "layers": integer(1), "dropout": real(0.0, 1.0, high_open=True),
-        "batchnorm": BOOL, "lr": real(0.0, low_open=True), "weight_decay": real(0.0),
-        "batch_size": integer(1), "max_epochs": integer(1), "patience": integer(0) | NONE,
-        "class_balance": BOOL, "standardise": BOOL, "amp": BOOL, "eval_batch_size": integer(1),
-        "n_classes": integer(2) | NONE, "random_state": SEED, "progress": BOOL, "num_threads": integer() | NONE,
+    PARAMS = {
+        "hidden": Param(100, integer(1), "width of each hidden layer"),
+        "layers": Param(4, integer(1), "number of hidden layers"),
+        "dropout": Param(0.0, real(0.0, 1.0, high_open=True), "dropout after each hidden layer (0: none)"),
+        "batchnorm": Param(False, BOOL, "batch norm after each hidden linear layer"),
+        "lr": Param(1e-3, real(0.0, low_open=True), "peak learning rate of the one-cycle schedule"),
+        "weight_decay": Param(1e-4, real(0.0), "AdamW weight decay"),
+        "batch_size": Param(256, integer(1), "training batch size"),
+        "max_epochs": Param(50, integer(1), "most epochs to train"),
+        "patience": Param(5, integer(0) | NONE, "epochs without a better validation loss before stopping (None: never)"),
+        "class_balance": Param(True, BOOL, "weight each class to the same total in the loss"),
+        "standardise": Param(True, BOOL, "scale X by its training mean and std"),
+        "amp": Param(True, BOOL, "bf16 autocast on CUDA"),
+        "eval_batch_size": Param(16384, integer(1), "rows per evaluation batch"),
     }
-
-    def __init__(
-        self,
-        hidden: int = 100,
-        layers: int = 4,
-        dropout: float = 0.0,
-        batchnorm: bool = False,
-        lr: float = 1e-3,
-        weight_decay: float = 1e-4,
-        batch_size: int = 256,
-        max_epochs: int = 50,
-        patience: int = 5,
-        class_balance: bool = True,
-        standardise: bool = True,
-        amp: bool = True,
-        eval_batch_size: int = 16384,
-        n_classes: int | None = None,
-        device: str = "auto",
-        random_state: int | None = 0,
-        progress: bool = True,
-        num_threads: int | None = None,
-    ):
-        self.hidden = hidden
-        self.layers = layers
-        self.dropout = dropout
-        self.batchnorm = batchnorm
-        self.lr = lr
-        self.weight_decay = weight_decay
-        self.batch_size = batch_size
-        self.max_epochs = max_epochs
-        self.patience = patience
-        self.class_balance = class_balance
-        self.standardise = standardise
-        self.amp = amp
-        self.eval_batch_size = eval_batch_size
-        self.n_classes = n_classes
-        self.device = device
-        self.random_state = random_state
-        self.progress = progress
-        self.num_threads = num_threads
 
     def check_params(self) -> None:
         super().check_params()
         if self.batchnorm and self.batch_size < 2:
             raise ConfigError(f"fcnn: batch_size must be >= 2 with batchnorm, got {self.batch_size!r}")
-        check_device("fcnn", self.device)
 
     # ------------------------------------------------------------------ network
 
     def _build(self, n_features: int, n_classes: int):
-        nn = _torch().nn
+        nn = self._torch().nn
         mods: list = []
         width_in = n_features
         for _ in range(int(self.layers)):
@@ -151,21 +99,13 @@ class FCNN(Estimator):
         w_val: np.ndarray | None = None,
         epoch_callback: Callable[[int, np.ndarray], Any] | None = None,
     ) -> "FCNN":
-        self.check_params()
-        _torch()
+        self._torch()
         from .engine import Stage
-        from .torch_utils import choose_threads
 
-        X, y = _check_X(X, "X"), np.asarray(y, dtype=np.int64)
-        has_val = X_val is not None and y_val is not None
-        if has_val:
-            X_val, y_val = _check_X(X_val, "X_val"), np.asarray(y_val, dtype=np.int64)
-        self.n_classes_ = count_classes("fcnn", self.n_classes, y, y_val if has_val else None)
-        self.classes_ = np.arange(self.n_classes_)
-        self.n_features_ = X.shape[1]
+        X, y, X_val, y_val = self._fit_inputs(X, y, X_val, y_val)
+        has_val = X_val is not None
+        self._fit_setup(X, y, y_val)
         self._fit_scaler(X)
-        self.device_ = resolve_device(self.device)
-        self.threads_ = choose_threads(self.num_threads)
         self.trainer_ = trainer = self._trainer(self.device_, self.threads_)
         with trainer.session(self.random_state) as gen:
             net = self._build(self.n_features_, self.n_classes_).to(self.device_)
@@ -205,14 +145,10 @@ class FCNN(Estimator):
         }
 
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
-        if not hasattr(self, "net_"):
-            raise ConfigError("fcnn: call fit before predict_proba")
+        X = self._predict_input(X)
         from .engine import TensorRows
         from .torch_utils import to_device
 
-        X = _check_X(X, "X")
-        if X.shape[1] != self.n_features_:
-            raise ConfigError(f"fcnn: fitted on {self.n_features_} features, got {X.shape[1]}")
         if len(X) == 0:
             return np.zeros((0, self.n_classes_))
         rows = TensorRows(to_device(self._scale(X), self.device_))

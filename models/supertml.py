@@ -16,12 +16,12 @@ from typing import Any, Callable
 import numpy as np
 
 from benchmarks.core import network
-from benchmarks.core.device import resolve_device
 from benchmarks.core.errors import ConfigError, MissingBackendError
 from benchmarks.core.registry import Entry
 
-from .base import BOOL, MAPPING, NAMES, NONE, SEED, TEXT, Estimator, check_device, count_classes, integer, one_of, real
+from .base import BOOL, MAPPING, NAMES, NONE, TEXT, Param, integer, one_of, real
 from .registry import MODELS, register_model
+from .torch_estimator import TorchEstimator
 
 TRAINING_MODES = ("single", "two-stage")
 DEFAULT_ENCODERS = ("text", "pixels")
@@ -263,7 +263,7 @@ def jitter(x):
 
 # ----------------------------------------------------------------------------- the model
 
-class SuperTML(Estimator):
+class SuperTML(TorchEstimator):
     """SuperTML classifier: encoder (text or pixels) + timm CNN.
 
     ``training="single"`` trains the whole network with one AdamW + one-cycle schedule for
@@ -279,89 +279,40 @@ class SuperTML(Estimator):
     """
 
     model_name = "supertml"
-    RULES = {
-        "encoder": TEXT, "encoder_options": MAPPING | NONE, "backbone": TEXT, "image_size": integer(8),
-        "channels": one_of(1, 3), "pretrained": one_of("auto", True, False), "pretrained_path": TEXT | NONE,
-        "training": one_of(*TRAINING_MODES), "lr": real(0.0, low_open=True), "head_lr": real(0.0, low_open=True) | NONE,
-        "lr_mult": real(0.0, low_open=True), "epochs": integer(0), "head_epochs": integer(0),
-        "batch_size": integer(2, note=" (batch norm)"), "eval_batch_size": integer(1) | NONE,
-        "weight_decay": real(0.0), "patience": integer(0) | NONE, "augment": BOOL, "tta": integer(0),
-        "class_balance": BOOL, "feature_names": NAMES | NONE, "missing_value": real() | NONE, "amp": BOOL, "channels_last": BOOL,
-        "cudnn_benchmark": BOOL | one_of("auto"), "n_classes": integer(2) | NONE, "random_state": SEED,
-        "progress": BOOL, "num_threads": integer() | NONE,
+    PARAMS = {
+        "encoder": Param("text", TEXT, "image encoder (a registered encoder's name)"),
+        "encoder_options": Param(None, MAPPING | NONE, "the encoder's options (override image_size, channels, missing_value)"),
+        "backbone": Param("resnet34", TEXT, "timm model name"),
+        "image_size": Param(224, integer(8), "image side in pixels"),
+        "channels": Param(3, one_of(1, 3), "image channels asked of the encoder"),
+        "pretrained": Param("auto", one_of("auto", True, False), "timm hub weights: 'auto' (if reachable), True, False"),
+        "pretrained_path": Param(None, TEXT | NONE, "a state_dict file to start from"),
+        "training": Param("single", one_of(*TRAINING_MODES), "single, or two-stage (head first, then everything)"),
+        "lr": Param(1e-3, real(0.0, low_open=True), "peak learning rate (last stage and head)"),
+        "head_lr": Param(None, real(0.0, low_open=True) | NONE, "the head stage's learning rate (None: lr)"),
+        "lr_mult": Param(100.0, real(0.0, low_open=True), "two-stage: lr over the stem's learning rate"),
+        "epochs": Param(10, integer(0), "epochs of the (full) training"),
+        "head_epochs": Param(2, integer(0), "two-stage: epochs of the head stage"),
+        "batch_size": Param(64, integer(2, note=" (batch norm)"), "training batch size"),
+        "eval_batch_size": Param(None, integer(1) | NONE, "evaluation batch size (None: 2 x batch_size)"),
+        "weight_decay": Param(1e-2, real(0.0), "AdamW weight decay"),
+        "patience": Param(3, integer(0) | NONE, "epochs without a better validation loss before stopping (None: never)"),
+        "augment": Param(False, BOOL, "random brightness and contrast in training"),
+        "tta": Param(0, integer(0), "jittered copies averaged at prediction"),
+        "class_balance": Param(True, BOOL, "weight each class to the same total in the loss"),
+        "feature_names": Param(None, NAMES | NONE, "the columns' names (the harness passes them)"),
+        "missing_value": Param(None, real() | NONE, "the data's missing-value marker (None: only NaN)"),
+        "amp": Param(True, BOOL, "bf16 autocast on CUDA"),
+        "channels_last": Param(True, BOOL, "channels-last memory format on CUDA"),
+        "cudnn_benchmark": Param("auto", BOOL | one_of("auto"), "cuDNN autotuning ('auto': for long trainings)"),
     }
-
-    def __init__(
-        self,
-        encoder: str = "text",
-        encoder_options: dict | None = None,
-        backbone: str = "resnet34",
-        image_size: int = 224,
-        channels: int = 3,
-        pretrained: Any = "auto",
-        pretrained_path: str | None = None,
-        training: str = "single",
-        lr: float = 1e-3,
-        head_lr: float | None = None,
-        lr_mult: float = 100.0,
-        epochs: int = 10,
-        head_epochs: int = 2,
-        batch_size: int = 64,
-        eval_batch_size: int | None = None,
-        weight_decay: float = 1e-2,
-        patience: int = 3,
-        augment: bool = False,
-        tta: int = 0,
-        class_balance: bool = True,
-        feature_names: list[str] | tuple[str, ...] | None = None,
-        missing_value: float | None = None,
-        amp: bool = True,
-        channels_last: bool = True,
-        cudnn_benchmark: bool | str = "auto",
-        n_classes: int | None = None,
-        device: str = "auto",
-        random_state: int | None = 0,
-        progress: bool = True,
-        num_threads: int | None = None,
-    ):
-        self.encoder = encoder
-        self.encoder_options = encoder_options
-        self.backbone = backbone
-        self.image_size = image_size
-        self.channels = channels
-        self.pretrained = pretrained
-        self.pretrained_path = pretrained_path
-        self.training = training
-        self.lr = lr
-        self.head_lr = head_lr
-        self.lr_mult = lr_mult
-        self.epochs = epochs
-        self.head_epochs = head_epochs
-        self.batch_size = batch_size
-        self.eval_batch_size = eval_batch_size
-        self.weight_decay = weight_decay
-        self.patience = patience
-        self.augment = augment
-        self.tta = tta
-        self.class_balance = class_balance
-        self.feature_names = feature_names
-        self.missing_value = missing_value
-        self.amp = amp
-        self.channels_last = channels_last
-        self.cudnn_benchmark = cudnn_benchmark
-        self.n_classes = n_classes
-        self.device = device
-        self.random_state = random_state
-        self.progress = progress
-        self.num_threads = num_threads
 
     def check_params(self) -> None:
         """The rules, then what only the encoder, timm and the file system can tell; trains nothing."""
         super().check_params()
         if (self.training == "single" and self.epochs < 1) or self.head_epochs + self.epochs < 1:
             raise ConfigError(f"supertml: epochs={self.epochs}, head_epochs={self.head_epochs} trains nothing")
-        check_device("supertml", self.device)
-        _, timm = _torch_timm()
+        _, timm = self._torch()
         if not timm.is_model(self.backbone):
             raise ConfigError(f"supertml: unknown timm backbone {self.backbone!r}; see timm.list_models()")
         if self.pretrained_path and not Path(self.pretrained_path).is_file():
@@ -390,14 +341,13 @@ class SuperTML(Estimator):
         w_val: np.ndarray | None = None,
         epoch_callback: Callable[[int, np.ndarray], Any] | None = None,
     ) -> "SuperTML":
-        self.check_params()
         from .engine import Split, loss_weights
-        from .torch_utils import choose_threads
 
-        X, y, X_val, y_val = self._check_data(X, y, X_val, y_val)
+        X, y, X_val, y_val = self._fit_inputs(X, y, X_val, y_val)
+        if X.ndim != 2 or len(X) != len(y):
+            raise ConfigError(f"supertml: X must be 2-D with one row per label, got {X.shape} and {y.shape}")
         has_val = X_val is not None
-        self.device_ = resolve_device(self.device)
-        self.threads_ = choose_threads(self.num_threads)
+        self._fit_setup(X, y, y_val)
         self.trainer_ = trainer = self._trainer()
         with trainer.session(self.random_state) as gen:
             self._set_cudnn(len(X))
@@ -421,20 +371,14 @@ class SuperTML(Estimator):
         self.info_ = self._describe(net, stages, options, source, detail)
         return self
 
-    def _check_data(self, X, y, X_val, y_val):
-        X = np.asarray(X, dtype=np.float64)
-        y = np.asarray(y, dtype=np.int64)
-        if X.ndim != 2 or len(X) != len(y):
-            raise ConfigError(f"supertml: X must be 2-D with one row per label, got {X.shape} and {y.shape}")
-        if X_val is None or y_val is None:
-            X_val = y_val = None
-        else:
-            X_val = np.asarray(X_val, dtype=np.float64)
-            y_val = np.asarray(y_val, dtype=np.int64)
-        self.n_classes_ = count_classes("supertml", self.n_classes, y, y_val)
-        self.classes_ = np.arange(self.n_classes_)
-        self.n_features_ = X.shape[1]
-        return X, y, X_val, y_val
+    @classmethod
+    def _torch(cls):
+        """torch and timm, or a one-line MissingBackendError."""
+        return _torch_timm()
+
+    def _check_X(self, X, what: str) -> np.ndarray:
+        """Any float64 table: the encoder draws NaN and the missing-value marker as missing."""
+        return np.asarray(X, dtype=np.float64)
 
     def _trainer(self):
         from .engine import OneCycle, Trainer

@@ -15,7 +15,7 @@ import numpy as np
 from benchmarks.core.errors import ConfigError, DataError
 from benchmarks.core.weights import balance_classes
 
-from .base import NONE, SEED, TEXT, Estimator, count_classes, integer, one_of, real
+from .base import NONE, SEED, TEXT, Estimator, Param, count_classes, integer, one_of, real
 from .registry import register_model
 
 
@@ -26,7 +26,7 @@ JOBS = integer() | NONE
 class LibraryModel(Estimator):
     """One library classifier behind the project's interface.
 
-    Named constructor parameters are the wrapper's own, checked by its ``RULES``. Any other
+    Named constructor parameters are the wrapper's own, declared in its ``PARAMS``. Any other
     keyword argument goes to the library unchanged (an "extra"): kept as given in
     ``extra_params``, reported by ``get_params``, settable by ``set_params``, kept by
     ``clone``; a name the library does not know is a one-line ConfigError (in
@@ -34,10 +34,8 @@ class LibraryModel(Estimator):
     the library's to check: a bad one is a one-line ConfigError when ``fit`` starts.
     """
 
+    EXTRA = "extra"  # the generated __init__ takes **extra and keeps it in extra_params
     _LIBRARY_OWN: tuple[str, ...] = ()  # the wrapper's parameters that go to the library as they are
-
-    def __init__(self, **extra: Any):
-        self.extra_params = extra
 
     @staticmethod
     def _library():
@@ -97,23 +95,17 @@ class RandomForest(LibraryModel):
     sum races across threads and moves probabilities by an ulp from run to run)."""
 
     model_name = "random-forest"
-    RULES = {
-        "n_estimators": integer(1), "max_depth": integer(1) | NONE,
-        "min_samples_leaf": integer(1) | real(0.0, 1.0, low_open=True, high_open=True),
-        "max_features": one_of("sqrt", "log2") | integer(1) | RATIO | NONE,
-        "n_jobs": JOBS, "random_state": SEED,
+    PARAMS = {
+        "n_estimators": Param(300, integer(1), "trees"),
+        "max_depth": Param(None, integer(1) | NONE, "deepest a tree grows (None: until the leaves are pure)"),
+        "min_samples_leaf": Param(2, integer(1) | real(0.0, 1.0, low_open=True, high_open=True),
+                                  "fewest rows (or fraction of rows) in a leaf"),
+        "max_features": Param("sqrt", one_of("sqrt", "log2") | integer(1) | RATIO | NONE,
+                              "features tried per split"),
+        "n_jobs": Param(-1, JOBS, "threads (-1: all)"),
+        "random_state": Param(0, SEED, "seed of the bootstrap and the feature draws"),
     }
-    _LIBRARY_OWN = tuple(RULES)
-
-    def __init__(self, n_estimators=300, max_depth=None, min_samples_leaf=2, max_features="sqrt",
-                 n_jobs=-1, random_state=0, **extra):
-        super().__init__(**extra)
-        self.n_estimators = n_estimators
-        self.max_depth = max_depth
-        self.min_samples_leaf = min_samples_leaf
-        self.max_features = max_features
-        self.n_jobs = n_jobs
-        self.random_state = random_state
+    _LIBRARY_OWN = tuple(PARAMS)
 
     @staticmethod
     def _library():
@@ -122,7 +114,6 @@ class RandomForest(LibraryModel):
         return RandomForestClassifier
 
     def fit(self, X, y, sample_weight=None, X_val=None, y_val=None, w_val=None, epoch_callback=None):
-        self.check_params()
         self.n_classes_ = count_classes(self.model_name, None, y)
         self.model_ = self._library()(**self._library_params())
         self._fit_library(self.model_, X, y, sample_weight=_balanced(y, sample_weight))
@@ -159,28 +150,20 @@ class XGBoost(LibraryModel):
     """XGBoost (hist); ``device="cuda"`` trains on the GPU, anything else on the CPU."""
 
     model_name = "xgboost"
-    RULES = {
-        "n_estimators": integer(1), "learning_rate": real(0.0, low_open=True), "max_depth": integer(0),
-        "subsample": RATIO, "colsample_bytree": RATIO, "min_child_weight": real(0.0), "reg_lambda": real(0.0),
-        "early_stopping_rounds": integer(1) | NONE, "n_jobs": JOBS, "random_state": SEED, "device": TEXT,
+    PARAMS = {
+        "n_estimators": Param(1000, integer(1), "most boosting rounds"),
+        "learning_rate": Param(0.05, real(0.0, low_open=True), "shrinkage per round"),
+        "max_depth": Param(6, integer(0), "deepest a tree grows (0: no limit)"),
+        "subsample": Param(0.9, RATIO, "fraction of the rows per tree"),
+        "colsample_bytree": Param(0.8, RATIO, "fraction of the features per tree"),
+        "min_child_weight": Param(1.0, real(0.0), "least hessian weight in a child"),
+        "reg_lambda": Param(1.0, real(0.0), "L2 penalty on leaf weights"),
+        "early_stopping_rounds": Param(50, integer(1) | NONE, "rounds without a better validation loss before stopping"),
+        "n_jobs": Param(-1, JOBS, "threads (-1: all)"),
+        "random_state": Param(0, SEED, "seed"),
+        "device": Param("cpu", TEXT, "'cuda' trains on the GPU, anything else on the CPU"),
     }
-    _LIBRARY_OWN = tuple(k for k in RULES if k != "device")
-
-    def __init__(self, n_estimators=1000, learning_rate=0.05, max_depth=6, subsample=0.9,
-                 colsample_bytree=0.8, min_child_weight=1.0, reg_lambda=1.0,
-                 early_stopping_rounds=50, n_jobs=-1, random_state=0, device="cpu", **extra):
-        super().__init__(**extra)
-        self.n_estimators = n_estimators
-        self.learning_rate = learning_rate
-        self.max_depth = max_depth
-        self.subsample = subsample
-        self.colsample_bytree = colsample_bytree
-        self.min_child_weight = min_child_weight
-        self.reg_lambda = reg_lambda
-        self.early_stopping_rounds = early_stopping_rounds
-        self.n_jobs = n_jobs
-        self.random_state = random_state
-        self.device = device
+    _LIBRARY_OWN = tuple(k for k in PARAMS if k != "device")
 
     @staticmethod
     def _library():
@@ -195,7 +178,6 @@ class XGBoost(LibraryModel):
         return (xgb.core.XGBoostError,)
 
     def fit(self, X, y, sample_weight=None, X_val=None, y_val=None, w_val=None, epoch_callback=None):
-        self.check_params()
         self.n_classes_ = count_classes(self.model_name, None, y)
         params = {"tree_method": "hist", **self._library_params()}
         if X_val is None:
@@ -216,29 +198,20 @@ class LightGBM(LibraryModel):
     """LightGBM; ``early_stopping_rounds=None`` trains all ``n_estimators`` rounds."""
 
     model_name = "lightgbm"
-    RULES = {
-        "n_estimators": integer(1), "learning_rate": real(0.0, low_open=True), "num_leaves": integer(2),
-        "subsample": RATIO, "subsample_freq": integer(0), "colsample_bytree": RATIO,
-        "min_child_samples": integer(0), "reg_lambda": real(0.0), "early_stopping_rounds": integer(1) | NONE,
-        "n_jobs": JOBS, "random_state": SEED,
+    PARAMS = {
+        "n_estimators": Param(1000, integer(1), "most boosting rounds"),
+        "learning_rate": Param(0.05, real(0.0, low_open=True), "shrinkage per round"),
+        "num_leaves": Param(63, integer(2), "most leaves per tree"),
+        "subsample": Param(0.9, RATIO, "fraction of the rows per bagging"),
+        "subsample_freq": Param(1, integer(0), "bagging every this many rounds (0: never)"),
+        "colsample_bytree": Param(0.8, RATIO, "fraction of the features per tree"),
+        "min_child_samples": Param(20, integer(0), "fewest rows in a leaf"),
+        "reg_lambda": Param(1.0, real(0.0), "L2 penalty on leaf weights"),
+        "early_stopping_rounds": Param(50, integer(1) | NONE, "rounds without a better validation loss before stopping"),
+        "n_jobs": Param(-1, JOBS, "threads (-1: all)"),
+        "random_state": Param(0, SEED, "seed"),
     }
-    _LIBRARY_OWN = tuple(k for k in RULES if k != "early_stopping_rounds")
-
-    def __init__(self, n_estimators=1000, learning_rate=0.05, num_leaves=63, subsample=0.9,
-                 subsample_freq=1, colsample_bytree=0.8, min_child_samples=20, reg_lambda=1.0,
-                 early_stopping_rounds=50, n_jobs=-1, random_state=0, **extra):
-        super().__init__(**extra)
-        self.n_estimators = n_estimators
-        self.learning_rate = learning_rate
-        self.num_leaves = num_leaves
-        self.subsample = subsample
-        self.subsample_freq = subsample_freq
-        self.colsample_bytree = colsample_bytree
-        self.min_child_samples = min_child_samples
-        self.reg_lambda = reg_lambda
-        self.early_stopping_rounds = early_stopping_rounds
-        self.n_jobs = n_jobs
-        self.random_state = random_state
+    _LIBRARY_OWN = tuple(k for k in PARAMS if k != "early_stopping_rounds")
 
     @staticmethod
     def _library():
@@ -253,7 +226,6 @@ class LightGBM(LibraryModel):
         return (lgb.basic.LightGBMError,)
 
     def fit(self, X, y, sample_weight=None, X_val=None, y_val=None, w_val=None, epoch_callback=None):
-        self.check_params()
         self.n_classes_ = count_classes(self.model_name, None, y)
         self.model_ = self._library()(**{"verbose": -1, **self._library_params()})
         kwargs = {} if X_val is None else self._validation(self.model_, X_val, y_val, w_val)

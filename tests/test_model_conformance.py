@@ -5,7 +5,8 @@ resolver (the smallest backbone, resnet10t): tiny settings pass ``validate_model
 ``clone`` (of a fitted model too) gives an unfitted estimator with equal ``get_params()``; ``set_params`` round-trips;
 ``fit`` (with validation data) then ``predict_proba`` gives float64 probabilities of shape
 (n, 2) whose rows sum to 1; and a clone fitted with the same ``random_state`` predicts the
-very same bits (the random forest with ``n_jobs=-1``, so the parallel path is the one checked).
+very same bits (the random forest with ``n_jobs=-1``, so the parallel path is the one checked); ``fit_facts``
+gives the harness the fitted model's info, device and encoder.
 
 ``supertml-text-legacy_senet154`` (115M parameters) takes ~40 s per fit on two CPU cores,
 so it is validated, cloned and round-tripped through ``set_params`` but not fitted.
@@ -16,7 +17,7 @@ from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 from sklearn.utils.validation import check_is_fitted
 
-from models import create_model, list_models, model_entry, validate_model
+from models import FitFacts, create_model, fit_facts, list_models, model_entry, validate_model
 
 KNOWN = {"random-forest", "xgboost", "lightgbm", "fcnn", "dnn", "supertml-text-resnet18", "supertml-text-resnet34",
          "supertml-pixels-resnet18", "supertml-pixels-resnet34", "supertml-text-seresnet50",
@@ -85,6 +86,7 @@ def test_model_conformance(name, data):
     assert twin.set_params(**params) is twin and twin.get_params() == params
     assert twin.set_params(random_state=8).get_params()["random_state"] == 8
     twin.set_params(random_state=7)
+    assert fit_facts(twin) == FitFacts(info={}, device="cpu", encoder=None)
     if name in NOT_FITTED:
         return
 
@@ -99,5 +101,8 @@ def test_model_conformance(name, data):
         check_is_fitted(clone(model))
     np.testing.assert_array_equal(model.predict(X[80:]), proba.argmax(1))
     assert isinstance(model.info_, dict)
+    facts = fit_facts(model)  # what the harness records: info, device (the model's, else its info's), encoder
+    assert facts.info == model.info_ and facts.device == (model.device_ or model.info_.get("device") or "cpu")
+    assert facts.encoder is (model.encoder_ if name.startswith("supertml-") else None)
     again = twin.fit(X[:60], y[:60], **fit).predict_proba(X[80:])
     assert np.array_equal(proba, again), "the same random_state gave different probabilities"

@@ -10,6 +10,7 @@ import os
 from pathlib import Path
 
 from .errors import ConfigError, DataError
+from .params import is_whole, within
 
 MAX_SEEDS = 1000  # repeats of split + train + evaluate
 MAX_SEED = 2**31 - 1  # numpy and torch seeds; base_seed + repeats must stay below it
@@ -22,10 +23,14 @@ GZIP_RATIO = 8  # a gzipped table is taken to inflate this much in memory (Higgs
 
 
 def integer(value: object, where: str, low: int, high: int) -> int:
-    """`value` as an int within [low, high]; booleans and non-integral floats are errors."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != int(value):
+    """`value` as an int within [low, high]; booleans and non-integral floats are errors.
+
+    The same tests as the parameters' rules (``params.integer``), except that an integral
+    float (what a TOML or JSON file may hold) counts as an integer here.
+    """
+    if not is_whole(value):
         raise ConfigError(f"{where} must be an integer, got {value!r}")
-    if not low <= int(value) <= high:
+    if not within(int(value), low, high):
         raise ConfigError(f"{where} must be between {low} and {high}, got {int(value)}")
     return int(value)
 
