@@ -334,6 +334,12 @@ class RayExecutor:
         return require_trials(summary, job.spec, job.ds_name)
 
 
+def check_executor_options(name: str, address: str | None, workers: int) -> None:
+    """Options only a cluster executor takes are refused for the local one (one line)."""
+    if name == "local" and (address or workers != 1):
+        raise ConfigError("--address and --workers go with --executor ray")
+
+
 def make_executor(name: str, address: str | None = None, workers: int = 1, verbose: bool = True):
     if name == "local":
         return LocalExecutor()

@@ -2,7 +2,8 @@
 
 load (validated Dataset) -> split (the dataset's policy, seeded, weights renormalised per
 split) -> preprocess (fitted on train only) -> build the model -> fit -> predict -> score
-(the dataset's metric object). Nothing here writes a file.
+(the dataset's metric object) -> the fit's typed record (``train_and_evaluate``, what one
+fit of a run does wherever it runs). Nothing here writes a file.
 """
 from __future__ import annotations
 
@@ -14,9 +15,13 @@ import numpy as np
 
 from datasets import DATASETS, Dataset, Splits, load_dataset, make_splits
 from datasets.preprocess import PreprocessConfig, preprocess_splits
-from models import create_model, model_entry
+from encoders.examples import encoder_sheet
+from models import create_model, fit_facts, model_entry
 
+from .controls import CONTROLS
 from .core.errors import ConfigError
+from .fits import DatasetFacts, with_threads
+from .run_record import NO_CONTROL, Record
 from .suite import DatasetSpec, ModelSpec, Suite
 
 
@@ -138,3 +143,50 @@ def predict(model, splits: Splits) -> Predictions:
         tests[part.name], dt = _timed(model, part.X)
         predict_s += dt
     return Predictions(proba_val, tests, val_s, predict_s)
+
+
+def prediction_arrays(splits: Splits, pred: Predictions) -> dict[str, np.ndarray]:
+    """What the report's statistics, audit and plots are computed from: scores, labels, weights."""
+    arrays = {"val_proba": pred.val.astype(np.float32), "val_y": splits.val.y, "val_w": splits.val.weights}
+    for part in splits.tests:
+        arrays[f"{part.name}_proba"] = pred.tests[part.name].astype(np.float32)
+        arrays[f"{part.name}_y"] = part.y
+        arrays[f"{part.name}_w"] = part.weights
+    return arrays
+
+
+def train_and_evaluate(ds: Dataset | DatasetFacts, splits: Splits, spec: ModelSpec, params: dict, seed: int,
+                       device: str, control: str = NO_CONTROL, *, examples: bool = False,
+                       rank: Callable | None = None,
+                       threads: int | None = None) -> tuple[Record, dict[str, np.ndarray], bytes | None]:
+    """Fit one model on one set of splits: its record, its predictions, and (``examples``, for a
+    model that draws images) the PNG of its encoder's example sheet.
+
+    A control fits (early stopping included) on the splits the control makes, then is
+    scored exactly like the real model: on the true validation and test labels. ``rank``
+    (model, splits) -> importance ranks the fitted model's features on validation for the
+    record. ``threads`` goes to the model's thread parameter (the record keeps ``params`` as
+    the suite gave them).
+    """
+    model = build_model(spec, with_threads(spec.name, params, threads), seed, device, splits)
+    fit_on = splits if control == NO_CONTROL else CONTROLS.get(control).factory(splits, seed)
+    train_s = fit(model, fit_on)
+    fitted = fit_facts(model)
+    sheet = (encoder_sheet(fitted.encoder, splits.val.X, splits.val.y, ds.class_names)
+             if examples and fitted.encoder is not None else None)
+    ranked = rank(model, splits) if rank is not None else None
+    pred = predict(model, splits)
+    n_test = sum(len(p) for p in splits.tests)
+    scored = ds.scorer.score(pred.val, splits.val, [(p, pred.tests[p.name]) for p in splits.tests], ds.n_classes)
+    record = Record(
+        dataset=ds.name, model=spec.label, registry_name=spec.name,
+        family=model_entry(spec.name).tags.get("family", "tabular"), seed=seed, control=control, params=params,
+        metrics=scored,
+        timing={"train_s": train_s, "val_predict_s": pred.val_s, "predict_s": pred.predict_s,
+                "predict_per_1k_s": pred.predict_s / max(n_test, 1) * 1000.0,
+                "n_train": len(splits.train), "n_test": n_test},
+        device=fitted.device, info=fitted.info,
+        # what a report needs to place the model (e.g. its rung of a technique ladder)
+        facts=dict(model_entry(spec.name).tags.get("report_facts") or {}) or None,
+        importance=None if ranked is None else ranked.as_dict())
+    return record, prediction_arrays(splits, pred), sheet

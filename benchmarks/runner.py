@@ -1,25 +1,24 @@
 """The harness: every dataset x model x seed x control of a suite, through the one data path.
 
 ``plan_run`` loads and validates everything (no file is written before it succeeds);
-``run_suite`` then tunes (Optuna, validation only), fits, predicts, scores and records each
-fit in the run directory. Every model sees the identical Splits for a seed. Reports are
-rendered from the stored run afterwards (``reports``), never from memory.
+``run_suite`` then describes each dataset, ranks features and searches (Optuna, never a test
+event), and has the executor run each fit (``run_fit``: the data path of
+``pipeline.train_and_evaluate``); each fit's typed record goes to the run's
+:class:`~benchmarks.store.RunWriter` once, in plan order. Every model sees the identical
+Splits for a seed. ``run_suite`` returns the :class:`~benchmarks.store.StoredRun` that reports
+are rendered from.
 """
 from __future__ import annotations
 
 import hashlib
 import importlib
 import json
-import tempfile
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping
 
-import numpy as np
-
 from datasets import Dataset, Splits
-from encoders.examples import write_encoder_sheet
-from models import fit_facts, model_entry, validate_model
+from models import model_entry, validate_model
 
 from . import pipeline, store
 from .controls import CONTROLS
@@ -27,13 +26,13 @@ from .core import limits
 from .core.device import resolve_device
 from .core.errors import ConfigError
 from .core.secrets import redact
-from .executors import EXECUTORS, make_executor
-from .fits import (DatasetFacts, FitData, FitResult, FitTask, effective_threads, error_line,
-                   failure_record, fit_resources, warm_up, where_it_ran, with_threads)
+from .executors import EXECUTORS, check_executor_options, make_executor
+from .fits import (DatasetFacts, FitData, FitResult, FitTask, effective_threads, error_line, failure_record,
+                   fit_resources, warm_up, where_it_ran)
 from .importance import permutation_importance, selected_features
 from .manifest import make_manifest
+from .run_record import NO_CONTROL
 from .suite import DatasetSpec, ModelSpec, Suite
-from .run_record import NO_CONTROL, Record
 from .tuning import TuneJob, study_target
 
 
@@ -77,8 +76,7 @@ class RunOptions:
         limits.integer(self.workers, "--workers", 1, 1024)
         if not (isinstance(self.gpus_per_fit, (int, float)) and 0 < self.gpus_per_fit <= 1):
             raise ConfigError(f"--gpus-per-fit must be in (0, 1], got {self.gpus_per_fit!r}")
-        if self.executor == "local" and (self.address or self.workers != 1):
-            raise ConfigError("--address and --workers go with --executor ray")
+        check_executor_options(self.executor, self.address, self.workers)
 
 
 @dataclass(frozen=True, eq=False)
@@ -218,54 +216,6 @@ def describe_dataset(ds: Dataset, splits: Splits, spec: DatasetSpec, seeds: list
     }
 
 
-def train_and_evaluate(ds: Dataset | DatasetFacts, splits: Splits, spec: ModelSpec, params: dict, seed: int,
-                       device: str, control: str = NO_CONTROL, examples_path: Path | None = None,
-                       importance_repeats: int = 0, threads: int | None = None) -> tuple[Record, dict[str, np.ndarray]]:
-    """Fit one model on one set of splits; return its record and its predictions.
-
-    A control fits (early stopping included) on the splits the control makes, then is
-    scored exactly like the real model: on the true validation and test labels. With
-    `importance_repeats`, the fitted model's permutation importance on the validation split
-    goes into the record too. ``threads`` goes to the model's thread parameter (the record
-    keeps ``params`` as the suite gave them).
-    """
-    model = pipeline.build_model(spec, with_threads(spec.name, params, threads), seed, device, splits)
-    fit_on = splits if control == NO_CONTROL else CONTROLS.get(control).factory(splits, seed)
-    train_s = pipeline.fit(model, fit_on)
-    fitted = fit_facts(model)
-    if examples_path is not None and fitted.encoder is not None:
-        write_encoder_sheet(fitted.encoder, splits.val.X, splits.val.y, ds.class_names, examples_path)
-    ranked = (permutation_importance(model, splits, ds.scorer.objective, importance_repeats, seed)
-              if importance_repeats else None)
-    pred = pipeline.predict(model, splits)
-    n_test = sum(len(p) for p in splits.tests)
-    info = fitted.info
-    scored = ds.scorer.score(pred.val, splits.val, [(p, pred.tests[p.name]) for p in splits.tests],
-                                         ds.n_classes)
-    record = Record(
-        dataset=ds.name, model=spec.label, registry_name=spec.name,
-        family=model_entry(spec.name).tags.get("family", "tabular"), seed=seed, control=control, params=params,
-        metrics=scored,
-        timing={"train_s": train_s, "val_predict_s": pred.val_s, "predict_s": pred.predict_s,
-                "predict_per_1k_s": pred.predict_s / max(n_test, 1) * 1000.0,
-                "n_train": len(splits.train), "n_test": n_test},
-        device=fitted.device, info=info,
-        # what a report needs to place the model (e.g. its rung of a technique ladder)
-        facts=dict(model_entry(spec.name).tags.get("report_facts") or {}) or None,
-        importance=None if ranked is None else ranked.as_dict())
-    return record, prediction_arrays(splits, pred)
-
-
-def prediction_arrays(splits: Splits, pred: pipeline.Predictions) -> dict[str, np.ndarray]:
-    """What the report's statistics, audit and plots are computed from: scores, labels, weights."""
-    arrays = {"val_proba": pred.val.astype(np.float32), "val_y": splits.val.y, "val_w": splits.val.weights}
-    for part in splits.tests:
-        arrays[f"{part.name}_proba"] = pred.tests[part.name].astype(np.float32)
-        arrays[f"{part.name}_y"] = part.y
-        arrays[f"{part.name}_w"] = part.weights
-    return arrays
-
-
 def run_fit(data: FitData, task: FitTask) -> FitResult:
     """One fit where the executor runs it (this process or a Ray worker): its record and
     arrays, or its failure with a one-line error; the driver stores either. The executor
@@ -277,11 +227,13 @@ def run_fit(data: FitData, task: FitTask) -> FitResult:
         splits = data.splits[task.spec.label]
         validate_model(task.spec.name, **pipeline.model_kwargs(task.spec, task.params, 0, task.device, splits))  # as planning did
         warm_up(task.device)
-        with tempfile.TemporaryDirectory(prefix="supertml-fit-") as tmp:
-            sheet = Path(tmp) / "examples.png" if task.examples else None
-            record, arrays = train_and_evaluate(data.facts, splits, task.spec, task.params, task.seed, task.device,
-                                                task.control, sheet, task.importance, threads=task.resources.threads)
-            png = sheet.read_bytes() if sheet is not None and sheet.is_file() else None
+        rank = None
+        if task.importance:
+            def rank(model, splits):
+                return permutation_importance(model, splits, data.facts.scorer.objective, task.importance, task.seed)
+        record, arrays, png = pipeline.train_and_evaluate(data.facts, splits, task.spec, task.params, task.seed,
+                                                          task.device, task.control, examples=task.examples, rank=rank,
+                                                          threads=task.resources.threads)
     except Exception as exc:  # noqa: BLE001 - the fit's own failure is recorded; the run goes on
         kind, message = error_line(exc)
         return FitResult(task.key, failure_record(task, kind, message, where))

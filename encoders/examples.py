@@ -1,6 +1,7 @@
 """Example images for people: a few encoded events as PNGs and one labelled contact sheet."""
 from __future__ import annotations
 
+import io
 import math
 from pathlib import Path
 from typing import Sequence
@@ -76,9 +77,9 @@ def contact_sheet(pixels: np.ndarray, captions: Sequence[str]) -> Image.Image:
     return sheet
 
 
-def write_encoder_sheet(encoder, X: np.ndarray, y: np.ndarray, class_names: Sequence[str],
-                        path: str | Path, n: int = 8) -> Path:
-    """A contact sheet of `n` events of X (classes in turn) as a fitted `encoder` draws them.
+def encoder_sheet(encoder, X: np.ndarray, y: np.ndarray, class_names: Sequence[str], n: int = 8) -> bytes:
+    """A contact sheet (PNG bytes) of `n` events of X (classes in turn) as a fitted `encoder`
+    draws them.
 
     Call it after the encoder was fitted on the training split; X may be any split,
     since encoding is a pure function after fitting.
@@ -88,7 +89,10 @@ def write_encoder_sheet(encoder, X: np.ndarray, y: np.ndarray, class_names: Sequ
     if len(idx) == 0:
         raise DataError("example images need at least one event")
     pixels = _to_uint8(encoder.transform(np.asarray(X)[idx]))
-    return _save_png(contact_sheet(pixels, [f"#{int(i)}: {_class_name(y[i], class_names)}" for i in idx]), Path(path))
+    sheet = contact_sheet(pixels, [f"#{int(i)}: {_class_name(y[i], class_names)}" for i in idx])
+    buffer = io.BytesIO()
+    sheet.save(buffer, format="PNG")
+    return buffer.getvalue()
 
 
 def write_examples(
