@@ -14,7 +14,7 @@ import numpy as np
 
 from datasets import DATASETS, Dataset, Splits, load_dataset, make_splits
 from datasets.preprocess import PreprocessConfig, preprocess_splits
-from models import create_model, model_entry
+from models import create_model, model_info
 
 from .core.errors import ConfigError
 from .suite import DatasetSpec, ModelSpec, Suite
@@ -95,7 +95,7 @@ def model_kwargs(spec: ModelSpec, params: dict, seed: int, device: str, splits: 
     categorical columns, symmetries as augmentations)."""
     facts = {"feature_names": list(splits.feature_names), "missing_value": splits.missing_value,
              "categorical_features": list(splits.categorical), "augmentation": splits.augmentation}
-    extra = {k: facts[k] for k in model_entry(spec.name).tags.get("data_facts", ())}
+    extra = {k: facts[k] for k in model_info(spec.name).data_facts}
     return {"random_state": seed, "device": device, **extra, **params}
 
 

@@ -241,7 +241,7 @@ def train_and_evaluate(ds: Dataset | DatasetFacts, splits: Splits, spec: ModelSp
         "dataset": ds.name,
         "model": spec.label,
         "registry_name": spec.name,
-        "family": model_entry(spec.name).tags.get("family", "tabular"),
+        "family": model_entry(spec.name).meta.family,
         "seed": seed,
         "control": control,
         "params": params,
@@ -257,7 +257,7 @@ def train_and_evaluate(ds: Dataset | DatasetFacts, splits: Splits, spec: ModelSp
         "device": getattr(model, "device_", None) or info.get("device") or "cpu",
         "info": info,
     }
-    facts = model_entry(spec.name).tags.get("report_facts")
+    facts = model_entry(spec.name).meta.report_facts
     if facts:  # what a report needs to place the model (e.g. its rung of a technique ladder)
         record["facts"] = dict(facts)
     if ranked is not None:

@@ -1,10 +1,11 @@
 """Models: one registry, one interface (fit / predict_proba), tabular and SuperTML alike."""
 from .registry import (
-    MODELS, backend_available, create_model, list_models, model_entry, register_model, validate_model,
+    MODELS, ModelInfo, backend_available, create_model, list_models, model_entry, model_info, register_model,
+    validate_model,
 )
 
-__all__ = ["MODELS", "backend_available", "create_model", "list_models", "model_entry", "register_model",
-           "validate_model"]
+__all__ = ["MODELS", "ModelInfo", "backend_available", "create_model", "list_models", "model_entry", "model_info",
+           "register_model", "validate_model"]
 
 # Importing the model modules registers them (torch and the BDT libraries load lazily).
 from . import dnn, fcnn, supertml, tabular  # noqa: E402,F401
