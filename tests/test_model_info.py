@@ -164,3 +164,11 @@ def test_no_code_reads_model_metadata_from_tags():
             for p in sorted((ROOT / d).rglob("*.py")) if p.name != "test_model_info.py"
             for i, line in enumerate(p.read_text().splitlines(), 1) if METADATA_BY_TAG.search(line)]
     assert not hits, f"read model_info(name) instead: {hits}"
+
+
+def test_the_families_reports_compare_are_known_ones():
+    """Records store the family string; reports compare it with these literals."""
+    compared = re.compile(r'get\("family"(?:, "(\w+)")?\)\s*[!=]=\s*"(\w+)"')
+    found = {name for p in sorted((ROOT / "reports").rglob("*.py"))
+             for m in compared.finditer(p.read_text()) for name in m.groups() if name}
+    assert found and found <= set(FAMILIES)
