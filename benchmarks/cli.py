@@ -191,8 +191,9 @@ def cmd_list(args) -> int:
         print(f"  {e.name:16s} {e.description}")
     print("models:")
     for e in MODELS:
-        ok = "" if backend_available(e.tags["backend"]) else f"  [needs {e.tags['backend']}: not installed]"
-        print(f"  {e.name:28s} {e.tags['family']:8s} {e.description}{ok}")
+        info = e.meta
+        ok = "" if backend_available(info.backend) else f"  [needs {info.backend}: not installed]"
+        print(f"  {e.name:28s} {info.family:8s} {e.description}{ok}")
     for title, registry in (("encoders", ENCODERS), ("metrics", METRICS), ("controls", CONTROLS)):
         print(f"{title}:")
         for e in registry:

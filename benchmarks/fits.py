@@ -24,13 +24,12 @@ from typing import Any
 import numpy as np
 
 from datasets import Splits
-from models import create_model, model_entry
+from models import model_info
 
 from .core.errors import BenchmarkError
 from .run_record import Failure, Record
 from .suite import ModelSpec
 
-THREAD_PARAMS = ("n_jobs", "num_threads")  # the models' names for their CPU thread count
 
 
 @dataclass(frozen=True, eq=False)
@@ -119,12 +118,9 @@ class FitResult:
 
 @functools.lru_cache(maxsize=None)
 def thread_param(name: str) -> str | None:
-    """The parameter through which model ``name`` takes its CPU thread count, if any."""
-    try:
-        params = create_model(name).get_params()
-    except Exception:  # noqa: BLE001 - a model without get_params or defaults takes no thread count
-        return None
-    return next((p for p in THREAD_PARAMS if p in params), None)
+    """The parameter through which model ``name`` takes its CPU thread count, if any: the
+    ``threads_param`` its registration declares."""
+    return model_info(name).threads_param
 
 
 def with_threads(name: str, params: dict, threads: int | None) -> dict:
@@ -153,7 +149,7 @@ def fit_resources(spec: ModelSpec, device: str, threads: int | None, gpus_per_fi
     key = thread_param(spec.name)
     own = spec.params.get(key) if key else None
     threads = int(own) if _positive(own) else threads
-    on_gpu = device.startswith("cuda") and bool(model_entry(spec.name).tags.get("accepts_device"))
+    on_gpu = device.startswith("cuda") and model_info(spec.name).accepts_device
     return FitResources(threads=threads, gpus=float(gpus_per_fit) if on_gpu else 0.0)
 
 

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from models import MODELS, create_model
+from models import create_model, model_info
 
 from .core.device import gpu_name, resolve_device
 from .core.errors import BenchmarkError
@@ -91,7 +91,7 @@ def cases(suite: dict, dnn_epochs: int, cnn_events: int) -> list[Case]:
     Each keeps its own preprocessing and feature selection (``preprocess``, ``select``)."""
     out = []
     for m in suite["models"]:
-        family = MODELS.get(m["name"]).tags.get("family", "tabular")
+        family = model_info(m["name"]).family
         params = dict(m.get("params", {}))
         search = m.get("search") or {}
         budget = (int(search.get("trials") or 0), search.get("timeout_s"))

@@ -16,7 +16,7 @@ import numpy as np
 from datasets import DATASETS, Dataset, Splits, load_dataset, make_splits
 from datasets.preprocess import PreprocessConfig, preprocess_splits
 from encoders.examples import encoder_sheet
-from models import create_model, fit_facts, model_entry
+from models import create_model, fit_facts, model_info
 
 from .controls import CONTROLS
 from .core.errors import ConfigError
@@ -100,7 +100,7 @@ def model_kwargs(spec: ModelSpec, params: dict, seed: int, device: str, splits: 
     categorical columns, symmetries as augmentations)."""
     facts = {"feature_names": list(splits.feature_names), "missing_value": splits.missing_value,
              "categorical_features": list(splits.categorical), "augmentation": splits.augmentation}
-    extra = {k: facts[k] for k in model_entry(spec.name).tags.get("data_facts", ())}
+    extra = {k: facts[k] for k in model_info(spec.name).data_facts}
     return {"random_state": seed, "device": device, **extra, **params}
 
 
@@ -180,13 +180,13 @@ def train_and_evaluate(ds: Dataset | DatasetFacts, splits: Splits, spec: ModelSp
     scored = ds.scorer.score(pred.val, splits.val, [(p, pred.tests[p.name]) for p in splits.tests], ds.n_classes)
     record = Record(
         dataset=ds.name, model=spec.label, registry_name=spec.name,
-        family=model_entry(spec.name).tags.get("family", "tabular"), seed=seed, control=control, params=params,
+        family=model_info(spec.name).family, seed=seed, control=control, params=params,
         metrics=scored,
         timing={"train_s": train_s, "val_predict_s": pred.val_s, "predict_s": pred.predict_s,
                 "predict_per_1k_s": pred.predict_s / max(n_test, 1) * 1000.0,
                 "n_train": len(splits.train), "n_test": n_test},
         device=fitted.device, info=fitted.info,
         # what a report needs to place the model (e.g. its rung of a technique ladder)
-        facts=dict(model_entry(spec.name).tags.get("report_facts") or {}) or None,
+        facts=dict(model_info(spec.name).report_facts or {}) or None,
         importance=None if ranked is None else ranked.as_dict())
     return record, prediction_arrays(splits, pred), sheet

@@ -31,7 +31,7 @@ from typing import Callable
 import numpy as np
 
 from datasets import Splits
-from models import model_entry
+from models import model_info
 
 from .core import limits
 from .core.device import resolve_device
@@ -215,7 +215,7 @@ def _check_search(spec: ModelSpec, n_total: int | None = None, timeout_s: float 
     trials = n_total if n_total is not None else search.trials
     timeout = timeout_s if timeout_s is not None else search.timeout_s
     where = f"model {spec.label!r}"
-    if model_entry(spec.name).tags.get("search_space") is None:
+    if model_info(spec.name).search_space is None:
         raise ConfigError(f"{where} ({spec.name}) declares no search space; drop its [search] or tune another model")
     if trials is None and timeout is None:
         raise ConfigError(f"{where}: the search needs a budget: trials = N and/or timeout_s = SECONDS")
@@ -449,7 +449,7 @@ def tune(ds_name: str, metric, splits: Splits, spec: ModelSpec, device: str, sto
     CPU thread count of every trial's model (None: the model's default).
     """
     search = _check_search(spec, n_total, timeout_s)
-    space = model_entry(spec.name).tags["search_space"]
+    space = model_info(spec.name).search_space
     hpo = dataclasses.replace(splits, tests=())  # the structural guarantee: no test part past here
     storage, heartbeat = open_storage(storage_url, heartbeat_interval, grace_period)
     shown = redact(storage_url)
@@ -469,7 +469,7 @@ def study_summary(ds_name: str, metric, splits: Splits, spec: ModelSpec, storage
     """The summary ``tune`` returns, for a study other processes filled (parallel workers):
     opened and checked like ``tune`` does, without running a trial."""
     search = _check_search(spec, n_total, timeout_s)
-    space = model_entry(spec.name).tags["search_space"]
+    space = model_info(spec.name).search_space
     hpo = dataclasses.replace(splits, tests=())
     storage, heartbeat = open_storage(storage_url)
     shown = redact(storage_url)

@@ -1,10 +1,12 @@
 """Models: one registry, one interface (fit / predict_proba), tabular and SuperTML alike."""
 from .base import FitFacts, fit_facts
 from .registry import (
-    MODELS, backend_available, create_model, list_models, model_entry, register_model, validate_model,
+    MODELS, ModelInfo, backend_available, create_model, list_models, model_entry, model_info, register_model,
+    validate_model,
 )
 
-__all__ = ["MODELS", "FitFacts", "backend_available", "create_model", "fit_facts", "list_models", "model_entry",
+__all__ = ["MODELS", "FitFacts", "ModelInfo", "backend_available", "create_model", "fit_facts", "list_models",
+           "model_entry", "model_info",
            "register_model", "validate_model"]
 
 # Importing the model modules registers them (torch and the BDT libraries load lazily).

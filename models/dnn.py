@@ -87,7 +87,6 @@ from typing import Any, Callable
 import numpy as np
 
 from benchmarks.core.errors import ConfigError
-from benchmarks.core.registry import Entry
 
 from .base import BOOL, NAMES, NONE, Param, Rule, integer, one_of, real
 from .dnn_ladder import LADDER, LADDER_NOTES, LADDER_SMALL, ladder_params  # noqa: F401  (re-exported)
@@ -602,8 +601,8 @@ def search_space(trial) -> dict:
 DATA_FACTS = ("feature_names", "categorical_features", "missing_value", "augmentation")
 
 
-@register_model("dnn", backend="torch", family="dnn", accepts_device=True, search_space=search_space,
-                data_facts=DATA_FACTS)
+@register_model("dnn", backend="torch", family="dnn", accepts_device=True, threads_param="num_threads",
+                search_space=search_space, data_facts=DATA_FACTS)
 def dnn(**kw) -> DNN:
     """Strong (2020)'s tabular DNN: batched ensembles, embeddings, dense/split bodies, SSE/FGE/SWA, TTA."""
     return DNN(**kw)
@@ -611,7 +610,8 @@ def dnn(**kw) -> DNN:
 
 # ----------------------------------------------------------------------------- the ladder's rungs
 
-_DNN_TAGS = dict(backend="torch", family="dnn", accepts_device=True, search_space=search_space)
+_DNN_TAGS = dict(backend="torch", family="dnn", accepts_device=True, threads_param="num_threads",
+                 search_space=search_space)
 
 
 def _rung_factory(exp: int, small: bool) -> Callable[..., DNN]:
@@ -643,8 +643,8 @@ def resolve_rung(name: str):
     # sets itself (rungs 0, 1, 39-42: categorical_features=[], PRI_jet_num as a number) is
     # not asked of the data; a suite's params still override both.
     own = ladder_params(exp, small)
-    return Entry(name, _rung_factory(exp, small), _rung_factory(exp, small).__doc__,
-                 dict(_DNN_TAGS, data_facts=tuple(f for f in DATA_FACTS if f not in own), report_facts=facts))
+    return MODELS.make_entry(name, _rung_factory(exp, small), _rung_factory(exp, small).__doc__,
+                             **_DNN_TAGS, data_facts=tuple(f for f in DATA_FACTS if f not in own), report_facts=facts)
 
 
 MODELS.add_resolver(resolve_rung)

@@ -167,7 +167,7 @@ def search_space(trial) -> dict:
     }
 
 
-@register_model("fcnn", backend="torch", accepts_device=True, search_space=search_space)
+@register_model("fcnn", backend="torch", accepts_device=True, threads_param="num_threads", search_space=search_space)
 def fcnn(**kw) -> FCNN:
     """4-hidden-layer ReLU FCNN (100 wide), weighted loss, early stopping."""
     return FCNN(**kw)

@@ -525,8 +525,8 @@ def _factory(encoder: str, backbone: str) -> Callable[..., SuperTML]:
     return factory
 
 
-_TAGS = dict(backend="torch", family="supertml", accepts_device=True, search_space=search_space,
-             data_facts=("feature_names", "missing_value"))
+_TAGS = dict(backend="torch", family="supertml", accepts_device=True, threads_param="num_threads",
+             search_space=search_space, data_facts=("feature_names", "missing_value"))
 
 for _enc, _bb in (("text", "resnet18"), ("text", "resnet34"), ("pixels", "resnet18"), ("pixels", "resnet34"),
                   ("text", "seresnet50"), ("text", "legacy_senet154")):
@@ -562,7 +562,7 @@ def resolve(name: str) -> Entry | None:
         timm = None
     if timm is not None and backbone not in timm.list_models(backbone) and not timm.is_model(backbone):
         return None
-    return Entry(name, _factory(encoder, backbone), f"SuperTML, {encoder} images, timm {backbone}", dict(_TAGS))
+    return MODELS.make_entry(name, _factory(encoder, backbone), f"SuperTML, {encoder} images, timm {backbone}", **_TAGS)
 
 
 MODELS.add_resolver(resolve)

@@ -281,19 +281,19 @@ def _lgbm_space(trial) -> dict:
     }
 
 
-@register_model("random-forest", backend="sklearn", search_space=_rf_space)
+@register_model("random-forest", backend="sklearn", threads_param="n_jobs", search_space=_rf_space)
 def random_forest(**kw) -> RandomForest:
     """Random forest (scikit-learn), class-balanced event weights."""
     return RandomForest(**kw)
 
 
-@register_model("xgboost", backend="xgboost", accepts_device=True, search_space=_xgb_space)
+@register_model("xgboost", backend="xgboost", accepts_device=True, threads_param="n_jobs", search_space=_xgb_space)
 def xgboost(**kw) -> XGBoost:
     """XGBoost BDT (hist), early stopping on the validation split."""
     return XGBoost(**kw)
 
 
-@register_model("lightgbm", backend="lightgbm", search_space=_lgbm_space)
+@register_model("lightgbm", backend="lightgbm", threads_param="n_jobs", search_space=_lgbm_space)
 def lightgbm(**kw) -> LightGBM:
     """LightGBM BDT, early stopping on the validation split."""
     return LightGBM(**kw)

@@ -7,14 +7,14 @@ import pytest
 
 from benchmarks.cli import main
 from benchmarks.suite import load_suite
-from models import backend_available, model_entry
+from models import backend_available, model_info
 
 pytestmark = pytest.mark.sklearn
 
 
 def _need_backends(suite):
     for m in suite.models:
-        backend = model_entry(m.name).tags["backend"]
+        backend = model_info(m.name).backend
         if not backend_available(backend):
             pytest.skip(f"suite needs {backend}")
 
@@ -51,8 +51,8 @@ def test_smoke_suite_end_to_end(tmp_path, capsys):
 
 def test_higgsml_suite_tabular_models_on_shared_sample(tmp_path, shared_higgs_path):
     suite = load_suite("higgsml")
-    tabular = [m.label for m in suite.models if model_entry(m.name).tags["family"] == "tabular"
-               and backend_available(model_entry(m.name).tags["backend"])]
+    tabular = [m.label for m in suite.models if model_info(m.name).family == "tabular"
+               and backend_available(model_info(m.name).backend)]
     out = tmp_path / "higgs"
     rc = main(["run", "--suite", "higgsml", "--data", str(shared_higgs_path), "--models", ",".join(tabular),
                "--seeds", "2", "--no-tune", "--out", str(out), "--quiet", "--device", "cpu"])

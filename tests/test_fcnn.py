@@ -118,9 +118,9 @@ def test_seeding_makes_fits_identical():
 def test_registry_and_search_space():
     optuna = pytest.importorskip("optuna")
     entry = model_entry("fcnn")
-    assert entry.tags["backend"] == "torch" and entry.tags["accepts_device"]
+    assert entry.meta.backend == "torch" and entry.meta.accepts_device
     trial = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0)).ask()
-    params = entry.tags["search_space"](trial)
+    params = entry.meta.search_space(trial)
     assert set(params) <= set(FCNN().get_params())
     m = create_model("fcnn", **params, max_epochs=1, **FAST)
     assert isinstance(m, FCNN) and m.hidden == params["hidden"]

@@ -17,7 +17,7 @@ from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 from sklearn.utils.validation import check_is_fitted
 
-from models import FitFacts, create_model, fit_facts, list_models, model_entry, validate_model
+from models import FitFacts, create_model, fit_facts, list_models, model_entry, model_info, validate_model
 
 KNOWN = {"random-forest", "xgboost", "lightgbm", "fcnn", "dnn", "supertml-text-resnet18", "supertml-text-resnet34",
          "supertml-pixels-resnet18", "supertml-pixels-resnet34", "supertml-text-seresnet50",
@@ -43,7 +43,7 @@ def _package_models() -> list[str]:
 
 
 def _param(name: str):
-    backend = model_entry(name).tags["backend"]
+    backend = model_info(name).backend
     return pytest.param(name, id=name, marks=getattr(pytest.mark, backend))
 
 
@@ -67,12 +67,12 @@ def data():
 @pytest.mark.sklearn
 def test_every_registered_model_is_covered():
     assert KNOWN <= set(_package_models()), "a known model is no longer registered"
-    assert all(model_entry(n).tags["family"] == "supertml" for n in RESOLVED)
+    assert all(model_info(n).family == "supertml" for n in RESOLVED)
 
 
 @pytest.mark.parametrize("name", [_param(n) for n in NAMES])
 def test_model_conformance(name, data):
-    for module in BACKEND_MODULES[model_entry(name).tags["backend"]]:
+    for module in BACKEND_MODULES[model_info(name).backend]:
         pytest.importorskip(module)
     settings = _settings(name)
     validate_model(name, **settings)

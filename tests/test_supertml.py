@@ -7,7 +7,7 @@ torch = pytest.importorskip("torch")
 timm = pytest.importorskip("timm")
 
 from benchmarks.core.errors import ConfigError  # noqa: E402
-from models import create_model, model_entry, validate_model  # noqa: E402
+from models import create_model, model_entry, model_info, validate_model  # noqa: E402
 from models import supertml  # noqa: E402
 from models.supertml import SuperTML, build_backbone  # noqa: E402
 
@@ -130,14 +130,14 @@ def test_two_stage_freezes_backbone_in_stage_one(easy, tmp_path):
 
 def test_resolver_and_registered_names():
     entry = model_entry("supertml-pixels-resnet10t")
-    assert entry.tags["family"] == "supertml" and entry.tags["accepts_device"]
+    assert entry.meta.family == "supertml" and entry.meta.accepts_device
     m = create_model("supertml-pixels-resnet10t", image_size=32, device="cpu")
     assert isinstance(m, SuperTML) and m.encoder == "pixels" and m.backbone == "resnet10t"
     with pytest.raises(ConfigError, match="unknown model"):
         model_entry("supertml-text-nonexistentnet")
     for name in ("supertml-text-resnet18", "supertml-text-resnet34", "supertml-pixels-resnet18",
                  "supertml-pixels-resnet34", "supertml-text-seresnet50", "supertml-text-legacy_senet154"):
-        assert model_entry(name).tags["search_space"] is supertml.search_space
+        assert model_info(name).search_space is supertml.search_space
     with pytest.raises(ConfigError, match="fixes backbone"):
         create_model("supertml-text-resnet18", backbone="resnet34")
     model = SuperTML(training="three-stage")  # stored as given, checked before training

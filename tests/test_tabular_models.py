@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from benchmarks.core.errors import ConfigError, MissingBackendError
-from models import create_model, list_models, model_entry, validate_model
+from models import create_model, list_models, model_info, validate_model
 from models.registry import MODELS
 
 
@@ -23,12 +23,12 @@ pytestmark = pytest.mark.sklearn
 
 def _named(names):
     """Model names as parameters, each marked with the backend it needs."""
-    return [pytest.param(n, id=n, marks=getattr(pytest.mark, model_entry(n).tags["backend"])) for n in names]
+    return [pytest.param(n, id=n, marks=getattr(pytest.mark, model_info(n).backend)) for n in names]
 
 
 def _cases(rows):
     """Parameter rows whose first value is a model name, marked with that model's backend."""
-    return [pytest.param(*row, marks=getattr(pytest.mark, model_entry(row[0]).tags["backend"])) for row in rows]
+    return [pytest.param(*row, marks=getattr(pytest.mark, model_info(row[0]).backend)) for row in rows]
 
 
 FAST = {
@@ -41,7 +41,7 @@ FAST = {
 @pytest.mark.parametrize("name", _named(sorted(FAST)))
 @pytest.mark.parametrize("n_classes", [2, 3])
 def test_tabular_model_learns(name, n_classes):
-    backend = model_entry(name).tags["backend"]
+    backend = model_info(name).backend
     if backend != "sklearn":
         pytest.importorskip(backend)
     X, y, w = _task(n_classes)
@@ -55,7 +55,7 @@ def test_tabular_model_learns(name, n_classes):
 
 @pytest.mark.parametrize("name", _named(sorted(FAST)))
 def test_tabular_model_is_seeded(name):
-    backend = model_entry(name).tags["backend"]
+    backend = model_info(name).backend
     if backend != "sklearn":
         pytest.importorskip(backend)
     X, y, w = _task()
@@ -89,7 +89,7 @@ def test_missing_backend_is_a_clear_error():
 
 
 def _needs_backend(name):
-    backend = model_entry(name).tags["backend"]
+    backend = model_info(name).backend
     if backend != "sklearn":
         pytest.importorskip(backend)
 

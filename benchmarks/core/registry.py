@@ -33,6 +33,7 @@ class Entry:
     factory: Callable[..., Any]
     description: str = ""
     tags: dict[str, Any] = field(default_factory=dict)
+    meta: Any = None  # a typed registry's metadata (models: a ModelInfo) in place of tags
 
 
 class Registry:
@@ -40,24 +41,37 @@ class Registry:
 
     `resolvers` handle parameterised names (e.g. ``supertml-text-resnet50`` for any timm
     backbone): each takes a name and returns an Entry or None.
+
+    A typed registry (``meta``: a class, say a frozen dataclass) turns a registration's
+    keywords into ``Entry.meta = meta(**keywords)``, checked when it is registered, and keeps
+    no tags; an untyped one (datasets, encoders) keeps them as ``Entry.tags``.
     """
 
-    def __init__(self, kind: str):
+    def __init__(self, kind: str, meta: Callable[..., Any] | None = None):
         self.kind = kind
+        self.meta = meta
         self._entries: dict[str, Entry] = {}
         self._resolvers: list[Callable[[str], Entry | None]] = []
 
     def register(self, name: str | None = None, *, description: str = "", **tags: Any):
+        meta = None if self.meta is None else self.meta(**tags)  # bad metadata fails here, not at use
+
         def decorator(fn: Callable[..., Any]) -> Callable[..., Any]:
             key = name or fn.__name__.replace("_", "-")
             if key in self._entries:
                 raise ValueError(f"{self.kind} {key!r} is registered twice")
             doc = description or (fn.__doc__ or "").strip().splitlines()[0:1]
             desc = doc if isinstance(doc, str) else (doc[0] if doc else "")
-            self._entries[key] = Entry(key, fn, desc, dict(tags))
+            self._entries[key] = Entry(key, fn, desc, dict(tags) if meta is None else {}, meta)
             return fn
 
         return decorator
+
+    def make_entry(self, name: str, factory: Callable[..., Any], description: str = "", **tags: Any) -> Entry:
+        """The Entry ``register`` stores, for resolvers to build theirs the same way."""
+        if self.meta is None:
+            return Entry(name, factory, description, dict(tags))
+        return Entry(name, factory, description, meta=self.meta(**tags))
 
     def add_resolver(self, resolver: Callable[[str], Entry | None]) -> None:
         self._resolvers.append(resolver)
