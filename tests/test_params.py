@@ -23,7 +23,7 @@ from benchmarks.core import limits
 from benchmarks.core.errors import ConfigError
 from benchmarks.core.params import ANY, Declared, Param, integer, is_int, is_whole
 from encoders import ENCODERS, create_encoder
-from models import FitFacts, create_model, fit_facts, list_models, model_entry, validate_model
+from models import FitFacts, create_model, fit_facts, list_models, model_entry, model_info, validate_model
 from models.base import Estimator
 from models.fcnn import FCNN
 
@@ -37,12 +37,12 @@ def _package_models() -> list[str]:
 
 
 def _needs_backend(name: str) -> None:
-    for module in BACKEND_MODULES[model_entry(name).tags["backend"]]:
+    for module in BACKEND_MODULES[model_info(name).backend]:
         pytest.importorskip(module)
 
 
 def _param(name: str):
-    backend = model_entry(name).tags["backend"]
+    backend = model_info(name).backend
     return pytest.param(name, id=name, marks=getattr(pytest.mark, backend))
 
 
