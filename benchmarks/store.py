@@ -259,6 +259,8 @@ def _checked(results: Any, where: str) -> tuple[tuple[Record, ...], tuple[Failur
         raise BenchmarkError(f"{where}: 'records' and 'failures' must be lists")
     for name, info in results["datasets"].items():
         _check_fields(info, _DATASET_FIELDS, f"{where}, dataset {name!r}")
+        if info["name"] != name:
+            raise BenchmarkError(f"{where}: dataset {name!r} is described as {info['name']!r}")
     records = tuple(Record.from_json(r, f"{where}, record {i}") for i, r in enumerate(results["records"]))
     failures = tuple(Failure.from_json(f, f"{where}, failure {i}") for i, f in enumerate(results.get("failures", [])))
     return records, failures

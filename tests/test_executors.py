@@ -18,6 +18,7 @@ import scale_models  # noqa: F401 - registers scale-test-constant (Ray workers i
 from benchmarks import store
 from benchmarks.cli import main
 from benchmarks.core.errors import BenchmarkError
+from benchmarks.run_record import Record
 from benchmarks.runner import RunOptions, plan_run, run_suite
 from benchmarks.suite import load_suite, parse_suite
 from models import backend_available
@@ -28,8 +29,12 @@ TESTS = Path(__file__).resolve().parent
 VOLATILE = {"timing", "executor", "node", "node_id", "gpu_ids"}  # where and how fast: the rest must match
 
 
+def _key(rec: dict) -> tuple:
+    return Record.from_json(rec).key
+
+
 def _keys(out: Path) -> list[tuple]:
-    return [store.fit_key(r) for r in _records(out)]
+    return [_key(r) for r in _records(out)]
 
 
 def _suite(tmp_path: Path, text: str) -> Path:
@@ -62,26 +67,25 @@ def test_a_failing_fit_is_recorded_the_run_goes_on_and_resume_reruns_it(tmp_path
     err = capsys.readouterr().err.strip()
     assert err.startswith("error: 1 fit(s) failed, first iris/constant seed 1: scale-test model refuses seed 1 "
                           "second line;") and len(err.splitlines()) == 1, err
-    results, manifest = store.load_run(out)  # failures pass the reader's checks
-    plan = [tuple(f) for f in manifest["fits"]]
+    run = store.open_run(out)  # failures pass the reader's checks
+    plan = [tuple(f) for f in run.manifest["fits"]]
     assert _keys(out) == [f for f in plan if f != ("iris", "constant", 1, "none")]  # the others, in plan order
-    (failure,) = results["failures"]
-    assert failure["status"] == "failed" and failure["error_kind"] == "input" and "predictions" not in failure
-    assert failure["executor"] == "local" and failure["node"]
+    (failure,) = run.failures
+    assert failure.status == "failed" and failure.error_kind == "input" and "predictions" not in failure.to_json()
+    assert failure.executor == "local" and failure.node
     head = (out / "report.md").read_text().split("## Dataset")[0]
     assert "**Incomplete run**: 1 planned fit(s) have no results" in head and "iris/constant seed 1" in head
 
     marker.unlink()
     assert main(["run", "--resume", str(out), "--quiet"]) == 0
-    results, _ = store.load_run(out)
-    assert results["failures"] == [] and _keys(out) == plan  # rerun, and stored in its place
+    assert store.open_run(out).failures == () and _keys(out) == plan  # rerun, and stored in its place
 
 
 @pytest.mark.sklearn
 def test_records_name_their_threads_node_and_executor(tmp_path):
     out = run_suite(parse_suite({"name": "t", "datasets": [{"name": "iris", "repeats": 1}],
                                  "models": [{"name": "random-forest", "params": {"n_estimators": 5}}]}),
-                    tmp_path / "r", RunOptions(progress=False, threads=1), log=lambda m: None)
+                    tmp_path / "r", RunOptions(progress=False, threads=1), log=lambda m: None).run_dir
     (rec,) = _records(out)
     assert rec["info"]["threads"] == 1 and rec["executor"] == "local" and rec["node"]
     assert json.loads((out / "manifest.json").read_text())["executor"] == {"name": "local", "threads_per_fit": 1}
@@ -90,15 +94,21 @@ def test_records_name_their_threads_node_and_executor(tmp_path):
 @pytest.mark.sklearn
 def test_reader_refuses_failures_among_records_and_bad_failures(tmp_path):
     good = {"dataset": "d", "model": "m", "seed": 0, "control": "none", "metrics": {}, "timing": {}}
-    base = store.new_results("s", False)
+    store.RunWriter.start(tmp_path, "s", False, {}, {})
+    base = store.read_json(tmp_path / store.RESULTS)
+
+    def check_results(results: dict) -> None:
+        store.write_json(tmp_path / store.RESULTS, results)
+        store.open_run(tmp_path)
+
     with pytest.raises(BenchmarkError, match="belongs in 'failures'"):
-        store.check_results({**base, "records": [{**good, "status": "failed"}]}, "r")
+        check_results({**base, "records": [{**good, "status": "failed"}]})
     bad = {"dataset": "d", "model": "m", "seed": 0, "control": "none", "status": "failed", "error": "x",
            "predictions": "predictions/x.npz"}
     with pytest.raises(BenchmarkError, match="no predictions"):
-        store.check_results({**base, "failures": [bad]}, "r")
+        check_results({**base, "failures": [bad]})
     with pytest.raises(BenchmarkError, match="'error' must be str"):
-        store.check_results({**base, "failures": [{**bad, "error": None}]}, "r")
+        check_results({**base, "failures": [{**bad, "error": None}]})
 
 
 @pytest.mark.sklearn
@@ -152,16 +162,16 @@ def test_ray_run_equals_local_run(ray_address, tmp_path):
             pytest.skip(f"needs {backend}")
     suite = parse_suite(SAME_SUITE)
     common = {"device": "cpu", "progress": False, "control": "shuffled", "threads": 2}
-    local = run_suite(suite, tmp_path / "local", RunOptions(**common), log=lambda m: None)
-    ray = run_suite(suite, tmp_path / "ray", RunOptions(**common, executor="ray"), log=lambda m: None)
+    local = run_suite(suite, tmp_path / "local", RunOptions(**common), log=lambda m: None).run_dir
+    ray = run_suite(suite, tmp_path / "ray", RunOptions(**common, executor="ray"), log=lambda m: None).run_dir
     a, b = _records(local), _records(ray)
-    assert len(a) == 6 * 2 and [store.fit_key(r) for r in a] == [store.fit_key(r) for r in b]
+    assert len(a) == 6 * 2 and [_key(r) for r in a] == [_key(r) for r in b]
     for ra, rb in zip(a, b):
         assert {k: v for k, v in ra.items() if k not in VOLATILE} == {k: v for k, v in rb.items() if k not in VOLATILE}
         assert rb["executor"] == "ray" and rb["node_id"] and rb["info"]["threads"] == 2
         assert (rb["model"] == "dnn") == ("facts" in rb)  # the rung's report facts come along
         assert ra["timing"]["n_train"] == rb["timing"]["n_train"] and rb["timing"]["train_s"] > 0
-        pa, pb = store.load_predictions(local, ra), store.load_predictions(ray, rb)
+        pa, pb = store._load_npz(local / ra["predictions"], None), store._load_npz(ray / rb["predictions"], None)
         assert pa.keys() == pb.keys() and all(np.array_equal(pa[k], pb[k]) for k in pa)  # bit for bit
     examples = sorted(p.name for p in (ray / "plots").glob("*examples.png"))
     assert examples == sorted(p.name for p in (local / "plots").glob("*examples.png")) and examples
@@ -184,12 +194,12 @@ SELECTED = {
 def test_preprocessing_selection_and_importance_on_ray_equal_local(ray_address, tmp_path):
     suite = parse_suite(SELECTED)
     common = {"progress": False, "threads": 1, "importance": 2}
-    local = run_suite(suite, tmp_path / "local", RunOptions(**common), log=lambda m: None)
-    ray = run_suite(suite, tmp_path / "ray", RunOptions(**common, executor="ray"), log=lambda m: None)
-    (da,), (db,) = (store.load_run(d)[0]["datasets"].values() for d in (local, ray))
+    local = run_suite(suite, tmp_path / "local", RunOptions(**common), log=lambda m: None).run_dir
+    ray = run_suite(suite, tmp_path / "ray", RunOptions(**common, executor="ray"), log=lambda m: None).run_dir
+    (da,), (db,) = (store.open_run(d).datasets.values() for d in (local, ray))
     assert da == db and len(da["selections"]["rf-top5-raw"]["features"]) == 5  # one ranking, by the driver
     a, b = _records(local), _records(ray)
-    assert [store.fit_key(r) for r in a] == [store.fit_key(r) for r in b] and len(a) == 4
+    assert [_key(r) for r in a] == [_key(r) for r in b] and len(a) == 4
     for ra, rb in zip(a, b):
         assert {k: v for k, v in ra.items() if k not in VOLATILE} == {k: v for k, v in rb.items() if k not in VOLATILE}
     assert [("importance" in r, r["seed"]) for r in b] == [(True, 0), (True, 0), (False, 1), (False, 1)]
@@ -219,12 +229,12 @@ params = {{ n_estimators = 5 }}
 def test_a_lost_worker_is_retried_and_a_lost_fit_recorded(ray_address, tmp_path):
     marker = tmp_path / "died"
     suite = load_suite(str(_suite(tmp_path, LOST.format(marker=marker))))
-    out = run_suite(suite, tmp_path / "r", RunOptions(progress=False, executor="ray"), log=lambda m: None)
-    results, _ = store.load_run(out)
+    run = run_suite(suite, tmp_path / "r", RunOptions(progress=False, executor="ray"), log=lambda m: None)
+    run = store.open_run(run.run_dir)
     assert marker.is_file()  # the first try of dies-once killed its worker...
-    assert [r["model"] for r in results["records"]] == ["dies-once", "random-forest"]  # ...and the retry finished
-    (lost,) = results["failures"]
-    assert lost["model"] == "dies-always" and lost["error_kind"] == "lost" and "worker lost in 4 tries" in lost["error"]
+    assert [r.model for r in run.records] == ["dies-once", "random-forest"]  # ...and the retry finished
+    (lost,) = run.failures
+    assert lost.model == "dies-always" and lost.error_kind == "lost" and "worker lost in 4 tries" in lost.error
 
 
 @pytest.mark.ray

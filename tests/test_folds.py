@@ -67,23 +67,23 @@ def test_a_nested_search_sees_only_its_own_folds_training_part(monkeypatch, tmp_
     ds = pipeline.load_for_spec(spec, None)
     seen = []
 
-    def fake_tune(ds, splits, model, *a, **k):
-        seen.append((k["seed"], splits))
-        return {"min_samples_leaf": 1 + k["seed"]}, {"best_params": {}, "search_s": 0.5 + k["seed"]}
+    def fake_tune(self, job, resources, log):
+        seen.append((job.model_seed, job.splits))
+        return {"min_samples_leaf": 1 + job.model_seed}, {"best_params": {}, "search_s": 0.5 + job.model_seed}
 
-    monkeypatch.setattr("benchmarks.runner.tune_for_run", fake_tune)
-    out = run_suite(suite, tmp_path / "r", RunOptions(progress=False), log=lambda m: None)
+    monkeypatch.setattr("benchmarks.executors.LocalExecutor.search", fake_tune)
+    out = run_suite(suite, tmp_path / "r", RunOptions(progress=False), log=lambda m: None).run_dir
     assert [seed for seed, _ in seen] == [0, 1, 2, 3, 4]  # one search per repeat
     for seed, searched in seen:
         fold = pipeline.raw_splits(ds, spec, seed)
         ids = set(searched.train.ids) | set(searched.val.ids)
         assert searched.tests == () and not ids & set(_tested(fold))
         assert ids == set(fold.train.ids) | set(fold.val.ids)
-    results, _ = store.load_run(out)
-    for r in results["records"]:  # each fit uses its own fold's search, and is charged its seconds
-        assert r["params"]["min_samples_leaf"] == 1 + r["seed"] and r["timing"]["tune_s"] == 0.5 + r["seed"]
-    assert sorted(results["tuning"]) == [f"higgsml-toy/random-forest/seed {s}" for s in range(5)]
-    facts = results["datasets"]["higgsml-toy"]["resampling"]
+    run = store.open_run(out)
+    for r in run.records:  # each fit uses its own fold's search, and is charged its seconds
+        assert r.params["min_samples_leaf"] == 1 + r.seed and r.timing["tune_s"] == 0.5 + r.seed
+    assert sorted(run.tuning) == [f"higgsml-toy/random-forest/seed {s}" for s in range(5)]
+    facts = run.datasets["higgsml-toy"]["resampling"]
     assert facts["scheme"] == "folds" and facts["folds"] == 5 and facts["repetitions"] == 1
     assert facts["search"] == "nested" and not facts["search_pool"]
     assert facts["test_train_ratio"] == pytest.approx(300 / 1200)
@@ -91,7 +91,7 @@ def test_a_nested_search_sees_only_its_own_folds_training_part(monkeypatch, tmp_
     assert facts["test_train_ratios"] == pytest.approx({"public": 150 / 1200, "private": 150 / 1200})
     from reports.records import resampling_ratio
 
-    info = results["datasets"]["higgsml-toy"]
+    info = run.datasets["higgsml-toy"]
     assert resampling_ratio(info, "private") == pytest.approx(0.125) and resampling_ratio(info) == pytest.approx(0.25)
     assert resampling_ratio({"resampling": {"test_train_ratio": 0.25}}, "private") == 0.25  # older runs: the fold's
 
@@ -130,12 +130,12 @@ def test_suite_keys_for_folds_and_scope_are_checked():
 def test_the_report_says_how_repeats_and_searches_were_made(monkeypatch, tmp_path):
     from reports import write_report
 
-    monkeypatch.setattr("benchmarks.runner.tune_for_run",
-                        lambda ds, splits, model, *a, **k: ({}, {"best_params": {}, "trials": 1, "best_value": 0.9,
-                                                                 "search_s": 0.1}))
+    monkeypatch.setattr("benchmarks.executors.LocalExecutor.search",
+                        lambda self, job, resources, log: ({}, {"best_params": {}, "trials": 1, "best_value": 0.9,
+                                                                "search_s": 0.1}))
     suite = _suite([{"name": "iris", "repeats": 5}], models=({**RF, "search": {"trials": 1}},))
-    out = run_suite(suite, tmp_path / "r", RunOptions(progress=False), log=lambda m: None)
-    text = write_report(out).read_text()
+    run = run_suite(suite, tmp_path / "r", RunOptions(progress=False), log=lambda m: None)
+    text = write_report(store.open_run(run.run_dir)).read_text()
     assert "repeated stratified 5-fold" in text and "1 repetition(s) (1 complete)" in text
     assert "Nadeau and Bengio 2003, test/train = 0.25" in text
     assert "random-forest nested in each fold" in text and "random-forest (seed 4)" in text

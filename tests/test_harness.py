@@ -14,7 +14,8 @@ from benchmarks.core.files import atomic_write
 from benchmarks.core.naming import safe_name
 from benchmarks.core.registry import Entry, Registry
 from benchmarks.manifest import command_line, make_manifest
-from benchmarks.runner import RunOptions, plan_run, run_suite, select_models, train_and_evaluate
+from benchmarks.run_record import Record
+from benchmarks.runner import RunOptions, plan_run, run_suite, select_models
 from benchmarks.suite import parse_suite
 from datasets import load_dataset
 
@@ -96,31 +97,32 @@ def test_written_files_follow_the_umask(tmp_path):
 def test_safe_name_keeps_paths_inside_their_directory():
     assert safe_name("../../etc/passwd") == ".._.._etc_passwd"
     assert safe_name("..") == "_.." and safe_name("") == "_"
-    assert "/" not in store.record_key({"dataset": "csv:/a/b.csv", "model": "m/x", "control": "none", "seed": 3})
+    assert "/" not in store.record_key(Record(dataset="csv:/a/b.csv", model="m/x", control="none", seed=3,
+                                              metrics={}, timing={}))
 
 
 def test_add_record_writes_predictions_then_results(tmp_path):
-    results = store.new_results("s", blind=False)
+    writer = store.RunWriter.start(tmp_path, "s", False, {}, {})
     rec = {"dataset": "iris", "model": "rf", "control": "none", "seed": 0, "metrics": {"accuracy": 1.0}, "timing": {}}
-    store.add_record(tmp_path, results, rec, {"val_proba": np.ones((2, 3)), "test_y": np.array([0, 1])})
-    loaded, manifest = store.load_run(tmp_path)
-    assert manifest == {} and loaded["records"][0]["predictions"] == "predictions/iris__rf__none__seed0.npz"
-    arrays = store.load_predictions(tmp_path, loaded["records"][0], keys=["test_y"])
+    writer.add_record(Record.from_json(rec), {"val_proba": np.ones((2, 3)), "test_y": np.array([0, 1])})
+    loaded = store.open_run(tmp_path)
+    assert loaded.manifest == {} and loaded.records[0].predictions == "predictions/iris__rf__none__seed0.npz"
+    arrays = store._load_npz(tmp_path / loaded.records[0].predictions, ["test_y"])
     assert list(arrays) == ["test_y"] and arrays["test_y"].tolist() == [0, 1]
-    assert store.load_predictions(tmp_path, {"predictions": "predictions/missing.npz"}) is None
+    assert store._load_npz(tmp_path / "predictions/missing.npz", None) is None
 
 
-def test_load_run_refuses_what_it_did_not_write(tmp_path):
+def test_open_run_refuses_what_it_did_not_write(tmp_path):
     with pytest.raises(BenchmarkError, match="not found"):
-        store.load_run(tmp_path / "nope")
+        store.open_run(tmp_path / "nope")
     with pytest.raises(BenchmarkError, match="holds no results.json"):
-        store.load_run(tmp_path)
+        store.open_run(tmp_path)
     (tmp_path / "results.json").write_text("{")
     with pytest.raises(BenchmarkError, match="not valid JSON"):
-        store.load_run(tmp_path)
+        store.open_run(tmp_path)
     (tmp_path / "results.json").write_text(json.dumps({"records": [], "schema": 99}))
     with pytest.raises(BenchmarkError, match="schema 99"):
-        store.load_run(tmp_path)
+        store.open_run(tmp_path)
 
 
 # --------------------------------------------------------------------------- manifest
@@ -181,24 +183,25 @@ def test_train_and_evaluate_scores_with_the_dataset_metric():
     ds = load_dataset("iris")
     suite = _suite()
     splits = pipeline.splits_for(ds, suite.datasets[0], 0)
-    record, arrays = train_and_evaluate(ds, splits, suite.models[0], dict(RF["params"]), 0, "cpu")
-    assert record["metrics"]["accuracy"] == pytest.approx((arrays["test_proba"].argmax(1) == arrays["test_y"]).mean())
-    assert set(record["metrics"]) == {"accuracy", "per_class_accuracy", "n_test", "accuracy_val"}
-    assert record["timing"]["n_train"] == len(splits.train) and record["control"] == "none"
+    record, arrays, _ = pipeline.train_and_evaluate(ds, splits, suite.models[0], dict(RF["params"]), 0, "cpu")
+    assert record.metrics["accuracy"] == pytest.approx((arrays["test_proba"].argmax(1) == arrays["test_y"]).mean())
+    assert set(record.metrics) == {"accuracy", "per_class_accuracy", "n_test", "accuracy_val"}
+    assert record.timing["n_train"] == len(splits.train) and record.control == "none"
     assert set(arrays) == {"val_proba", "val_y", "val_w", "test_proba", "test_y", "test_w"}
 
 
 def test_run_suite_stores_every_fit_and_control(tmp_path):
-    out = run_suite(_suite(), tmp_path / "run", RunOptions(progress=False, control="shuffled"), log=lambda m: None)
-    results, manifest = store.load_run(out)
-    keys = [(r["seed"], r["control"]) for r in results["records"]]
+    out = run_suite(_suite(), tmp_path / "run", RunOptions(progress=False, control="shuffled"),
+                    log=lambda m: None).run_dir
+    run = store.open_run(out)
+    keys = [(r.seed, r.control) for r in run.records]
     assert keys == [(0, "none"), (0, "shuffled"), (1, "none"), (1, "shuffled")]
-    assert manifest["seeds"] == [0, 1]
-    for r in results["records"]:
-        assert (out / r["predictions"]).is_file()
+    assert run.manifest["seeds"] == [0, 1]
+    for r in run.records:
+        assert (out / r.predictions).is_file()
     # The shuffled control learns nothing about iris: far below the real model.
-    real = np.mean([r["metrics"]["accuracy"] for r in results["records"] if r["control"] == "none"])
-    fake = np.mean([r["metrics"]["accuracy"] for r in results["records"] if r["control"] == "shuffled"])
+    real = np.mean([r.metrics["accuracy"] for r in run.records if r.control == "none"])
+    fake = np.mean([r.metrics["accuracy"] for r in run.records if r.control == "shuffled"])
     assert real > 0.85 and fake < 0.6
 
 
@@ -220,10 +223,10 @@ def test_a_once_per_dataset_search_never_sees_a_test_event_of_any_seed(monkeypat
     assert searched and not searched & tested
     assert pipeline.splits_for(ds, suite.datasets[0], 7, search="once").train.ids.tolist() == search.train.ids.tolist()
     seen = []
-    monkeypatch.setattr("benchmarks.runner.tune_for_run",
-                        lambda ds, splits, spec, *a, **k: (seen.append(splits), ({}, {"best_params": {}}))[1])
+    monkeypatch.setattr("benchmarks.executors.LocalExecutor.search",
+                        lambda self, job, resources, log: (seen.append(job.splits), ({}, {"best_params": {}}))[1])
     run_suite(suite, tmp_path / "r", RunOptions(progress=False, seeds=2), log=lambda m: None)
     assert len(seen) == 1 and set(seen[0].train.ids) | set(seen[0].val.ids) == searched and seen[0].tests == ()
-    info = store.load_run(tmp_path / "r")[0]["datasets"]["higgsml-toy"]
+    info = store.open_run(tmp_path / "r").datasets["higgsml-toy"]
     assert any("never a test event" in n for n in info["search"])
     assert info["resampling"]["search"] == "once" and info["resampling"]["search_pool"]

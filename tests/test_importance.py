@@ -57,9 +57,8 @@ def test_selection_trains_on_the_top_features_ranked_on_the_search_splits(tmp_pa
         return real(model, splits, epoch_callback)
 
     monkeypatch.setattr(pipeline, "fit", spy)
-    out = run_suite(suite, tmp_path / "r", RunOptions(progress=False), log=lambda m: None)
-    results, _ = store.load_run(out)
-    sel = results["datasets"]["iris"]["selections"]["rf-top2"]
+    out = run_suite(suite, tmp_path / "r", RunOptions(progress=False), log=lambda m: None).run_dir
+    sel = store.open_run(out).datasets["iris"]["selections"]["rf-top2"]
     assert len(sel["features"]) == 2 and set(sel["features"]) <= {"petal length (cm)", "petal width (cm)", "sepal length (cm)", "sepal width (cm)"}
     ranking_fit, *fits = seen
     assert len(ranking_fit[0]) == 4 and ranking_fit[1] == 60  # the search pool's training part
@@ -72,8 +71,8 @@ def test_run_importance_and_the_importance_command(tmp_path, capsys):
     out = tmp_path / "r"
     assert main(["run", "--suite", "iris", "--models", "random-forest", "--seeds", "1", "--importance", "2",
                  "--quiet", "--out", str(out)]) == 0
-    rec = store.load_run(out)[0]["records"][0]
-    assert rec["importance"]["repeats"] == 2 and len(rec["importance"]["features"]) == 4
+    rec = store.open_run(out).records[0]
+    assert rec.importance["repeats"] == 2 and len(rec.importance["features"]) == 4
     assert "### Feature importance" in (out / "report.md").read_text()
     assert (out / "plots" / "iris_importance.png").is_file()
     assert main(["importance", "--suite", "iris", "--model", "random-forest", "--repeats", "2",

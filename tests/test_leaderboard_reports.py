@@ -14,6 +14,7 @@ import pytest
 from PIL import Image
 
 from benchmarks import store
+from benchmarks.run_record import Record
 from reports import write_report
 from reports.analysis import analyse_run
 from reports.compare import compare_runs, write_comparison
@@ -61,23 +62,22 @@ def _record(dataset: str, model: str, seed: int, accuracy: float, timing: dict) 
 def write_run(run_dir: Path, table: dict, timing: dict | None = None, tuning: dict | None = None) -> Path:
     """A stored run of `table` ({dataset: {model: per-seed accuracies}})."""
     run_dir.mkdir(parents=True)
-    results = store.new_results("synthetic", blind=False)
-    results["tuning"] = tuning or {}
+    writer = store.RunWriter.start(run_dir, "synthetic", False, {"command": "test", "fits": []}, {})
+    for key, summary in (tuning or {}).items():
+        writer.add_search(key, summary)
     for dataset, models in table.items():
         n_seeds = max(len(v) for v in models.values())
-        results["datasets"][dataset] = _info(dataset, list(range(n_seeds)))
+        writer.describe(dataset, _info(dataset, list(range(n_seeds))))
         for model, values in models.items():
             for seed, acc in enumerate(values):
                 rec = _record(dataset, model, seed, acc, (timing or {}).get(model, {}))
-                store.add_record(run_dir, results, rec, _arrays(acc, seed))
-    store.write_json(run_dir / store.MANIFEST, {"command": "test", "fits": []})
+                writer.add_record(Record.from_json(rec), _arrays(acc, seed))
     return run_dir
 
 
 def test_the_run_leaderboard_is_the_worked_example(tmp_path):
     run = write_run(tmp_path / "run", EXAMPLE)
-    results, _ = store.load_run(run)
-    board = run_leaderboard(run, results, blind=False)
+    board = run_leaderboard(store.open_run(run))
     assert board.entrants == ("A", "B", "C") and board.datasets == ("d1", "d2", "d3", "d4")
     assert board.mean_rank.tolist() == pytest.approx([1.25, 2.125, 2.625])
     assert board.friedman["chi2"] == pytest.approx(62 / 15)  # tie-corrected (d3 ties B and C)
@@ -87,7 +87,7 @@ def test_the_run_leaderboard_is_the_worked_example(tmp_path):
 
 
 def test_wins_ties_and_losses_come_from_paired_tests_over_seeds(tmp_path):
-    board = run_leaderboard(write_run(tmp_path / "run", EXAMPLE), store.load_run(tmp_path / "run")[0], blind=False)
+    board = run_leaderboard(store.open_run(write_run(tmp_path / "run", EXAMPLE)))
     # A vs B: d1, d3 constant gaps (win); d2 noisy (-.04, +.01, 0: tie); d4 (.14, 0, .01: tie).
     assert board.tally("A", "B") == (2, 2, 0, 0)
     assert board.tally("B", "A") == (0, 2, 2, 0)
@@ -99,8 +99,7 @@ def test_wins_ties_and_losses_come_from_paired_tests_over_seeds(tmp_path):
 def test_with_one_seed_the_paired_bootstrap_decides(tmp_path):
     table = {"d1": {"A": [.95], "B": [.55], "C": [.94]}, "d2": {"A": [.90], "B": [.60], "C": [.90]}}
     run = write_run(tmp_path / "run", table)
-    results, _ = store.load_run(run)
-    cells = {(c.dataset, c.entrant): c for c in run_cells(run, results, blind=False)}
+    cells = {(c.dataset, c.entrant): c for c in run_cells(store.open_run(run))}
     big = paired_outcome(cells[("d1", "A")], cells[("d1", "B")])
     assert big.result == "win" and big.test.startswith("paired bootstrap")
     assert paired_outcome(cells[("d1", "A")], cells[("d1", "C")]).result == "tie"
@@ -109,7 +108,7 @@ def test_with_one_seed_the_paired_bootstrap_decides(tmp_path):
 
 def test_a_dataset_missing_a_model_is_left_out_and_named(tmp_path):
     table = {**EXAMPLE, "d5": {"A": [.5, .5, .5], "B": [.4, .4, .4]}}
-    board = run_leaderboard(write_run(tmp_path / "run", table), store.load_run(tmp_path / "run")[0], blind=False)
+    board = run_leaderboard(store.open_run(write_run(tmp_path / "run", table)))
     assert "d5" not in board.datasets and board.left_out == ("d5: no score for C",)
 
 
@@ -122,7 +121,8 @@ def test_time_to_result_adds_the_search_to_every_seed(tmp_path):
     for rec in results["records"]:
         if rec["model"] == "C":
             rec["tuned"] = True
-    board = run_leaderboard(run, results, blind=False)
+    store.write_json(run / store.RESULTS, results)
+    board = run_leaderboard(store.open_run(run))
     times = dict(zip(board.entrants, board.time_per_result()))
     assert times["A"] == pytest.approx(11.2) and times["B"] == pytest.approx(1.2) and times["C"] == pytest.approx(5.2)
     assert dict(zip(board.entrants, board.time_vs_fastest()))["A"] == pytest.approx(11.2 / 1.2)
@@ -130,7 +130,7 @@ def test_time_to_result_adds_the_search_to_every_seed(tmp_path):
 
 def test_the_report_shows_the_leaderboard_and_its_plots(tmp_path):
     run = write_run(tmp_path / "run", EXAMPLE)
-    text = write_report(run).read_text()
+    text = write_report(store.open_run(run)).read_text()
     assert "## Leaderboard across datasets" in text
     assert text.index("## Leaderboard across datasets") < text.index("## Dataset: d1")
     assert "chi2_F = 4.133" in text and "tie correction" in text and "**1.66 ranks**" in text
@@ -143,9 +143,8 @@ def test_the_report_shows_the_leaderboard_and_its_plots(tmp_path):
 
 def test_a_single_dataset_run_has_no_leaderboard(tmp_path):
     run = write_run(tmp_path / "run", {"d1": EXAMPLE["d1"]})
-    results, manifest = store.load_run(run)
-    assert analyse_run(run, results, manifest).leaderboard is None
-    assert "Leaderboard" not in write_report(run).read_text()
+    assert analyse_run(store.open_run(run)).leaderboard is None
+    assert "Leaderboard" not in write_report(store.open_run(run)).read_text()
 
 
 def test_compare_ranks_every_model_of_every_run_on_the_common_datasets(tmp_path):

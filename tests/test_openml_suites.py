@@ -53,9 +53,9 @@ def test_a_cached_openml_table_runs_end_to_end_offline(tmp_path, monkeypatch):
            "models": [{"name": "random-forest", "params": {"n_estimators": 10}},
                       {"name": "random-forest", "label": "rf-shallow", "params": {"n_estimators": 10, "max_depth": 2}}]}
     run = run_suite(parse_suite(raw), tmp_path / "run", RunOptions(progress=False, tune=False), log=lambda m: None)
-    results, _ = store.load_run(run)
+    run = store.open_run(run.run_dir)
     name = f"adult-mini-{DATA_ID}"
-    assert {r["dataset"] for r in results["records"]} == {name, "iris"}
+    assert {r.dataset for r in run.records} == {name, "iris"}
     report = write_report(run).read_text()
     assert f"## Dataset: {name}" in report and "https://www.openml.org/d/90001" in report
     assert "Categorical columns (1: workclass)" in report and "ordinal" in report

@@ -4,6 +4,7 @@ Small real run directories are made once per module with the harness itself.
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 from pathlib import Path
@@ -15,8 +16,10 @@ from PIL import Image
 from benchmarks import store
 from benchmarks.core import metrics
 from benchmarks.core.errors import BenchmarkError, ConfigError
+from benchmarks.run_record import freeze
 from benchmarks.runner import RunOptions, run_suite
 from benchmarks.suite import parse_suite
+from reports import curves as report_curves
 from reports import plots
 from reports.analysis import analyse_run
 from reports.compare import compare_runs, write_comparison
@@ -29,7 +32,7 @@ def _iris_run(out: Path, n_estimators: int) -> Path:
     raw = {"name": "iris-mini",
            "datasets": [{"name": "iris", "repeats": 1, "preprocess": {"standardise": True}}],
            "models": [{"name": "random-forest", "params": {"n_estimators": n_estimators}}]}
-    return run_suite(parse_suite(raw), out, RunOptions(progress=False, tune=False), log=lambda s: None)
+    return run_suite(parse_suite(raw), out, RunOptions(progress=False, tune=False), log=lambda s: None).run_dir
 
 
 @pytest.fixture(scope="module")
@@ -52,7 +55,7 @@ def toy_run(tmp_path_factory) -> Path:
            "models": [{"name": "random-forest", "params": {"n_estimators": 20}},
                       {"name": "random-forest", "label": "rf-shallow", "params": {"n_estimators": 20, "max_depth": 3}}]}
     out = tmp_path_factory.mktemp("toy") / "run"
-    return run_suite(parse_suite(raw), out, RunOptions(progress=False, tune=False), log=lambda s: None)
+    return run_suite(parse_suite(raw), out, RunOptions(progress=False, tune=False), log=lambda s: None).run_dir
 
 
 def _copy(run: Path, dest: Path, **results_changes) -> Path:
@@ -77,9 +80,9 @@ def _assert_pngs(run_dir: Path, plot_list) -> None:
 
 
 def _analysed(run: Path, blind: bool = False, **results_changes):
-    results, manifest = store.load_run(run)
-    results.update(results_changes)
-    return analyse_run(run, results, manifest, unblind=not blind)
+    stored = store.open_run(run, unblind=not blind)
+    stored = dataclasses.replace(stored, **{k: freeze(v) for k, v in results_changes.items()})
+    return analyse_run(stored)
 
 
 def test_make_plots_iris_writes_roc_timing_tuning(iris_runs, tmp_path):
@@ -122,12 +125,12 @@ def test_roc_auc_is_event_weighted():
     y = rng.integers(0, 2, 400)
     s = np.clip(0.3 * y + rng.normal(0.35, 0.25, 400), 0, 1)
     w = rng.uniform(0.1, 5.0, 400)
-    _, _, auc = plots.roc_curve_data(y, np.column_stack([1 - s, s]), w)
+    _, _, auc = report_curves.roc_curve_data(y, np.column_stack([1 - s, s]), w)
     assert auc == pytest.approx(metrics.weighted_auc(y, s, w), abs=1e-9)
     assert auc != pytest.approx(metrics.weighted_auc(y, s), abs=1e-4)  # the weights matter
     # multiclass: a perfect one-hot score gives AUC 1 on the micro-average
     yk = np.arange(30) % 3
-    _, _, auc_k = plots.roc_curve_data(yk, np.eye(3)[yk], np.ones(30))
+    _, _, auc_k = report_curves.roc_curve_data(yk, np.eye(3)[yk], np.ones(30))
     assert auc_k == pytest.approx(1.0)
 
 
@@ -145,11 +148,12 @@ def test_blind_roc_never_reads_private(toy_run, tmp_path, monkeypatch):
         return original(self, key)
 
     monkeypatch.setattr(np.lib.npyio.NpzFile, "__getitem__", spy)
-    curves, skipped, _ = plots.roc_curves(run, blind.first_seed, blind.tests)
+    roc = report_curves.roc_curves(store.open_run(run), blind.first_seed, blind.tests)
+    curves, skipped = roc.curves, roc.skipped
     assert not skipped and set(curves) == set(blind.first_seed)
     assert read and not any(k.startswith("private") for k in read)
     read.clear()
-    plots.roc_curves(run, open_.first_seed, open_.tests)
+    report_curves.roc_curves(store.open_run(run, unblind=True), open_.first_seed, open_.tests)
     assert any(k.startswith("private") for k in read)  # the spy does see private reads
     monkeypatch.undo()
 
@@ -164,22 +168,25 @@ def test_blind_roc_never_reads_private(toy_run, tmp_path, monkeypatch):
     assert "private part not used" in out["higgsml-toy"][0].caption
     _assert_pngs(run, out["higgsml-toy"])
     # the blind AUC is the public part's alone (close to the stored metric, made before float32 storage)
+    stripped = store.open_run(run)
     for label, (_, _, auc) in curves.items():
-        pub = store.load_predictions(run, blind.first_seed[label], ["public_proba", "public_y", "public_w"])
-        assert auc == pytest.approx(metrics.weighted_auc(pub["public_y"], pub["public_proba"], pub["public_w"]))
-        assert auc == pytest.approx(blind.first_seed[label]["metrics"]["auc_public"], abs=2e-3)
+        pub = stripped.splits(blind.first_seed[label])["public"]
+        assert auc == pytest.approx(metrics.weighted_auc(pub.y, pub.proba, pub.w))
+        assert auc == pytest.approx(blind.first_seed[label].metrics["auc_public"], abs=2e-3)
 
 
 def test_threshold_curve_marks_the_validation_cut(toy_run, tmp_path):
     """The metric's threshold curve on the stored validation predictions, its chosen cut marked."""
     run = _copy(toy_run, tmp_path / "run")
     data = _analysed(run).datasets[0]
-    curves = plots.threshold_curves(run, data)
+    stored = store.open_run(run, unblind=True)
+    curves = report_curves.cut_curves(stored, data.first_seed, data.metric)
     assert set(curves) == set(data.first_seed)
-    for label, (cuts, values, cut, at_cut, reliable) in curves.items():
-        val = store.load_predictions(run, data.first_seed[label], ["val_proba", "val_y", "val_w"])
-        s, y, w = val["val_proba"][:, 1], val["val_y"], val["val_w"]
-        assert cut == data.first_seed[label]["metrics"]["cut"]  # the record's own cut is marked
+    for label, curve in curves.items():
+        cuts, values, cut, at_cut, reliable = curve.cuts, curve.values, curve.cut, curve.at_cut, curve.reliable
+        val = stored.splits(data.first_seed[label])["val"]
+        s, y, w = val.proba[:, 1], val.y, val.w
+        assert cut == data.first_seed[label].metrics["cut"]  # the record's own cut is marked
         assert at_cut == pytest.approx(metrics.ams_at_cut(s, y, w, cut))
         assert len(cuts) == len(values) == len(reliable) and values.max() >= at_cut
         assert np.array_equal(reliable, metrics.background_counts(s, y, cuts) >= 10)
@@ -187,7 +194,7 @@ def test_threshold_curve_marks_the_validation_cut(toy_run, tmp_path):
 
 def test_encoder_sheets_are_linked_when_present(iris_runs, tmp_path):
     run = _copy(iris_runs[0], tmp_path / "run")
-    results, _ = store.load_run(run)
+    results = store.read_json(run / store.RESULTS)
     label = results["records"][0]["model"]
     for rec in results["records"]:
         rec["info"] = {"encoder": "text", "encoder_options": {"layout": "equal", "size": 32}, "image_size": "32x32"}
@@ -235,8 +242,8 @@ def test_compare_hides_private_for_blind_runs(toy_run, tmp_path):
     assert second.count("| 0.000 |") == 2  # Δ AMS public and Δ AUC public
     md_unblind = compare_runs([blind, open_run], unblind=True)
     assert "AMS private" in md_unblind and "**Blind**" not in md_unblind
-    private = np.mean([r["metrics"]["ams_private"] for r in store.load_run(blind)[0]["records"]
-                       if r["model"] == "random-forest"])
+    private = np.mean([r.metrics["ams_private"] for r in store.open_run(blind).records
+                       if r.model == "random-forest"])
     assert f"{private:.3f}" in md_unblind
 
 

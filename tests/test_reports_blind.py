@@ -39,7 +39,7 @@ def blind_run(tmp_path_factory) -> Path:
                       {"name": "random-forest", "label": "rf-images", "params": {"n_estimators": 10, "max_depth": 3}}]}
     out = tmp_path_factory.mktemp("blind") / "run"
     run_suite(parse_suite(raw), out, RunOptions(progress=False, control="shuffled", importance=2), log=lambda s: None)
-    results, _ = store.load_run(out)
+    results = store.read_json(out / store.RESULTS)
     for rec in results["records"]:
         experiment = 0 if rec["model"] == "random-forest" else 1
         rec["facts"] = {"ladder": "strong-2020", "experiment": experiment, "rung": f"rung {experiment}",
@@ -59,21 +59,20 @@ def blind_run(tmp_path_factory) -> Path:
 
 @pytest.fixture
 def read_keys(monkeypatch) -> list[list[str] | None]:
-    """Every ``keys`` argument reports pass to ``store.load_predictions``."""
+    """Every ``keys`` argument reports pass to ``store._load_npz`` (where prediction files are opened)."""
     calls: list[list[str] | None] = []
-    original = store.load_predictions
+    original = store._load_npz
 
-    def spy(run_dir, record, keys=None):
+    def spy(path, keys):
         calls.append(None if keys is None else list(keys))
-        return original(run_dir, record, keys)
+        return original(path, keys)
 
-    monkeypatch.setattr(store, "load_predictions", spy)
+    monkeypatch.setattr(store, "_load_npz", spy)
     return calls
 
 
 def _sections(run: Path, unblind: bool) -> dict[str, str]:
-    results, manifest = store.load_run(run)
-    analysis = analyse_run(run, results, manifest, unblind=unblind)
+    analysis = analyse_run(store.open_run(run, unblind=unblind))
     plots = make_plots(analysis, run)
     (data,) = analysis.datasets
     ctx = SectionContext(analysis, data, tuple(plots[data.name]))
@@ -110,12 +109,12 @@ def test_unblind_sections_show_private_figures(blind_run, tmp_path, read_keys):
 def test_blind_report_needs_no_private_array(blind_run, tmp_path):
     """Removing every private array from the prediction files changes nothing in a blind report."""
     run = shutil.copytree(blind_run, tmp_path / "run")
-    before = reports.write_report(run).read_text()
+    before = reports.write_report(store.open_run(run)).read_text()
     for path in (run / store.PREDICTIONS).glob("*.npz"):
         with np.load(path) as npz:
             kept = {k: npz[k] for k in npz.files if not k.startswith("private")}
         store.write_npz(path, **kept)
-    assert reports.write_report(run).read_text() == before
+    assert reports.write_report(store.open_run(run)).read_text() == before  # read afresh: the stripped files
     assert "Blind mode" in before and not any(s in before for s in SENTINELS)
-    assert "blinded" in reports.console_summary(run)
-    assert "777.777" in reports.console_summary(run, unblind=True)
+    assert "blinded" in reports.console_summary(store.open_run(run))
+    assert "777.777" in reports.console_summary(store.open_run(run, unblind=True))

@@ -15,6 +15,7 @@ import pytest
 import reports
 from benchmarks import store
 from benchmarks.core.scoring import SplitArrays, get_metric
+from benchmarks.run_record import Record
 from reports.compare import compare_runs
 
 pytestmark = pytest.mark.sklearn
@@ -30,7 +31,7 @@ def _proba(y: np.ndarray, skill: float, rng: np.random.Generator) -> np.ndarray:
     return np.column_stack([1 - s, s]).astype(np.float32)
 
 
-def _record(run: Path, results: dict, label: str, family: str, seed: int, control: str, skill: float) -> None:
+def _record(writer: store.RunWriter, label: str, family: str, seed: int, control: str, skill: float) -> None:
     rng = np.random.default_rng([seed, *map(ord, label), int(10 * skill), control == "none"])
     parts = {name: SimpleNamespace(name=name, y=np.random.default_rng([seed, n]).integers(0, 2, n),
                                    weights=np.ones(n)) for name, n in (("val", N_VAL), ("test", N_TEST))}
@@ -42,26 +43,26 @@ def _record(run: Path, results: dict, label: str, family: str, seed: int, contro
                          "predict_per_1k_s": 0.1, "n_train": 300, "n_test": N_TEST}}
     arrays = {f"{name}_{k}": v for name, p in parts.items()
               for k, v in (("proba", proba[name]), ("y", p.y), ("w", p.weights))}
-    store.add_record(run, results, record, arrays)
+    writer.add_record(Record.from_json(record), arrays)
 
 
 @pytest.fixture(scope="module")
 def auc_run(tmp_path_factory) -> Path:
     run = tmp_path_factory.mktemp("auc") / "run"
-    results = store.new_results("tiny-auc", blind=False)
+    run.mkdir()
+    writer = store.RunWriter.start(run, "tiny-auc", False, {"command": "hand-made", "device": "cpu"}, {})
     counts = {"train": 300, "val": N_VAL, "test": N_TEST}
-    results["datasets"]["tiny"] = {
+    writer.describe("tiny", {
         "name": "tiny", "source": "hand-made binary table", "synthetic": False, "metric": "roc-auc",
         "task": "binary", "n_events": sum(counts.values()), "n_features": 3, "features": ["a", "b", "c"],
         "class_names": ["neg", "pos"], "weight_totals": {}, "notes": [], "preprocess": {"standardise": True},
-        "seeds": list(SEEDS), "splits": {name: {"events": n} for name, n in counts.items()}}
-    store.write_json(run / store.MANIFEST, {"command": "hand-made", "device": "cpu"})
+        "seeds": list(SEEDS), "splits": {name: {"events": n} for name, n in counts.items()}})
     for seed in SEEDS:
         # "leaky" learns the labels even when they are shuffled: its control must be flagged.
         for label, family, skill, shuffled_skill in (("good", "tabular", 2.0, 0.0), ("weak", "tabular", 0.5, 0.0),
                                                      ("leaky", "supertml", 1.0, 3.0)):
-            _record(run, results, label, family, seed, "none", skill)
-            _record(run, results, label, family, seed, "shuffled", shuffled_skill)
+            _record(writer, label, family, seed, "none", skill)
+            _record(writer, label, family, seed, "shuffled", shuffled_skill)
     return run
 
 
@@ -73,18 +74,18 @@ def _rows(md: str, heading: str) -> dict[str, list[str]]:
 
 def test_roc_auc_report(auc_run, tmp_path):
     run = shutil.copytree(auc_run, tmp_path / "run")
-    md = reports.write_report(run).read_text()
-    results, _ = store.load_run(run)
-    recs = {(r["model"], r["control"], r["seed"]): r for r in results["records"]}
+    stored = store.open_run(run)
+    md = reports.write_report(stored).read_text()
+    recs = {(r.model, r.control, r.seed): r for r in stored.records}
     assert "metric: ROC AUC" in md and "test ROC AUC" in md
-    good = [recs["good", "none", s]["metrics"]["roc_auc"] for s in SEEDS]
+    good = [recs["good", "none", s].metrics["roc_auc"] for s in SEEDS]
     assert _rows(md, "### Results")["good"][2] == f"{np.mean(good):.4f} ± {np.std(good, ddof=1):.4f}"
     # The interval is the metric's bootstrap on the first seed's stored predictions.
     rec = recs["weak", "none", 0]
-    arrays = SplitArrays.from_npz(store.load_predictions(run, rec, SplitArrays.keys("test")), "test")
-    low, high = METRIC.interval(arrays, rec["metrics"], 1000, 0)
+    arrays = SplitArrays.from_npz(store._load_npz(run / rec.predictions, SplitArrays.keys("test")), "test")
+    low, high = METRIC.interval(arrays, rec.metrics, 1000, 0)
     stats_row = _rows(md, "### Statistics")["weak/test"]
-    assert stats_row[2] == f"{rec['metrics']['roc_auc']:.4f} [{low:.4f}, {high:.4f}]"
+    assert stats_row[2] == f"{rec.metrics['roc_auc']:.4f} [{low:.4f}, {high:.4f}]"
     assert "vs good" in md and stats_row[3].startswith("-")  # the weak model is worse than the reference
     control = _rows(md, "### Shuffled-label control")
     assert METRIC.text.chance_title in md
@@ -98,7 +99,7 @@ def test_roc_auc_report(auc_run, tmp_path):
 
 def test_roc_auc_console_and_compare(auc_run, tmp_path):
     other = shutil.copytree(auc_run, tmp_path / "other")
-    summary = reports.console_summary(auc_run)
+    summary = reports.console_summary(store.open_run(auc_run))
     assert "ROC AUC" in summary and "good" in summary
     md = compare_runs([auc_run, other])
     assert "| ROC AUC | Δ ROC AUC |" in md and "| 0.0000 |" in md

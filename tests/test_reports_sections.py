@@ -2,6 +2,7 @@
 objects' verdicts and audit columns, and what ``reports`` may import."""
 from __future__ import annotations
 
+import dataclasses
 import inspect
 import shutil
 import subprocess
@@ -33,7 +34,7 @@ def iris_run(tmp_path_factory) -> Path:
            "models": [{"name": "random-forest", "params": {"n_estimators": 10}}]}
     out = tmp_path_factory.mktemp("iris") / "run"
     return run_suite(parse_suite(raw), out, RunOptions(progress=False, tune=False, control="shuffled"),
-                     log=lambda s: None)
+                     log=lambda s: None).run_dir
 
 
 def test_every_section_is_one_function_of_the_context():
@@ -46,7 +47,7 @@ def test_every_section_is_one_function_of_the_context():
 
 def test_report_follows_the_registry_order(iris_run, tmp_path):
     run = shutil.copytree(iris_run, tmp_path / "run")
-    md = reports.write_report(run).read_text()
+    md = reports.write_report(store.open_run(run)).read_text()
     headings = ["## Dataset: iris", "### Results", "### Shuffled-label control", "### Statistics", "### Timing",
                 "### Plots"]
     positions = [md.index(h) for h in headings]
@@ -58,13 +59,12 @@ def test_report_follows_the_registry_order(iris_run, tmp_path):
 
 def test_renderers_read_no_file(iris_run, tmp_path, monkeypatch):
     """Sections format the analysed data; every prediction was read by the analysis step."""
-    results, manifest = store.load_run(iris_run)
-    analysis = analyse_run(iris_run, results, manifest)
+    analysis = analyse_run(store.open_run(iris_run))
 
     def no_reads(*args, **kwargs):
         raise AssertionError("a renderer read a prediction file")
 
-    monkeypatch.setattr(store, "load_predictions", no_reads)
+    monkeypatch.setattr(store, "_load_npz", no_reads)
     monkeypatch.setattr(np, "load", no_reads)
     parts = render_dataset(SectionContext(analysis, analysis.datasets[0]))
     assert len(parts) == 5  # dataset, results, control, statistics, timing (no plots were made)
@@ -73,8 +73,7 @@ def test_renderers_read_no_file(iris_run, tmp_path, monkeypatch):
 def test_rerendered_plots_are_identical(iris_run, tmp_path):
     """The same stored run gives the same PNG bytes, the timing plot's jittered seed dots included."""
     run = shutil.copytree(iris_run, tmp_path / "run")
-    results, manifest = store.load_run(run)
-    analysis = analyse_run(run, results, manifest)
+    analysis = analyse_run(store.open_run(run))
     first = {p.path: (run / p.path).read_bytes() for p in make_plots(analysis, run)["iris"]}
     np.random.seed(None)  # whatever the global generator holds, the plots do not depend on it
     second = {p.path: (run / p.path).read_bytes() for p in make_plots(analysis, run)["iris"]}
@@ -82,9 +81,9 @@ def test_rerendered_plots_are_identical(iris_run, tmp_path):
 
 
 def test_dataset_without_records_says_so(iris_run):
-    results, manifest = store.load_run(iris_run)
-    results["records"] = [r for r in results["records"] if r["dataset"] != "iris"]
-    analysis = analyse_run(iris_run, results, manifest)
+    run = store.open_run(iris_run)
+    run = dataclasses.replace(run, records=tuple(r for r in run.records if r.dataset != "iris"))
+    analysis = analyse_run(run)
     parts = render_dataset(SectionContext(analysis, analysis.datasets[0]))
     assert parts[0].startswith("## Dataset: iris") and parts[1:] == ["_No results recorded for this dataset._"]
 
@@ -133,7 +132,7 @@ def test_reports_import_no_model_data_or_encoder_code():
 def _as_rungs(run: Path, rungs: dict[str, int], **dataset_changes) -> Path:
     """Mark the records of the models in ``rungs`` (label -> experiment) as rungs of Strong's
     ladder with a DNN's info, optionally renaming the dataset's stored facts; writes results.json."""
-    results, _ = store.load_run(run)
+    results = store.read_json(run / store.RESULTS)
     for rec in results["records"]:
         if rec["model"] in rungs:
             exp = rungs[rec["model"]]
@@ -143,16 +142,16 @@ def _as_rungs(run: Path, rungs: dict[str, int], **dataset_changes) -> Path:
                            "embeddings": {"PRI_jet_num": 3} if exp >= 4 else {}}
     for info in results["datasets"].values():
         info.update(dataset_changes)
-        if "name" in dataset_changes:
-            for rec in results["records"]:
-                rec["dataset"] = dataset_changes["name"]
+    if "name" in dataset_changes:  # a renamed dataset is stored under its new name
+        results["datasets"] = {info["name"]: info for info in results["datasets"].values()}
+        for rec in results["records"]:
+            rec["dataset"] = dataset_changes["name"]
     store.write_json(run / store.RESULTS, results)
     return run
 
 
 def _ladder_parts(run: Path) -> tuple[str, list]:
-    results, manifest = store.load_run(run)
-    analysis = analyse_run(run, results, manifest, unblind=True)
+    analysis = analyse_run(store.open_run(run, unblind=True))
     (data,) = analysis.datasets
     plots = make_plots(analysis, run)[data.name]
     ctx = SectionContext(analysis, data, tuple(plots))
@@ -166,7 +165,7 @@ def iris_two_models(tmp_path_factory) -> Path:
            "models": [{"name": "random-forest", "label": "a", "params": {"n_estimators": 5}},
                       {"name": "random-forest", "label": "b", "params": {"n_estimators": 5, "max_depth": 2}}]}
     out = tmp_path_factory.mktemp("iris-ladder") / "run"
-    return run_suite(parse_suite(raw), out, RunOptions(progress=False, tune=False), log=lambda s: None)
+    return run_suite(parse_suite(raw), out, RunOptions(progress=False, tune=False), log=lambda s: None).run_dir
 
 
 @pytest.fixture(scope="module")
@@ -176,7 +175,7 @@ def toy_two_models(tmp_path_factory) -> Path:
            "models": [{"name": "random-forest", "label": "a", "params": {"n_estimators": 5}},
                       {"name": "random-forest", "label": "b", "params": {"n_estimators": 5, "max_depth": 3}}]}
     out = tmp_path_factory.mktemp("toy-ladder") / "run"
-    return run_suite(parse_suite(raw), out, RunOptions(progress=False, tune=False), log=lambda s: None)
+    return run_suite(parse_suite(raw), out, RunOptions(progress=False, tune=False), log=lambda s: None).run_dir
 
 
 def test_one_rung_is_no_ladder(iris_two_models, tmp_path):
@@ -184,7 +183,7 @@ def test_one_rung_is_no_ladder(iris_two_models, tmp_path):
     run = _as_rungs(shutil.copytree(iris_two_models, tmp_path / "run"), {"a": 28})
     section, plots = _ladder_parts(run)
     assert section == "" and plots == []
-    assert "Technique ladder" not in reports.write_report(run).read_text()
+    assert "Technique ladder" not in reports.write_report(store.open_run(run)).read_text()
 
 
 def test_two_rungs_off_higgsml_have_no_paper_figures(iris_two_models, tmp_path):
@@ -200,8 +199,7 @@ def test_two_rungs_off_higgsml_have_no_paper_figures(iris_two_models, tmp_path):
 
 def test_higgsml_ams_ladder_has_the_paper_figures(toy_two_models, tmp_path):
     run = shutil.copytree(toy_two_models, tmp_path / "run")
-    results, _ = store.load_run(run)
-    assert results["datasets"]["higgsml-toy"]["categorical"] == ["PRI_jet_num"]  # the run records the data's fact
+    assert store.open_run(run).datasets["higgsml-toy"]["categorical"] == ["PRI_jet_num"]  # the run records the data's fact
     toy_section, _ = _ladder_parts(_as_rungs(run, {"a": 0, "b": 4}))
     assert "paper:" not in toy_section  # synthetic events: the paper's figures are not beside them
     assert "1,000 (PRI_jet_num as a number)" in toy_section and "1,004 (PRI_jet_num: embedding 3)" in toy_section

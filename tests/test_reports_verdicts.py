@@ -16,6 +16,7 @@ from benchmarks import store
 from benchmarks.core import metrics, stats
 from benchmarks.core.registry import Entry
 from benchmarks.core.scoring import METRICS, Column, Metric, MetricText, SplitArrays
+from benchmarks.run_record import Record
 from reports.analysis import analyse_run
 from reports.leaderboard import run_leaderboard
 from reports.leaderboard_plots import pareto
@@ -73,12 +74,12 @@ def _info(name: str, seeds: list[int], metric: str, splits=("test",), **extra) -
             **extra}
 
 
-def _write(run_dir: Path, datasets: dict, blind: bool = False) -> tuple[Path, dict]:
+def _write(run_dir: Path, datasets: dict, blind: bool = False) -> store.StoredRun:
     """datasets: {name: (info, {model: [(metrics, accuracy of the stored predictions, family)]})}."""
     run_dir.mkdir(parents=True)
-    results = store.new_results("synthetic", blind=blind)
+    writer = store.RunWriter.start(run_dir, "synthetic", blind, {"command": "test", "fits": []}, {})
     for name, (info, models) in datasets.items():
-        results["datasets"][name] = info
+        writer.describe(name, info)
         splits = [s for s in info["splits"] if s not in ("train", "val")]
         for model, seeds in models.items():
             for seed, (figures, acc, family) in enumerate(seeds):
@@ -86,9 +87,8 @@ def _write(run_dir: Path, datasets: dict, blind: bool = False) -> tuple[Path, di
                        "seed": seed, "control": "none", "params": {}, "device": "cpu", "info": {}, "tuned": False,
                        "metrics": figures, "timing": {"train_s": 1.0, "val_predict_s": 0.1, "predict_s": 0.1,
                                                       "predict_per_1k_s": 1.0, "n_train": 100, "n_test": N_TEST}}
-                store.add_record(run_dir, results, rec, _arrays(acc, seed, splits))
-    store.write_json(run_dir / store.MANIFEST, {"command": "test", "fits": []})
-    return run_dir, results
+                writer.add_record(Record.from_json(rec), _arrays(acc, seed, splits))
+    return writer.stored()
 
 
 def _accuracy(values, family="tabular"):
@@ -105,12 +105,12 @@ def _errors(values, family="tabular"):
 def test_a_lower_is_better_metric_is_ranked_lowest_first(tmp_path, error_metric):
     # A has the lower error everywhere (constant gaps over 3 seeds: the t-test rejects); on the
     # accuracy dataset A is better too. Ranked backwards, B would come first on e1 and e2.
-    run, results = _write(tmp_path / "run", {
+    run = _write(tmp_path / "run", {
         "e1": (_info("e1", [0, 1, 2], "error-rate"), {"A": _errors([.10, .11, .12]), "B": _errors([.30, .33, .31])}),
         "e2": (_info("e2", [0, 1, 2], "error-rate"), {"A": _errors([.20, .22, .21]), "B": _errors([.25, .27, .26])}),
         "acc": (_info("acc", [0, 1, 2], "accuracy"), {"A": _accuracy([.9, .91, .92]), "B": _accuracy([.8, .81, .82])}),
     })
-    board = run_leaderboard(run, results, blind=False)
+    board = run_leaderboard(run)
     assert board.entrants == ("A", "B")
     assert board.ranks.tolist() == [[1, 2], [1, 2], [1, 2]] and board.mean_rank.tolist() == [1, 2]
     # The board shows the real figures, not the negated ones it ranked.
@@ -125,17 +125,17 @@ def test_a_lower_is_better_metric_is_ranked_lowest_first(tmp_path, error_metric)
 
 
 def test_the_reference_is_the_lowest_validation_error(tmp_path, error_metric):
-    run, results = _write(tmp_path / "run", {
+    run = _write(tmp_path / "run", {
         "e1": (_info("e1", [0], "error-rate"), {"B": _errors([.30]), "A": _errors([.10])})})
-    groups = {m: [r for r in results["records"] if r["model"] == m] for m in ("B", "A")}
+    groups = {m: [r for r in run.records if r.model == m] for m in ("B", "A")}
     assert reference_model(groups, ErrorRate()) == ("A", True)
 
 
 def test_with_one_seed_the_bootstrap_win_follows_the_direction(tmp_path, error_metric):
-    run, results = _write(tmp_path / "run", {
+    run = _write(tmp_path / "run", {
         "e1": (_info("e1", [0], "error-rate"), {"A": _errors([.05]), "B": _errors([.45])}),
         "e2": (_info("e2", [0], "error-rate"), {"A": _errors([.05]), "B": _errors([.45])})})
-    board = run_leaderboard(run, results, blind=False)
+    board = run_leaderboard(run)
     assert board.entrants == ("A", "B") and board.tally("A", "B") == (2, 0, 0, 0)
     assert board.outcomes[("e1", "A", "B")].test.startswith("paired bootstrap")
 
@@ -157,16 +157,16 @@ def _higgs_run(tmp_path, blind):
 
 
 def test_an_unblinded_higgs_run_is_ranked_by_the_private_ams(tmp_path):
-    run, results = _higgs_run(tmp_path, blind=False)
-    board = run_leaderboard(run, results, blind=False)
+    run = _higgs_run(tmp_path, blind=False)
+    board = run_leaderboard(run)
     assert board.figures == ("AMS private", "AMS private") and board.entrants == ("B", "A")
     assert board.scores[0].tolist() == pytest.approx([2.9, 2.1])
     assert "ranked by the private AMS" in leaderboard_section(board)
 
 
 def test_a_blind_higgs_run_is_ranked_by_the_public_ams(tmp_path):
-    run, results = _higgs_run(tmp_path, blind=True)
-    board = run_leaderboard(run, results, blind=True)
+    run = _higgs_run(tmp_path, blind=True)
+    board = run_leaderboard(run)
     assert board.figures == ("AMS public", "AMS public") and board.entrants == ("A", "B")
     text = leaderboard_section(board)
     assert "ranked by the public AMS" in text and "2.9" not in text  # no private figure shown
@@ -175,33 +175,33 @@ def test_a_blind_higgs_run_is_ranked_by_the_public_ams(tmp_path):
 # ------------------------------------------------------------------ the reference
 
 
-def _statistics_text(run: Path, results: dict, dataset: str) -> tuple[Any, str]:
-    analysis = analyse_run(run, results, {"command": "test", "fits": []})
+def _statistics_text(run: store.StoredRun, dataset: str) -> tuple[Any, str]:
+    analysis = analyse_run(run)
     data = next(d for d in analysis.datasets if d.name == dataset)
     return data.statistics, statistics_section(SectionContext(analysis, data))
 
 
 def test_without_a_tabular_model_the_reference_is_the_best_other_model_and_says_so(tmp_path):
-    run, results = _write(tmp_path / "run", {"d1": (_info("d1", [0], "accuracy"), {
+    run = _write(tmp_path / "run", {"d1": (_info("d1", [0], "accuracy"), {
         "cnn-a": _accuracy([.70], "supertml"), "cnn-b": _accuracy([.80], "supertml")})})
-    st, text = _statistics_text(run, results, "d1")
+    st, text = _statistics_text(run, "d1")
     assert st.reference == "cnn-b" and not st.reference_is_tabular
     assert "`cnn-b`; **not a tabular model**" in text and "None" not in text
     assert "difference vs cnn-b" in text
 
 
 def test_a_single_model_has_no_reference(tmp_path):
-    run, results = _write(tmp_path / "run", {"d1": (_info("d1", [0], "accuracy"), {
+    run = _write(tmp_path / "run", {"d1": (_info("d1", [0], "accuracy"), {
         "cnn-a": _accuracy([.70], "supertml")})})
-    st, text = _statistics_text(run, results, "d1")
+    st, text = _statistics_text(run, "d1")
     assert st.reference is None and "one model only" in text and "None" not in text
     assert "difference vs" not in text
 
 
 def test_the_statistics_section_prints_the_verdict(tmp_path):
-    run, results = _write(tmp_path / "run", {"d1": (_info("d1", [0], "accuracy"), {
+    run = _write(tmp_path / "run", {"d1": (_info("d1", [0], "accuracy"), {
         "A": _accuracy([.95]), "B": _accuracy([.55]), "C": _accuracy([.94])})})
-    st, text = _statistics_text(run, results, "d1")
+    st, text = _statistics_text(run, "d1")
     verdicts = {row.label: row.comparison["verdict"] for row in st.rows if row.comparison}
     assert verdicts == {"B": "different", "C": "inconclusive"}  # one point on 100 events: not shown either way
     assert "**different**" in text and "inconclusive" in text and "MDD" in text
@@ -223,24 +223,24 @@ def _fold_run(tmp_path, resampling):
 
 
 def test_seeds_that_are_folds_get_the_corrected_resampled_ttest(tmp_path):
-    run, results = _fold_run(tmp_path, FOLDS)
-    st, text = _statistics_text(run, results, "d1")
+    run = _fold_run(tmp_path, FOLDS)
+    st, text = _statistics_text(run, "d1")
     row = next(r for r in st.rows if r.label == "B")
     corrected = stats.corrected_resampled_ttest(B_SEEDS, A_SEEDS, 1 / 3)["p_value"]
     plain = stats.paired_seed_test(B_SEEDS, A_SEEDS)
     assert row.over_seeds.p_value == pytest.approx(corrected) and corrected > plain
     assert "corrected resampled t-test (Nadeau & Bengio 2003)" in text
-    board = run_leaderboard(run, results, blind=False)
+    board = run_leaderboard(run)
     assert board.outcomes[("d1", "A", "B")].test == "corrected resampled t-test over 3 seeds"
     assert "Nadeau & Bengio" in leaderboard_section(board)
 
 
 @pytest.mark.parametrize("resampling", [None, {"scheme": "fixed", "test_train_ratio": None}])
 def test_older_runs_and_fixed_test_sets_keep_the_paired_ttest(tmp_path, resampling):
-    run, results = _fold_run(tmp_path, resampling)
-    st, text = _statistics_text(run, results, "d1")
+    run = _fold_run(tmp_path, resampling)
+    st, text = _statistics_text(run, "d1")
     row = next(r for r in st.rows if r.label == "B")
     assert row.over_seeds.p_value == pytest.approx(stats.paired_seed_test(B_SEEDS, A_SEEDS))
     assert "paired t-test over seeds" in text and "corrected resampled" not in text
-    board = run_leaderboard(run, results, blind=False)
+    board = run_leaderboard(run)
     assert board.outcomes[("d1", "A", "B")].test == "paired t-test over 3 seeds"

@@ -219,8 +219,8 @@ def test_same_seed_gives_bit_identical_metrics_on_cpu(tmp_path):
             pytest.skip(f"needs {backend}")
     suite = parse_suite(SAME_SEED_SUITE)
     opts = RunOptions(device="cpu", progress=False, control="shuffled")
-    a = run_suite(suite, tmp_path / "a", opts, log=lambda m: None)
-    b = run_suite(suite, tmp_path / "b", opts, log=lambda m: None)
+    a = run_suite(suite, tmp_path / "a", opts, log=lambda m: None).run_dir
+    b = run_suite(suite, tmp_path / "b", opts, log=lambda m: None).run_dir
     ma, mb = _metrics(a), _metrics(b)
     assert len(ma) == 6 * 2 and ma.keys() == mb.keys()
     for key in ma:

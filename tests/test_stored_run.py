@@ -206,3 +206,11 @@ def test_nothing_outside_the_store_writes_results_json():
                     isinstance(a, ast.Attribute) and a.attr == "RESULTS" for a in ast.walk(node)):
                 offenders.append(str(path.relative_to(ROOT)))
     assert offenders == []
+
+
+def test_a_dataset_described_under_another_name_is_refused(tmp_path):
+    info = {"name": "wine", "metric": "accuracy", "class_names": ["a"], "seeds": [0], "splits": {}}
+    (tmp_path / store.RESULTS).write_text(json.dumps({"schema": store.SCHEMA, "datasets": {"iris": info},
+                                                      "records": []}))
+    with pytest.raises(BenchmarkError, match="dataset 'iris' is described as 'wine'"):
+        store.open_run(tmp_path)
