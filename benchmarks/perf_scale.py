@@ -32,6 +32,7 @@ from typing import Callable
 
 from models import create_model, model_info
 
+from . import store
 from .core.device import gpu_name, resolve_device
 from .core.errors import BenchmarkError
 from .suite import SUITES_DIR
@@ -145,11 +146,11 @@ def measure(case: Case, csv: Path, work: Path, device: str, index: int) -> dict:
     peak = next((json.loads(line[5:]) for line in proc.stdout.splitlines() if line.startswith("PEAK ")), None)
     if proc.returncode != 0 or peak is None:
         raise BenchmarkError(f"perf scale: {case.label} failed: {(proc.stderr.strip().splitlines() or ['?'])[-1]}")
-    results = json.loads((run_dir / "results.json").read_text())
-    if not results["records"]:
-        raise BenchmarkError(f"perf scale: {case.label} failed: {results['failures'][0]['error']}")
-    n_val = results["datasets"]["higgsml"]["splits"]["val"]["events"]
-    return {"wall_s": wall, **peak, **results["records"][0]["timing"], "epochs_run": case.epochs, "n_val": n_val}
+    run = store.open_run(run_dir)
+    if not run.records:
+        raise BenchmarkError(f"perf scale: {case.label} failed: {run.failures[0].error}")
+    n_val = run.datasets["higgsml"]["splits"]["val"]["events"]
+    return {"wall_s": wall, **peak, **run.records[0].timing, "epochs_run": case.epochs, "n_val": n_val}
 
 
 def _toml(obj: dict) -> str:
