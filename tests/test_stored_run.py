@@ -114,7 +114,8 @@ def ams_run(tmp_path_factory):
            "datasets": [{"name": "higgsml-toy", "repeats": 2, "options": {"n_events": 3000}},
                         {"name": "wine", "repeats": 2}],
            "models": [{"name": "random-forest", "params": {"n_estimators": 10}},
-                      {"name": "lightgbm", "params": {"n_estimators": 10}}]}
+                      {"name": "random-forest", "label": "rf-shallow",
+                       "params": {"n_estimators": 10, "max_depth": 2}}]}
     out = tmp_path_factory.mktemp("read-once") / "run"
     return run_suite(parse_suite(raw), out, RunOptions(progress=False, tune=False, control="shuffled"),
                      log=lambda s: None)
