@@ -49,7 +49,7 @@ def _is_figure(value: Any) -> bool:
     return value is None or (isinstance(value, _NUMBER) and not isinstance(value, bool))
 
 
-def _check(obj: Mapping, required: Mapping[str, type], where: str) -> None:
+def check_fields(obj: Mapping, required: Mapping[str, type], where: str) -> None:
     if not isinstance(obj, Mapping):
         raise BenchmarkError(f"{where} is not a JSON object")
     for key, kind in required.items():
@@ -127,7 +127,7 @@ class Record(_Frozen):
 
     @classmethod
     def from_json(cls, obj: Mapping, where: str = "record") -> "Record":
-        _check(obj, {"dataset": str, "model": str, "seed": int, "control": str, "metrics": Mapping,
+        check_fields(obj, {"dataset": str, "model": str, "seed": int, "control": str, "metrics": Mapping,
                      "timing": Mapping}, where)
         bad = [k for k, v in {**obj["metrics"], **obj["timing"]}.items() if not _is_figure(v)]
         if bad:
@@ -166,7 +166,7 @@ class Failure(_Frozen):
 
     @classmethod
     def from_json(cls, obj: Mapping, where: str = "failure") -> "Failure":
-        _check(obj, {"dataset": str, "model": str, "seed": int, "control": str, "status": str, "error": str}, where)
+        check_fields(obj, {"dataset": str, "model": str, "seed": int, "control": str, "status": str, "error": str}, where)
         if obj["status"] != FAILED or "predictions" in obj:
             raise BenchmarkError(f"{where}: status must be 'failed', with no predictions")
         known = {f.name for f in fields(cls)}

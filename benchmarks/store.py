@@ -24,7 +24,7 @@ from .core.errors import BenchmarkError
 from .core.files import atomic_write
 from .core.naming import safe_name
 from .core.scoring import PRIVATE, SplitArrays
-from .run_record import PREDICTIONS, Failure, FitKey, Record, freeze, thaw
+from .run_record import PREDICTIONS, Failure, FitKey, Record, check_fields, freeze, thaw
 
 RESULTS = "results.json"
 MANIFEST = "manifest.json"
@@ -258,7 +258,7 @@ def _checked(results: Any, where: str) -> tuple[tuple[Record, ...], tuple[Failur
     if not isinstance(results["records"], list) or not isinstance(results.get("failures", []), list):
         raise BenchmarkError(f"{where}: 'records' and 'failures' must be lists")
     for name, info in results["datasets"].items():
-        _check_fields(info, _DATASET_FIELDS, f"{where}, dataset {name!r}")
+        check_fields(info, _DATASET_FIELDS, f"{where}, dataset {name!r}")
         if info["name"] != name:
             raise BenchmarkError(f"{where}: dataset {name!r} is described as {info['name']!r}")
     records = tuple(Record.from_json(r, f"{where}, record {i}") for i, r in enumerate(results["records"]))
@@ -267,14 +267,6 @@ def _checked(results: Any, where: str) -> tuple[tuple[Record, ...], tuple[Failur
 
 
 _DATASET_FIELDS = {"name": str, "metric": str, "class_names": list, "seeds": list, "splits": dict}
-
-
-def _check_fields(obj: Any, required: dict[str, type], where: str) -> None:
-    if not isinstance(obj, dict):
-        raise BenchmarkError(f"{where} is not a JSON object")
-    for key, kind in required.items():
-        if not isinstance(obj.get(key), kind):
-            raise BenchmarkError(f"{where}: field {key!r} must be {kind.__name__}, got {type(obj.get(key)).__name__}")
 
 
 def open_run(run_dir: Path, unblind: bool = False) -> StoredRun:
