@@ -332,3 +332,46 @@ class ImageEncoder(Declared):
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
         return f"{type(self).__name__}({args})"
+
+
+class GatherEncoder(ImageEncoder):
+    """An image as a gather of a small per-event table: pixel (y, x) shows table column
+    ``index_map_[y, x]``.
+
+    Subclasses build the map at fit (``_set_index_map``) and give the table, uint8 (n, width),
+    both ways: ``_table(X)`` (numpy) and ``_table_torch(X, torch)`` (same IEEE operations in
+    the same order, so both give identical pixels). The gather exploits the map's repeated rows:
+    each distinct image row is gathered once, then whole rows are copied into place.
+    """
+
+    def _set_index_map(self, index_map: np.ndarray) -> None:
+        self.index_map_ = np.ascontiguousarray(index_map, dtype=np.intp)
+        rows, row_id = np.unique(self.index_map_, axis=0, return_inverse=True)
+        self._rows = np.ascontiguousarray(rows.ravel())
+        self._row_id = np.asarray(row_id, dtype=np.intp).ravel()
+        self._n_rows = rows.shape[0]
+
+    def _table(self, X: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def _table_torch(self, X, torch):
+        raise NotImplementedError
+
+    def _prepare(self, X: np.ndarray) -> np.ndarray:
+        return self._table(X)
+
+    def _render(self, table: np.ndarray, lo: int, hi: int, out: np.ndarray) -> None:
+        table = table[lo:hi]
+        n = hi - lo
+        # mode="clip" lets numpy write straight into `out` (indices are valid by construction)
+        rows = np.take(table, self._rows, axis=1, mode="clip").reshape(n, self._n_rows, self.index_map_.shape[1])
+        np.take(rows, self._row_id, axis=1, out=out, mode="clip")
+
+    def _encode_torch(self, X, torch):
+        table = self._table_torch(X, torch)
+        key = ("index_map", str(X.device))  # its own entry: subclasses cache their tables too
+        index = self._torch_cache.get(key)
+        if index is None:
+            index = self._torch_cache[key] = torch.as_tensor(self.index_map_.ravel(), device=X.device)
+        h, w = self.index_map_.shape
+        return table[:, index].reshape(X.shape[0], h, w)

@@ -18,7 +18,7 @@ import numpy as np
 from benchmarks.core.params import NONE, Param, integer, one_of
 from benchmarks.core.weights import missing_mask
 
-from .base import ImageEncoder, unknown
+from .base import GatherEncoder, ImageEncoder, unknown
 from .layout import bar_map, block_map
 from .registry import register_encoder
 
@@ -67,7 +67,7 @@ def intensity(z: np.ndarray) -> np.ndarray:
     return _LEVEL.take(np.minimum(b, LUT_BINS - 1)) + (t >= _STEP.take(b))
 
 
-class PixelEncoder(ImageEncoder):
+class PixelEncoder(GatherEncoder):
     """Each feature a block or bar of intensity sigmoid(standardised value) * 255."""
 
     _common = ImageEncoder.PARAMS
@@ -123,11 +123,7 @@ class PixelEncoder(ImageEncoder):
             self._width = 2 * (k + 1)
         else:
             self._width = k + 1
-        self.index_map_ = col.astype(np.intp)
-        rows, row_id = np.unique(self.index_map_, axis=0, return_inverse=True)
-        self._rows = np.ascontiguousarray(rows.ravel())
-        self._row_id = np.asarray(row_id, dtype=np.intp).ravel()
-        self._n_rows = rows.shape[0]
+        self._set_index_map(col)
         self._identity = np.array_equal(self.order_, np.arange(self.n_features_in_))
         self._tables()
 
@@ -142,7 +138,7 @@ class PixelEncoder(ImageEncoder):
         else:
             self._luts = (level_lut(0 if self.missing == "blank" else int(self.missing)),)
 
-    def table(self, X: np.ndarray) -> np.ndarray:
+    def _table(self, X: np.ndarray) -> np.ndarray:
         """(n, table width) uint8: each drawn feature's intensity, background, marker copy."""
         V = X if self._identity else X[:, self.order_]
         miss = missing_mask(V, self.missing_value)
@@ -156,25 +152,15 @@ class PixelEncoder(ImageEncoder):
             np.add(lut.take(b), step, out=cols, casting="unsafe")
         return table
 
-    def _prepare(self, X: np.ndarray) -> np.ndarray:
-        return self.table(X)
+    table = _table  # public: the (n, width) intensity table itself
 
-    def _render(self, table: np.ndarray, lo: int, hi: int, out: np.ndarray) -> None:
-        table = table[lo:hi]
-        n = hi - lo
-        # the distinct rows once (n, r * W), then whole rows copied into place; mode="clip"
-        # lets numpy write straight into `out` (indices are valid by construction)
-        rows = np.take(table, self._rows, axis=1, mode="clip").reshape(n, self._n_rows, self.size)
-        np.take(rows, self._row_id, axis=1, out=out, mode="clip")
-
-    def _encode_torch(self, X, torch):
+    def _table_torch(self, X, torch):
         c = self._device_cache(X.device, lambda dev: {
             "order": torch.as_tensor(self.order_, device=dev),
             "scale": torch.as_tensor(self._scale, device=dev),
             "shift": torch.as_tensor(self._shift, device=dev),
             "step": torch.as_tensor(_STEP, device=dev),
             "luts": [torch.as_tensor(lut, device=dev) for lut in self._luts],
-            "index": torch.as_tensor(self.index_map_.ravel(), device=dev),
         })
         V = X[:, c["order"]]
         miss = torch.isnan(V)
@@ -190,7 +176,7 @@ class PixelEncoder(ImageEncoder):
         table = torch.zeros((n, self._width), dtype=torch.uint8, device=X.device)
         for copy, lut in enumerate(c["luts"]):
             table[:, copy * (k + 1) : copy * (k + 1) + k] = lut[b] + step
-        return table[:, c["index"]].reshape(n, self.size, self.size)
+        return table
 
 
 register_encoder("pixels", description="Pixel blocks/bars of intensity sigmoid(standardised value)")(PixelEncoder)
