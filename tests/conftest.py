@@ -12,9 +12,10 @@ SHARED_HIGGS = (Path(__file__).resolve().parents[2] / "shared" / "data" / "higgs
 
 # What a test needs, declared on the test (a module's pytestmark, a decorator, or a
 # pytest.param's marks): "sklearn" for the core only, or each optional backend it uses
-# ("ray": the Ray extra; "postgres": a PostgreSQL server and its driver).
+# ("ray": the Ray extra; "postgres": a PostgreSQL server and its driver; "reference": the
+# published implementations our image methods are checked against).
 # Each tox environment selects its tests by these markers (pyproject.toml registers them).
-BACKENDS = ("sklearn", "xgboost", "lightgbm", "torch", "ray", "postgres")
+BACKENDS = ("sklearn", "xgboost", "lightgbm", "torch", "ray", "postgres", "reference")
 
 
 def pytest_collection_modifyitems(config, items):
