@@ -128,10 +128,13 @@ def _add_importance(sub) -> None:
 def _add_encode(sub) -> None:
     e = sub.add_parser("encode", help="write example SuperTML images (PNG) and a contact sheet")
     e.add_argument("--dataset", required=True, help="dataset name (e.g. iris, higgsml-toy, higgsml, csv:PATH)")
-    e.add_argument("--encoder", required=True, help="encoder name (text, pixels)")
+    e.add_argument("--encoder", required=True, help="encoder name (python -m benchmarks list shows them all)")
     e.add_argument("--layout", help="encoder layout (text: equal|variable; pixels: blocks|bars)")
     e.add_argument("--size", type=int, default=224, help="image size in pixels (default: %(default)s)")
     e.add_argument("--decimals", help="text encoder: decimals printed (default 3; 'auto' = most that fit)")
+    e.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
+                   help="any encoder option, repeatable, VALUE a TOML value or a bare word "
+                        "(e.g. --option embedding=pca --option blur=true --option grid=12)")
     e.add_argument("--n", type=int, default=16, help="number of example events (default: %(default)s)")
     e.add_argument("--data", help="path to the dataset file for --dataset higgsml")
     e.add_argument("--target", help="label column for --dataset csv:PATH")
@@ -165,6 +168,7 @@ def _add_small(sub) -> None:
     pf.add_argument("--quick", action="store_true", help="smaller sizes (a quick look, not the targets)")
     pf.add_argument("--events", type=int, help="scale: events of the synthetic full-size file (default 818,238)")
     pf.add_argument("--workers", type=int, default=4, help="scale: N of the projected wall time with N workers")
+    pf.add_argument("--encoders", help="encode: comma-separated encoder names to time (default: all; pixels is always timed, as the yardstick)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -329,7 +333,8 @@ def cmd_perf(args) -> int:
     elif args.what == "encode":
         from .perf_encode import run
 
-        run(device=args.device, quick=args.quick)
+        only = None if not args.encoders else tuple(n.strip() for n in args.encoders.split(",") if n.strip())
+        run(device=args.device, quick=args.quick, only=only)
     elif args.what == "ensemble":
         from .perf_ensemble import run
 
@@ -408,6 +413,23 @@ def cmd_compare(args) -> int:
     return 0
 
 
+def parse_options(items: list[str], flag: str) -> dict:
+    """KEY=VALUE pairs; VALUE read as a TOML value (numbers, true/false, lists), else a string."""
+    import tomllib
+
+    options = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        key = key.strip()
+        if not sep or not key.isidentifier():
+            raise ConfigError(f"{flag} expects KEY=VALUE, got {item!r}")
+        try:
+            options[key] = tomllib.loads(f"v = {value.strip()}")["v"]
+        except tomllib.TOMLDecodeError:
+            options[key] = value.strip()
+    return options
+
+
 def cmd_encode(args) -> int:
     limits.integer(args.n, "--n", 1, limits.MAX_EXAMPLES)
     _check_output_dir(args.out)
@@ -418,6 +440,7 @@ def cmd_encode(args) -> int:
         if args.decimals != "auto" and not args.decimals.isdigit():
             raise ConfigError(f"--decimals must be an integer or 'auto', got {args.decimals!r}")
         options["decimals"] = args.decimals if args.decimals == "auto" else int(args.decimals)
+    options.update(parse_options(args.option, "--option"))
     paths = encode_examples(args.dataset, args.encoder, args.out, size=args.size, n=args.n,
                             data=args.data, target=args.target, **options)
     print(f"wrote {len(paths)} files to {args.out}")

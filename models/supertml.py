@@ -2,7 +2,9 @@
 
 Images are made on the fly per batch by an encoder fitted on the training split only; on
 CUDA the float batch is encoded on the GPU (``transform_torch``), so no image is ever
-stored. Any timm backbone works by name (``supertml-<encoder>-<backbone>``).
+stored. Any registered encoder and any timm backbone work by name:
+``image-<encoder>-<backbone>`` (e.g. ``image-igtd-resnet18``), or the older spelling
+``supertml-<encoder>-<backbone>``, which stays an alias of the same model.
 
 torch and timm are imported inside functions only, so registering these models needs neither.
 """
@@ -513,12 +515,15 @@ def search_space(trial) -> dict:
     }
 
 
-def _factory(encoder: str, backbone: str) -> Callable[..., SuperTML]:
+PREFIXES = ("image-", "supertml-")  # the family name, and SuperTML's, kept as an alias
+
+
+def _factory(encoder: str, backbone: str, prefix: str = "supertml-") -> Callable[..., SuperTML]:
     def factory(**kw: Any) -> SuperTML:
         for key, fixed in (("encoder", encoder), ("backbone", backbone)):
             if key in kw and kw.pop(key) != fixed:
-                raise ConfigError(f"model supertml-{encoder}-{backbone} fixes {key}={fixed!r}; "
-                                  f"use the model name supertml-<encoder>-<backbone> to change it")
+                raise ConfigError(f"model {prefix}{encoder}-{backbone} fixes {key}={fixed!r}; "
+                                  f"use the model name {prefix}<encoder>-<backbone> to change it")
         return SuperTML(encoder=encoder, backbone=backbone, **kw)
 
     factory.__doc__ = f"SuperTML, {encoder} images, timm {backbone}."
@@ -546,14 +551,16 @@ def _known_encoder(name: str) -> bool:
 
 
 def resolve(name: str) -> Entry | None:
-    """``supertml-<encoder>-<timm backbone>`` for any encoder and timm model name; None otherwise.
+    """``image-<encoder>-<timm backbone>`` (or ``supertml-...``) for any encoder and timm model
+    name; None otherwise.
 
     Without timm installed the name is accepted as-is, so ``create_model`` reports the
     missing backend rather than an unknown name.
     """
-    if not name.startswith("supertml-"):
+    prefix = next((p for p in PREFIXES if name.startswith(p)), None)
+    if prefix is None:
         return None
-    encoder, sep, backbone = name[len("supertml-"):].partition("-")
+    encoder, sep, backbone = name[len(prefix):].partition("-")
     if not sep or not backbone or not _known_encoder(encoder):
         return None
     try:
@@ -562,7 +569,7 @@ def resolve(name: str) -> Entry | None:
         timm = None
     if timm is not None and backbone not in timm.list_models(backbone) and not timm.is_model(backbone):
         return None
-    return MODELS.make_entry(name, _factory(encoder, backbone), f"SuperTML, {encoder} images, timm {backbone}", **_TAGS)
+    return MODELS.make_entry(name, _factory(encoder, backbone, prefix), f"CNN on {encoder} images, timm {backbone}", **_TAGS)
 
 
 MODELS.add_resolver(resolve)
