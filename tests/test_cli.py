@@ -122,6 +122,13 @@ def test_list_shows_everything():
         assert word in res.stdout
 
 
+def test_parse_options_reads_toml_values_and_bare_words():
+    from benchmarks.cli import parse_options
+
+    assert parse_options(["grid=12", "blur=true", "embedding=pca", "ratio=0.5", "sizes=[1, 2]"], "--option") == {
+        "grid": 12, "blur": True, "embedding": "pca", "ratio": 0.5, "sizes": [1, 2]}
+
+
 def test_encode_writes_examples_and_contact_sheet(tmp_path):
     from PIL import Image
 
@@ -202,6 +209,9 @@ def test_bad_suite_files_are_one_line_errors(tmp_path, toml, message):
     (["run", "--suite", "iris", "--data", "x.csv"], "no dataset of suite"),
     (["run", "--suite", "iris", "--max-events", "0"], "between 1 and"),
     (["encode", "--dataset", "iris", "--encoder", "text", "--decimals", "x"], "--decimals"),
+    (["encode", "--dataset", "iris", "--encoder", "pixels", "--option", "gap"], "--option expects KEY=VALUE"),
+    (["encode", "--dataset", "iris", "--encoder", "pixels", "--option", "gapp=1"], "unexpected keyword argument 'gapp'"),
+    (["encode", "--dataset", "iris", "--encoder", "pixels", "--option", "gap=-1"], "gap"),
     (["encode", "--dataset", "iris", "--encoder", "text", "--bogus-free"], None),
 ])
 def test_more_bad_options(tmp_path, args, message):
