@@ -128,7 +128,8 @@ def _add_importance(sub) -> None:
 def _add_encode(sub) -> None:
     e = sub.add_parser("encode", help="write example SuperTML images (PNG) and a contact sheet")
     e.add_argument("--dataset", required=True, help="dataset name (e.g. iris, higgsml-toy, higgsml, csv:PATH)")
-    e.add_argument("--encoder", required=True, help="encoder name (python -m benchmarks list shows them all)")
+    e.add_argument("--encoder", required=True, help="encoder name (python -m benchmarks list shows them all), or all: "
+                        "every encoder on the same events, one row each in gallery.png")
     e.add_argument("--layout", help="encoder layout (text: equal|variable; pixels: blocks|bars)")
     e.add_argument("--size", type=int, default=224, help="image size in pixels (default: %(default)s)")
     e.add_argument("--decimals", help="text encoder: decimals printed (default 3; 'auto' = most that fit)")

@@ -19,7 +19,7 @@ _TILE = 160  # contact-sheet tiles are scaled (nearest neighbour) to at least th
 _STRIP = 18  # label strip height under each tile
 
 
-def _to_uint8(images: np.ndarray) -> np.ndarray:
+def to_uint8(images: np.ndarray) -> np.ndarray:
     """(n, H, W) or (n, C, H, W), uint8 or float in [0, 1] -> (n, H, W, C') uint8."""
     arr = np.asarray(images)
     if arr.ndim == 3:
@@ -56,12 +56,13 @@ def _class_name(label, class_names: Sequence[str] | None) -> str:
     return str(label)
 
 
-def contact_sheet(pixels: np.ndarray, captions: Sequence[str]) -> Image.Image:
-    """One grid of (n, H, W, C) uint8 images, scaled up, each captioned underneath."""
+def contact_sheet(pixels: np.ndarray, captions: Sequence[str], cols: int | None = None) -> Image.Image:
+    """One grid of (n, H, W, C) uint8 images, scaled up, each captioned underneath
+    (`cols` per row; default a near-square grid)."""
     h, w = pixels.shape[1:3]
     scale = max(1, math.ceil(_TILE / max(h, w)))
     th, tw = h * scale, w * scale
-    cols = math.ceil(math.sqrt(len(pixels)))
+    cols = cols or math.ceil(math.sqrt(len(pixels)))
     rows = math.ceil(len(pixels) / cols)
     pad = 4
     sheet = Image.new("RGB", (cols * (tw + pad) + pad, rows * (th + _STRIP + pad) + pad), (128, 128, 128))
@@ -88,7 +89,7 @@ def encoder_sheet(encoder, X: np.ndarray, y: np.ndarray, class_names: Sequence[s
     idx = pick_examples(y, n)
     if len(idx) == 0:
         raise DataError("example images need at least one event")
-    pixels = _to_uint8(encoder.transform(np.asarray(X)[idx]))
+    pixels = to_uint8(encoder.transform(np.asarray(X)[idx]))
     sheet = contact_sheet(pixels, [f"#{int(i)}: {_class_name(y[i], class_names)}" for i in idx])
     buffer = io.BytesIO()
     sheet.save(buffer, format="PNG")
@@ -108,7 +109,7 @@ def write_examples(
     ``contact_sheet.png`` (a grid of the examples scaled up, each labelled with its index
     and class).
     """
-    pixels = _to_uint8(images)
+    pixels = to_uint8(images)
     total = pixels.shape[0]
     if total == 0:
         raise DataError("no images to write")

@@ -122,6 +122,22 @@ def test_list_shows_everything():
         assert word in res.stdout
 
 
+def test_encode_all_draws_every_encoder_on_the_same_events(tmp_path):
+    from PIL import Image
+
+    from encoders import list_encoders
+
+    out = tmp_path / "gallery"
+    assert main(["encode", "--dataset", "iris", "--encoder", "all", "--size", "32", "--n", "3", "--out", str(out)]) == 0
+    names = list_encoders()
+    assert sorted(p.name for p in out.iterdir()) == sorted(names + ["gallery.png"])
+    sheet = Image.open(out / "gallery.png")
+    one = Image.open(out / names[0] / "contact_sheet.png")
+    assert sheet.height > one.height * (len(names) - 1) / 2  # a row per encoder
+    res = _cli("encode", "--dataset", "iris", "--encoder", "all", "--option", "grid=4", "--out", str(tmp_path / "x"))
+    assert res.returncode == 2 and "apply to one encoder, not to all" in res.stderr
+
+
 def test_parse_options_reads_toml_values_and_bare_words():
     from benchmarks.cli import parse_options
 
