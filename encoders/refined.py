@@ -252,10 +252,10 @@ class REFINEDEncoder(PlacementEncoder):
                               "(one feature per cell); raise grid or leave it None")
         D = euclidean_distances(V.T)
         D = np.maximum(D, D.T)  # exactly symmetric, as the reference
-        if f >= 2:
+        if f >= 2 and D.max() > 0:
             xy = rank_spread(mds_coordinates(V, self.random_state))
-        else:
-            xy = np.full((f, 2), 0.0)
+        else:  # one feature, or all alike: nothing for MDS to spread (it would divide by 0)
+            xy = rank_spread(np.zeros((f, 2)))
         init = assign_to_cells(xy, rows)
         self.initial_positions_ = init
         result = refined_hill_climb(D, init, self.grid_shape_, self.iterations, start + self.time_budget)
