@@ -208,7 +208,8 @@ class RankSwaps:
     def swap(self, i: int, j: int) -> None:
         S, T, err = self.S, self.T, self.error
         si, sj = S[i].copy(), S[j].copy()  # S is symmetric: row i is column i
-        self.E += _loss(sj - T[:, i], err) + _loss(si - T[:, j], err) - _loss(si - T[:, i], err) - _loss(sj - T[:, j], err)
+        ti, tj = T[:, i], T[:, j]
+        self.E += _loss(sj - ti, err) + _loss(si - tj, err) - _loss(si - ti, err) - _loss(sj - tj, err)
         S[[i, j]] = S[[j, i]]
         S[:, [i, j]] = S[:, [j, i]]
         self.E[i] = _loss(S[i] - T[i], err).sum()
@@ -333,4 +334,5 @@ class IGTDEncoder(PlacementEncoder):
         return positions
 
 
-register_encoder("igtd", description="IGTD (Zhu et al. 2021): features on a grid, feature ranks matched to pixel ranks")(IGTDEncoder)
+register_encoder("igtd", description="IGTD (Zhu et al. 2021): one feature per cell, "
+                 "feature-distance ranks matched to pixel-distance ranks")(IGTDEncoder)

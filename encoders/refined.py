@@ -268,4 +268,5 @@ class REFINEDEncoder(PlacementEncoder):
         return result.positions
 
 
-register_encoder("refined", description="REFINED (Bazgir et al. 2020): MDS snapped to a grid, then hill climbing")(REFINEDEncoder)
+register_encoder("refined", description="REFINED (Bazgir et al. 2020): MDS snapped to a grid, "
+                 "then hill climbing")(REFINEDEncoder)
