@@ -58,8 +58,11 @@ distmatrix and bargraph in their quadrants, and the value plane's row alternates
 along the row (``marker``) or is 0 (``blank``).
 
 ``featurewrap`` (FeatureWrap(size=(8, 8), bins=10)): each value falls in one of ``bins``
-uniform bins of [0, 1] (edges ``linspace(0, 1, bins + 1)``, a value on an edge goes up, as
-``KBinsDiscretizer(strategy="uniform")`` does); the one-hot codes of all features, k * bins
+uniform bins (a value on an edge goes up, as ``KBinsDiscretizer(strategy="uniform")`` does),
+TINTOlib's own bins of the training rows: it scales the scaled values once more with a
+MinMaxScaler and bins them between their min and max, which is [0, 1] up to rounding; we fit
+both on the training rows, so training rows get its bins bit for bit (a value exactly on an
+edge can fall either side of it by that rounding). The one-hot codes of all features, k * bins
 bits in a row, are padded with zeros and read 8 bits at a time (first bit the most
 significant) into the bytes of a ``grid`` x ``grid`` image, row by row. ``grid`` is TINTOlib's
 ``size`` (renamed: ``size`` is our output side); None is 8 (TINTOlib's (8, 8)), or the
@@ -79,11 +82,13 @@ Known differences from TINTOlib 1.3.1 (each pinned by tests/test_simple_image_me
   padding down to the far end of the image (negative slice ends); its BIE encodes the
   out-of-range value (a sign bit for negatives). We clip, so a test row beyond the training
   range saturates.
+- the same clip also acts on training rows: scikit-learn's ``x * scale + offset`` can land
+  a hair outside [0, 1] (wine: one training maximum scales to 1.0000000000000004). TINTOlib
+  draws that value, we draw 1.0; only BIE's float64 bits show it (a last bit).
 - FeatureWrap refits its own MinMaxScaler and KBinsDiscretizer on the rows given to
   ``transform``: a test row's bins depend on the other test rows in the batch (and the
-  training rows' bins on each other, a leak). We bin the train-scaled values on the fixed
-  edges ``linspace(0, 1, bins + 1)``, which is what TINTOlib does to the training rows
-  themselves (there the refit is the identity up to float rounding). Categorical (string)
+  training rows' bins on each other, a leak). We fit them once, on the training rows, which
+  is what TINTOlib does when it transforms the training rows themselves. Categorical (string)
   columns, one-hot coded by TINTOlib, do not exist here: our tables are numbers.
 - distmatrix and combination: a row whose values are all equal makes TINTOlib divide 0 by 0
   (NaN, cast to uint8: 0 on x86, undefined in C); we draw mid-grey 127 (every difference is
@@ -492,15 +497,45 @@ class FeatureWrapEncoder(SimpleImageEncoder):
         self._side = side
         return np.arange(side * side).reshape(side, side), side * side
 
+    def _fit(self, X, missing):
+        super()._fit(X, missing)
+        # TINTOlib's transform of the training rows, frozen: its second MinMaxScaler and its
+        # KBinsDiscretizer fitted on the (once scaled) training values, so that training rows
+        # get its bins bit for bit (the second scaling moves values by rounding: a value on a
+        # bin edge in exact arithmetic can fall either side)
+        order = self.order_
+        ok = ~missing[:, order] & np.isfinite(X[:, order])
+        V = X[:, order] * self.scale_[order] + self.offset_[order]
+        lo, hi = self._present_min_max(V, ok)
+        span = hi - lo
+        self.scale2_ = 1.0 / np.where(span == 0, 1.0, span)
+        self.offset2_ = 0.0 - lo * self.scale2_
+        lo2, hi2 = self._present_min_max(V * self.scale2_ + self.offset2_, ok)
+        edges = np.linspace(lo2, hi2, int(self.bins) + 1, axis=1)[:, 1:-1]
+        edges[~(hi2 > lo2)] = np.inf  # constant in training: KBinsDiscretizer's single bin 0
+        self.bin_edges_ = edges
+
+    @staticmethod
+    def _present_min_max(V, ok):
+        big = np.finfo(np.float64).max
+        lo = np.where(ok, V, big).min(axis=0)
+        hi = np.where(ok, V, -big).max(axis=0)
+        empty = ~ok.any(axis=0)
+        lo[empty], hi[empty] = 0.0, 0.0
+        return lo, hi
+
     def _derived(self, cols):
-        return {"cols": cols, "edges": np.linspace(0.0, 1.0, int(self.bins) + 1)[1:-1],
-                "bin_ids": np.arange(int(self.bins)),
+        return {"cols": cols, "scale2": self.scale2_, "offset2": self.offset2_,
+                "edges": self.bin_edges_, "bin_ids": np.arange(int(self.bins)),
                 "weights": (1 << np.arange(7, -1, -1)).astype(np.int64)}
 
     def _columns(self, ns, V, miss, d):
         n, k = V.shape
-        # a value on an edge goes to the upper bin: KBinsDiscretizer's searchsorted(side="right")
-        b = ns.i64(V[:, :, None] >= d["edges"][None, None, :]).sum(-1)
+        V = V * d["scale2"]
+        V = V + d["offset2"]
+        # a value on an edge goes to the upper bin: KBinsDiscretizer's searchsorted(side="right");
+        # beyond the training range a value saturates in the first or last bin
+        b = ns.i64(V[:, :, None] >= d["edges"][None, :, :]).sum(-1)
         onehot = b[:, :, None] == d["bin_ids"][None, None, :]
         if self.missing == "marker":
             onehot = onehot | miss[:, :, None]
