@@ -1,14 +1,19 @@
 """TINTOlib's five simple image methods: ``bargraph``, ``distmatrix``, ``combination``,
 ``featurewrap`` and ``bie``.
 
-They come from TINTOlib (Liu, Talavera, Castillo-Cara, Orozco-Barbosa, Garcia-Castro; the
-TINTOlib library, SoftwareX 2025, and its method papers): BarGraph and DistanceMatrix and their
-Combination are the "simple" baselines of Bazgir et al.'s tabular-to-image comparison
-(Briefings in Bioinformatics 2020, REFINED paper's baselines); FeatureWrap is from Sharma
-et al.'s "FeatureWrap" (IEEE ICCA 2022 / Guo & al. style binary wrapping); BIE is the "Binary
-Image Encoding" of Kiran et al. (Pattern Recognition Letters 2023). We follow what TINTOlib
-1.3.1 draws (its source is the reference), read from TINTOlib/barGraph.py, distanceMatrix.py,
-combination.py, featureWrap.py and bie.py.
+Papers, as TINTOlib's README cites them (TINTOlib itself: Liu et al., "TINTOlib: A Python
+library for transforming tabular data into synthetic images for deep neural networks",
+SoftwareX 32, 2025, doi 10.1016/j.softx.2025.102444): BarGraph, DistanceMatrix and
+Combination come from A. Sharma and D. Kumar's "Non-image data classification with
+convolutional neural networks" (arXiv 2020; code github.com/anuraganands/Non-image-data-
+classification-with-CNN); FeatureWrap from the Springer chapter doi
+10.1007/978-3-319-70139-4_87 (ICONIP 2017); BIE, the binary image encoding, from IEEE
+document 10278393 (2023). We follow what TINTOlib 1.3.1 draws, read from its barGraph.py,
+distanceMatrix.py, combination.py, featureWrap.py and bie.py (the reference tests compare
+pixel for pixel).
+
+Defaults are TINTOlib's (pixel_width=1, gap=0; bins=10 on an 8 x 8 grid; precision=32):
+the point of these encoders is to benchmark the methods as published and shipped.
 
 Common to all five:
 
@@ -96,8 +101,10 @@ Known differences from TINTOlib 1.3.1 (each pinned by tests/test_simple_image_me
 - combination is one grey channel with the three planes side by side, not an RGB image (see
   above); each quadrant equals TINTOlib's channel pixel for pixel.
 - TINTOlib's ``zoom`` is our ``size`` (nearest neighbour to any size, not just integer
-  multiples); FeatureWrap's and BIE's PNGs are written by matplotlib (RGBA, grey colormap),
-  whose grey levels equal the byte values (checked by the reference tests).
+  multiples). FeatureWrap's PNGs are written by matplotlib's grey colormap, which writes 24
+  of the 256 byte values one level lower (33 -> 32, 37 -> 36, ...): our images hold the bytes
+  themselves (the reference test compares through that colormap). BIE's PNG (matplotlib too,
+  vmax=1) holds only 0 and 255, like ours.
 """
 from __future__ import annotations
 
