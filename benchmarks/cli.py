@@ -169,7 +169,8 @@ def _add_small(sub) -> None:
     pf.add_argument("--quick", action="store_true", help="smaller sizes (a quick look, not the targets)")
     pf.add_argument("--events", type=int, help="scale: events of the synthetic full-size file (default 818,238)")
     pf.add_argument("--workers", type=int, default=4, help="scale: N of the projected wall time with N workers")
-    pf.add_argument("--encoders", help="encode: comma-separated encoder names to time (default: all; pixels is always timed, as the yardstick)")
+    pf.add_argument("--encoders", help="encode: comma-separated encoder names to time (default: all; pixels is always timed, as the yardstick); "
+                    "train: the encoders whose batches the timed steps encode (default: text)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -343,7 +344,8 @@ def cmd_perf(args) -> int:
     elif args.what == "train":
         from .perf_train import run
 
-        run(device=args.device, quick=args.quick)
+        names = tuple(n.strip() for n in args.encoders.split(",") if n.strip()) if args.encoders else "text"
+        run(device=args.device, quick=args.quick, encoder=names)
     else:
         from .perf_scale import run
 

@@ -121,7 +121,7 @@ def run(
     sizes: Sequence[int] = (56, 224),
     device: str = "auto",
     n_events: int | None = None,
-    encoder: str = "text",
+    encoder: str | Sequence[str] = "text",
     encoder_options: dict | None = None,
     channels: int = 3,
     batch_size: int | None = None,
@@ -138,6 +138,9 @@ def run(
     The text encoder defaults to ``decimals="auto"`` so 30 features fit small images (56 px
     holds them only without decimals); pixel content does not change the timings.
     ``quick`` keeps only the first backbone and size (a smoke run of the pipeline).
+    ``encoder`` may name several encoders (each timed with the same backbones and sizes);
+    ``encode %`` is the share of a training step spent encoding its batch (encode time over
+    the step's time, the step including its encoding).
     """
     try:
         import timm  # noqa: F401
@@ -161,15 +164,26 @@ def run(
                       amp=amp, threads=choose_threads(num_threads), progress=False)
     rows: list[dict] = []
     gpu = gpu_name(dev) if cuda else f"cpu, {trainer.threads} threads"
-    out(f"SuperTML throughput on {dev} ({gpu}); {encoder} encoder, batch {bs}, "
+    names = (encoder,) if isinstance(encoder, str) else tuple(encoder)
+    import encoders
+
+    for name in names:
+        encoders.ENCODERS.get(name)  # an unknown name fails before any timing
+    out(f"SuperTML throughput on {dev} ({gpu}); {', '.join(names)} encoder, batch {bs}, "
         f"{n_warm} warm-up + {n_steps} timed steps, {trainer.precision}")
     with trainer.session(0):
         if cuda:
             torch.backends.cudnn.benchmark = True
-        for size in sizes:
-            rows += _size_rows(trainer, backbones, int(size), X, y, encoder, encoder_options, int(channels),
-                               bs, n_warm, n_steps, gpu)
-    out(f"{'backbone':<16} {'size':>5} {'encode img/s':>13} {'train img/s':>12} {'infer img/s':>12}")
+        for name in names:
+            for size in sizes:
+                for r in _size_rows(trainer, backbones, int(size), X, y, name, encoder_options, int(channels),
+                                    bs, n_warm, n_steps, gpu):
+                    r["encoder"] = name
+                    r["encode_share"] = r["train_img_s"] / r["encode_img_s"]
+                    rows.append(r)
+    out(f"{'encoder':<12} {'backbone':<16} {'size':>5} {'encode img/s':>13} {'train img/s':>12} "
+        f"{'encode %':>9} {'infer img/s':>12}")
     for r in rows:
-        out(f"{r['backbone']:<16} {r['size']:>5} {r['encode_img_s']:>13,.0f} {r['train_img_s']:>12,.1f} {r['infer_img_s']:>12,.1f}")
+        out(f"{r['encoder']:<12} {r['backbone']:<16} {r['size']:>5} {r['encode_img_s']:>13,.0f} "
+            f"{r['train_img_s']:>12,.1f} {100 * r['encode_share']:>8.2f}% {r['infer_img_s']:>12,.1f}")
     return rows

@@ -169,3 +169,27 @@ def test_layout_fit_times_reports_each_layout_method():
     assert [r["encoder"] for r in rows] == list(names)
     assert all(r["fit_s"] > 0 and r["features"] == 10 for r in rows)
     assert any(line.startswith(names[0]) for line in lines)
+
+
+def _cuda_available() -> bool:
+    try:
+        import torch
+    except ImportError:
+        return False
+    return torch.cuda.is_available()
+
+
+@pytest.mark.torch
+@pytest.mark.skipif(not _cuda_available(), reason="needs a CUDA device")
+@pytest.mark.parametrize("name", NAMES)
+def test_transform_torch_on_cuda_equals_transform(name):
+    """The same pixels on the GPU as numpy gives, at both image sizes, missing values included."""
+    import torch
+
+    X, y = table(seed=5)
+    X[200, :3] = [np.nan, 1e12, -1e12]
+    for size in (56, 224):
+        enc = create_encoder(name, size=size).fit(X[:200], y[:200])
+        got = enc.transform_torch(torch.as_tensor(X[200:], device="cuda"))
+        assert got.device.type == "cuda"
+        np.testing.assert_array_equal(got.cpu().numpy(), enc.transform(X[200:]), err_msg=name)
