@@ -2,7 +2,7 @@
 from .registry import ENCODERS, create_encoder, list_encoders, register_encoder
 
 # Importing the encoder modules registers them.
-from . import igtd, pixels, refined, tabular_images, text  # noqa: E402,F401
+from . import deepinsight, igtd, pixels, refined, tabular_images, text, tinto  # noqa: E402,F401
 from .base import ImageEncoder, NotFittedError  # noqa: E402
 from .examples import write_examples  # noqa: E402
 from .pixels import PixelEncoder  # noqa: E402
