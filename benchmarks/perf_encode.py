@@ -193,7 +193,7 @@ def run(
     max_memory_allocated), and for the fast text path reference_events_per_s (the Pillow
     reference on `n_reference` events) and speedup; for every method TINTOlib has,
     tintolib_events_per_s (its transform of `n_tintolib` rows, PNGs included, at the first
-    size: its per-row cost is file writing, nearly independent of size) and
+    size the method fits: its per-row cost is file writing, nearly independent of size) and
     tintolib_speedup; vs_pixels (events/s over pixels-blocks' at the same size, backend and
     threads). `only`: encoder names to time (default all registered). Then the layout fit
     table (``layout_fit_times``) at `fit_features` features.
@@ -223,17 +223,25 @@ def run(
         if device == "cuda" and not use_cuda:
             out("CUDA requested but not available: timing the CPU only")
     rows: list[dict] = []
+    skipped: list[str] = []
+    referenced: set[tuple] = set()  # TINTOlib is timed once per method, at the first size it fits
     for size in sizes:
         n = n_events or max(1_000, int((10_000 if quick else 50_000) * (56 / size) ** 2))
         X, _ = higgs_like(n, seed=2)
         for name, options in configs:
-            enc = create_encoder(name, size=size, **options).fit(X_train, y_train)
+            try:
+                enc = create_encoder(name, size=size, **options).fit(X_train, y_train)
+            except ConfigError as err:  # e.g. a native image larger than the size
+                skipped.append(f"{name} {_label(options)} at {size} px: not timed ({err})".replace("  ", " "))
+                continue
             enc.transform(X[:64])  # warm caches (glyph atlases)
             buf = np.empty((n, *enc.image_shape), dtype=np.uint8 if enc.dtype == "uint8" else np.float32)
             base = {"encoder": name, "layout": _label(options), "size": size,
                     "decimals": getattr(enc, "decimals_", None), "n_events": n}
             new = _cpu_rows(enc, name, X, buf, base, threads, repeats, n_reference)
-            if size == sizes[0] and name != "pixels":
+            key = (name, _label(options))
+            if key not in referenced and name != "pixels":
+                referenced.add(key)
                 rate = tintolib_events_per_s(name, enc, X_train, y_train, X, n_tintolib)
                 new[0]["tintolib_events_per_s"] = rate
                 if isinstance(rate, float):
@@ -248,6 +256,8 @@ def run(
              if isinstance(r.get("tintolib_events_per_s"), str) and r["tintolib_events_per_s"] != "no reference"}
     for (name, layout), why in notes.items():
         out(f"TINTOlib {name} {layout}: not timed ({why})")
+    for line in skipped:
+        out(line)
     layouts = tuple(n for n in LAYOUT_ENCODERS if n in {c[0] for c in configs})
     if layouts and fit_features:
         out("")
