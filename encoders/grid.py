@@ -32,6 +32,18 @@ from .base import GatherEncoder, ImageEncoder, unknown
 COLLISIONS = ("mean", "max")
 
 
+def train_range(X: np.ndarray, missing: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per-feature minimum and maximum over the present, finite training values (an
+    all-missing feature: 0 and 1)."""
+    ok = ~missing & np.isfinite(X)
+    big = np.finfo(np.float64).max
+    lo = np.where(ok, X, big).min(axis=0)
+    hi = np.where(ok, X, -big).max(axis=0)
+    empty = ~ok.any(axis=0)
+    lo[empty], hi[empty] = 0.0, 1.0
+    return lo, hi
+
+
 def grid_index_map(grid_shape: tuple[int, int], size: int) -> np.ndarray:
     """(size, size): the grid cell (row-major index) each pixel shows, nearest neighbour."""
     rows, cols = grid_shape
@@ -81,12 +93,7 @@ class PlacementEncoder(GatherEncoder):
 
     # ----------------------------------------------------------------- fitting
     def _fit(self, X: np.ndarray, missing: np.ndarray) -> None:
-        ok = ~missing & np.isfinite(X)
-        big = np.finfo(np.float64).max
-        lo = np.where(ok, X, big).min(axis=0)
-        hi = np.where(ok, X, -big).max(axis=0)
-        empty = ~ok.any(axis=0)
-        lo[empty], hi[empty] = 0.0, 1.0
+        lo, hi = train_range(X, missing)
         span = hi - lo
         self.min_ = lo
         self.range_ = np.where(span > 0, span, 1.0)  # a constant feature scales to 0
@@ -169,12 +176,14 @@ class PlacementEncoder(GatherEncoder):
             table[:, :k][all_missing] = 255
         return table
 
-    def _table_torch(self, X, torch):
-        c = self._device_cache(X.device, lambda dev: {
-            "min": torch.as_tensor(self.min_, device=dev),
-            "range": torch.as_tensor(self.range_, device=dev),
-            "members": torch.as_tensor(self.members_, device=dev),
-        })
+    def _torch_consts(self, torch, dev) -> dict:
+        return {"min": torch.as_tensor(self.min_, device=dev),
+                "range": torch.as_tensor(self.range_, device=dev),
+                "members": torch.as_tensor(self.members_, device=dev)}
+
+    def _scaled_torch(self, X, torch):
+        """(constants, Vp, present): ``_scale`` in torch with the padding column appended."""
+        c = self._device_cache(X.device, lambda dev: self._torch_consts(torch, dev))
         miss = torch.isnan(X)
         if self.missing_value is not None:
             miss |= X == self.missing_value
@@ -183,8 +192,13 @@ class PlacementEncoder(GatherEncoder):
         n = V.shape[0]
         Vp = torch.cat([V, V.new_zeros((n, 1))], dim=1)
         present = torch.cat([~miss, miss.new_zeros((n, 1))], dim=1).to(torch.float64)
-        acc = V.new_zeros((n, self._n_cells))
-        cnt = V.new_zeros((n, self._n_cells))
+        return c, Vp, present
+
+    def _table_torch(self, X, torch):
+        c, Vp, present = self._scaled_torch(X, torch)
+        n = Vp.shape[0]
+        acc = Vp.new_zeros((n, self._n_cells))
+        cnt = Vp.new_zeros((n, self._n_cells))
         for j in range(self.members_.shape[1]):
             idx = c["members"][:, j]
             acc = acc + Vp[:, idx] if self.collisions == "mean" else torch.maximum(acc, Vp[:, idx])

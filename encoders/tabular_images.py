@@ -116,7 +116,7 @@ from benchmarks.core.errors import ConfigError
 from benchmarks.core.params import NONE, Param, integer, one_of
 
 from .base import GatherEncoder, ImageEncoder
-from .grid import grid_index_map
+from .grid import grid_index_map, train_range
 from .registry import register_encoder
 
 
@@ -241,12 +241,7 @@ class SimpleImageEncoder(GatherEncoder):
 
     # ----------------------------------------------------------------- fitting
     def _fit(self, X: np.ndarray, missing: np.ndarray) -> None:
-        ok = ~missing & np.isfinite(X)
-        big = np.finfo(np.float64).max
-        lo = np.where(ok, X, big).min(axis=0)
-        hi = np.where(ok, X, -big).max(axis=0)
-        empty = ~ok.any(axis=0)
-        lo[empty], hi[empty] = 0.0, 1.0
+        lo, hi = train_range(X, missing)
         # scikit-learn's MinMaxScaler, operation for operation (a zero range counts as 1),
         # so training rows get exactly the values TINTOlib draws
         span = hi - lo

@@ -196,26 +196,20 @@ class TintoEncoder(PlacementEncoder):
         grey = np.rint(value * 255.0).astype(np.uint8)
         return self._assemble(grey, seen == 0, np.zeros((n, self._width), dtype=np.uint8))
 
+    def _torch_consts(self, torch, dev) -> dict:
+        c = super()._torch_consts(torch, dev)
+        if self.blur:
+            c["weights"] = torch.as_tensor(self.weights_, device=dev)
+        return c
+
     def _table_torch(self, X, torch):
         if not self.blur:
             return super()._table_torch(X, torch)
-        c = self._device_cache(X.device, lambda dev: {
-            "min": torch.as_tensor(self.min_, device=dev),
-            "range": torch.as_tensor(self.range_, device=dev),
-            "members": torch.as_tensor(self.members_, device=dev),
-            "weights": torch.as_tensor(self.weights_, device=dev),
-        })
-        miss = torch.isnan(X)
-        if self.missing_value is not None:
-            miss |= X == self.missing_value
-        V = ((X - c["min"]) / c["range"]).clamp(0.0, 1.0)
-        V = torch.where(miss | torch.isnan(V), torch.zeros_like(V), V)
-        n = V.shape[0]
-        Vp = torch.cat([V, V.new_zeros((n, 1))], dim=1)
-        present = torch.cat([~miss, miss.new_zeros((n, 1))], dim=1).to(torch.float64)
-        acc = V.new_zeros((n, self._n_cells))
-        cnt = V.new_zeros((n, self._n_cells))
-        seen = V.new_zeros((n, self._n_cells))
+        c, Vp, present = self._scaled_torch(X, torch)
+        n = Vp.shape[0]
+        acc = Vp.new_zeros((n, self._n_cells))
+        cnt = Vp.new_zeros((n, self._n_cells))
+        seen = Vp.new_zeros((n, self._n_cells))
         for j in range(self.members_.shape[1]):
             idx = c["members"][:, j]
             part = Vp[:, idx] * c["weights"][:, j]
