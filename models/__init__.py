@@ -10,4 +10,4 @@ __all__ = ["MODELS", "FitFacts", "ModelInfo", "backend_available", "create_model
            "register_model", "validate_model"]
 
 # Importing the model modules registers them (torch and the BDT libraries load lazily).
-from . import dnn, fcnn, supertml, tabular  # noqa: E402,F401
+from . import catboost_model, dnn, fcnn, realmlp, supertml, tabm_model, tabular  # noqa: E402,F401

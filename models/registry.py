@@ -31,7 +31,8 @@ from .info import ModelInfo
 
 MODELS = Registry("model", meta=ModelInfo)
 
-BACKEND_MODULES = {"sklearn": "sklearn", "xgboost": "xgboost", "lightgbm": "lightgbm", "torch": "torch"}
+BACKEND_MODULES = {"sklearn": "sklearn", "xgboost": "xgboost", "lightgbm": "lightgbm", "torch": "torch",
+                   "catboost": "catboost", "tabm": "tabm", "realmlp": "pytabkit"}
 
 
 def register_model(

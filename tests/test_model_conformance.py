@@ -34,7 +34,8 @@ TINY = {
     "supertml": dict(image_size=32, epochs=1, batch_size=8, pretrained=False, device="cpu", num_threads=1,
                      progress=False),
 }
-BACKEND_MODULES = {"torch": ("torch", "timm"), "xgboost": ("xgboost",), "lightgbm": ("lightgbm",), "sklearn": ()}
+BACKEND_MODULES = {"torch": ("torch", "timm"), "xgboost": ("xgboost",), "lightgbm": ("lightgbm",), "sklearn": (),
+                   "catboost": ("catboost",), "tabm": ("torch", "tabm", "rtdl_num_embeddings"), "realmlp": ("torch", "pytabkit")}
 
 
 def _package_models() -> list[str]:

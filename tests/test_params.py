@@ -29,7 +29,8 @@ from models.fcnn import FCNN
 
 ROOT = Path(__file__).resolve().parents[1]
 RESOLVED = ["supertml-text-resnet10t"]  # a representative of the resolver-made supertml-* names
-BACKEND_MODULES = {"torch": ("torch", "timm"), "xgboost": ("xgboost",), "lightgbm": ("lightgbm",), "sklearn": ()}
+BACKEND_MODULES = {"torch": ("torch", "timm"), "xgboost": ("xgboost",), "lightgbm": ("lightgbm",), "sklearn": (),
+                   "catboost": ("catboost",), "tabm": ("torch", "tabm", "rtdl_num_embeddings"), "realmlp": ("torch", "pytabkit")}
 
 
 def _package_models() -> list[str]:
