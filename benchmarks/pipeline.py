@@ -16,7 +16,7 @@ import numpy as np
 from datasets import DATASETS, Dataset, Splits, load_dataset, make_splits
 from datasets.preprocess import PreprocessConfig, preprocess_splits
 from encoders.examples import encoder_sheet
-from models import create_model, fit_facts, model_info
+from models import WeightedEnsemble, create_model, fit_facts, model_info, validate_model
 
 from .controls import CONTROLS
 from .core.errors import ConfigError
@@ -104,9 +104,32 @@ def model_kwargs(spec: ModelSpec, params: dict, seed: int, device: str, splits: 
     return {"random_state": seed, "device": device, **extra, **params}
 
 
+def member_params(params: dict) -> list[dict] | None:
+    """A tuned+ensemble entry's parameters, one dict per member (the fixed base under each
+    member's searched ones); None for any other entry. ``params["ensemble"]`` lists the
+    members as ``select_ensemble`` chose them: ``{"trial", "weight", "params"}``."""
+    if "ensemble" not in params:
+        return None
+    base = {k: v for k, v in params.items() if k != "ensemble"}
+    return [{**base, **dict(m["params"])} for m in params["ensemble"]]
+
+
 def build_model(spec: ModelSpec, params: dict, seed: int, device: str, splits: Splits):
-    """One place that turns a suite's model spec into an estimator (runs and tuning alike)."""
-    return create_model(spec.name, **model_kwargs(spec, params, seed, device, splits))
+    """One place that turns a suite's model spec into an estimator (runs and tuning alike); a
+    tuned+ensemble entry becomes the weighted ensemble of its members, each built alike."""
+    members = member_params(params) if spec.is_ensemble else None
+    if members is None:
+        return create_model(spec.name, **model_kwargs(spec, params, seed, device, splits))
+    return WeightedEnsemble([create_model(spec.name, **model_kwargs(spec, p, seed, device, splits)) for p in members],
+                            [float(m["weight"]) for m in params["ensemble"]],
+                            [m.get("trial") for m in params["ensemble"]])
+
+
+def check_model(spec: ModelSpec, params: dict, device: str, splits: Splits) -> None:
+    """The one-line error a fit of ``spec`` with ``params`` would raise for a bad or unknown
+    parameter (each member's, for an ensemble), without training anything."""
+    for p in (member_params(params) if spec.is_ensemble else None) or [params]:
+        validate_model(spec.name, **model_kwargs(spec, p, 0, device, splits))
 
 
 def fit(model, splits: Splits, epoch_callback: Callable | None = None) -> float:
@@ -187,6 +210,6 @@ def train_and_evaluate(ds: Dataset | DatasetFacts, splits: Splits, spec: ModelSp
                 "n_train": len(splits.train), "n_test": n_test},
         device=fitted.device, info=fitted.info,
         # what a report needs to place the model (e.g. its rung of a technique ladder)
-        facts=dict(model_info(spec.name).report_facts or {}) or None,
+        facts={**(model_info(spec.name).report_facts or {}), **spec.facts()} or None,
         importance=None if ranked is None else ranked.as_dict())
     return record, prediction_arrays(splits, pred), sheet

@@ -13,12 +13,13 @@ from __future__ import annotations
 import hashlib
 import importlib
 import json
+import time
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping
 
 from datasets import Dataset, Splits
-from models import model_entry, validate_model
+from models import model_entry
 
 from . import pipeline, store
 from .controls import CONTROLS
@@ -32,8 +33,8 @@ from .fits import (DatasetFacts, FitData, FitResult, FitTask, effective_threads,
 from .importance import permutation_importance, selected_features
 from .manifest import make_manifest
 from .run_record import NO_CONTROL
-from .suite import DatasetSpec, ModelSpec, Suite
-from .tuning import TuneJob, study_target
+from .suite import DEFAULT, DatasetSpec, ModelSpec, Suite
+from .tuning import TuneJob, select_ensemble, study_target
 
 
 
@@ -131,7 +132,7 @@ def select_models(suite: Suite, names: tuple[str, ...] | None) -> tuple[ModelSpe
         return suite.models
     picked = []
     for name in names:
-        match = [m for m in suite.models if m.label == name or m.name == name]
+        match = [m for m in suite.models if name in (m.label, m.name, m.base)]
         if not match:
             # A registered model not in the suite runs with its defaults.
             model_entry(name)
@@ -146,6 +147,10 @@ def plan_run(suite: Suite, opts: RunOptions) -> Plan:
         CONTROLS.get(opts.control)
     device = resolve_device(opts.device)
     models = select_models(suite, opts.models)
+    if not opts.tune:  # without searches a tuned entry would be its default under another name
+        models = tuple(m for m in models if m.entry in (None, DEFAULT))
+        if not models:
+            raise ConfigError("--no-tune leaves no model to run: every model asked for is a tuned entry")
     if opts.data is not None and not any(pipeline.takes_data_file(d.name) for d in suite.datasets):
         raise ConfigError(f"--data is a dataset file, but no dataset of suite {suite.name!r} reads one")
     planned = []
@@ -156,7 +161,7 @@ def plan_run(suite: Suite, opts: RunOptions) -> Plan:
         seeds = pipeline.resolve_seeds(suite, dspec, ds, opts.seeds)
         first = pipeline.SeedSplits(ds, dspec, seeds[0])
         for spec in models:  # bad parameters (for this data) fail here, before hours of training
-            validate_model(spec.name, **pipeline.model_kwargs(spec, spec.params, 0, device, first.for_model(spec)))
+            pipeline.check_model(spec, spec.params, device, first.for_model(spec))
         planned.append(PlannedDataset(dspec, ds, seeds, first))
     controls = (NO_CONTROL,) + ((opts.control,) if opts.control != NO_CONTROL else ())
     return Plan(suite, tuple(planned), models, controls, device)
@@ -225,7 +230,7 @@ def run_fit(data: FitData, task: FitTask) -> FitResult:
         for module in task.plugins:  # models registered outside `models` (on a fresh worker)
             importlib.import_module(module)
         splits = data.splits[task.spec.label]
-        validate_model(task.spec.name, **pipeline.model_kwargs(task.spec, task.params, 0, task.device, splits))  # as planning did
+        pipeline.check_model(task.spec, task.params, task.device, splits)  # as planning did
         warm_up(task.device)
         rank = None
         if task.importance:
@@ -290,39 +295,60 @@ def tune_models(plan: Plan, planned: PlannedDataset, writer: store.RunWriter, op
     notes: list[str] = []  # stored as they grow: an interrupted run keeps what its searches saw
     writer.add_to_dataset(ds.name, "search", notes)
     threads = executor.threads(opts.threads)
-    for spec in searched:
+    ensembles = {spec.search_label: spec for spec in searched if spec.is_ensemble}
+    first: dict[str, ModelSpec] = {}
+    for spec in searched:  # the entries of one model share one search
+        first.setdefault(spec.search_label, spec)
+    for spec in first.values():
         nested = spec.search.scope == "fold"
         for seed in (planned.seeds if nested else planned.seeds[:1]):
-            key = search_key(ds.name, spec.label, seed if nested else None)
+            key = search_key(ds.name, spec.search_label, seed if nested else None)
             seed_splits = pipeline.SeedSplits(ds, planned.spec, seed, search=spec.search.scope)
             new_notes = [n for n in seed_splits.raw.notes if n not in notes]
             if new_notes:
                 notes.extend(new_notes)
                 writer.add_to_dataset(ds.name, "search", notes)
-            target = (spec.label, seed) if nested else spec.label
+            target = (spec.search_label, seed) if nested else spec.search_label
             done = writer.search(key)
             if done is not None:
-                tuned[target] = done["best_params"]
+                tuned[target] = done
                 continue
             splits = _selected(seed_splits.for_model(spec), (selections or {}).get(spec.label))
-            url, study = study_target(writer.run_dir, opts.storage, plan.suite.name, ds.name, spec.label,
+            url, study = study_target(writer.run_dir, opts.storage, plan.suite.name, ds.name, spec.search_label,
                                       seed=seed if nested else None)
             job = TuneJob(ds.name, ds.scorer, replace(splits, tests=()), spec, plan.device, url, study,
                           seed, plan.suite.base_seed, None, None)
-            best, summary = executor.search(job, fit_resources(spec, plan.device, threads, opts.gpus_per_fit), log)
-            tuned[target] = best
-            writer.add_search(key, {**summary, "label": spec.label, "seed": seed if nested else None,
-                                    "scope": spec.search.scope})
+            _, summary = executor.search(job, fit_resources(spec, plan.device, threads, opts.gpus_per_fit), log)
+            summary = {**summary, "label": spec.search_label, "seed": seed if nested else None,
+                       "scope": spec.search.scope}
+            if spec.search_label in ensembles:  # chosen in this process, from what the study kept
+                t0 = time.perf_counter()
+                summary["ensemble"] = select_ensemble(ensembles[spec.search_label], ds.scorer, splits, url, study)
+                summary["search_s"] = float(summary["search_s"]) + time.perf_counter() - t0
+                log(f"{ds.name}/{spec.search_label}: ensemble of {len(summary['ensemble']['members'])} "
+                    f"configuration(s) from {summary['ensemble']['candidates']}, validation "
+                    f"{summary['ensemble']['val_score']:.5g} (best single {summary['ensemble']['best_single']:.5g})")
+            tuned[target] = summary
+            writer.add_search(key, summary)
     return tuned
 
 
-def tuned_params(tuned: dict, label: str, seed: int) -> dict | None:
-    """The searched parameters a fit of (label, seed) uses: its own nested search's, else the
-    dataset's once-per-dataset search's; None without a search."""
-    return tuned.get((label, seed), tuned.get(label))
+def tuned_params(tuned: dict, spec: ModelSpec, seed: int) -> dict | None:
+    """The searched parameters a fit of (spec, seed) uses: its own nested search's, else the
+    dataset's once-per-dataset search's; None without a search (or for a default entry). A
+    tuned+ensemble entry's are ``{"ensemble": members}`` (see pipeline.build_model)."""
+    if spec.search is None:
+        return None
+    summary = tuned.get((spec.search_label, seed), tuned.get(spec.search_label))
+    if summary is None:
+        return None
+    if spec.is_ensemble:
+        return {"ensemble": [dict(m) for m in summary["ensemble"]["members"]]}
+    return dict(summary["best_params"])
 
 
 def tune_seconds(writer: store.RunWriter, dataset: str, label: str, seed: int, tuned: bool) -> float:
+    # ``label``: the search's (ModelSpec.search_label): the entries of one model share it.
     """A record's share of the search: the seconds this run spent on the search whose parameters
     it uses (a nested search serves one seed; a once-per-dataset search serves every seed and
     counts fully on each); 0 without a search. Trials a shared storage already held (``tune``
@@ -339,10 +365,10 @@ def fit_batches(plan: Plan, planned: PlannedDataset, tuned: dict[str, dict], tod
     each preprocessing its models ask for fitted once, each model's feature selection applied."""
     ds, seeds = planned.ds, planned.seeds
     for seed in seeds:
-        tasks = [FitTask(ds.name, spec, {**spec.params, **(tuned_params(tuned, spec.label, seed) or {})}, seed,
+        tasks = [FitTask(ds.name, spec, {**spec.params, **(tuned_params(tuned, spec, seed) or {})}, seed,
                          control, plan.device, fit_resources(spec, plan.device, threads, opts.gpus_per_fit),
                          examples=seed == seeds[0] and control == NO_CONTROL,
-                         tuned=tuned_params(tuned, spec.label, seed) is not None,
+                         tuned=tuned_params(tuned, spec, seed) is not None,
                          importance=opts.importance if seed == seeds[0] and control == NO_CONTROL else 0)
                  for spec in plan.models for control in plan.controls if (ds.name, spec.label, seed, control) in todo]
         if tasks:
@@ -362,7 +388,9 @@ def store_result(writer: store.RunWriter, result: FitResult, log: Callable[[str]
             f"{result.record.error}")
         return
     record = result.record
-    record = record.with_(timing={**record.timing, "tune_s": tune_seconds(writer, dataset, label, seed, record.tuned)})
+    search_label = (record.facts or {}).get("entry_of", label)
+    record = record.with_(timing={**record.timing,
+                                  "tune_s": tune_seconds(writer, dataset, search_label, seed, record.tuned)})
     writer.add_record(record, result.arrays, result.examples_png)
 
 

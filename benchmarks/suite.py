@@ -55,6 +55,17 @@ class SearchSpec:
     # "fold": one search per repeat, inside its outer fold's training part (nested);
     # "once": one search per dataset on a fixed share of the events that no fold ever tests.
     scope: str = "fold"
+    # Keep every complete trial's validation probabilities in the study (a tuned+ensemble
+    # entry selects its members from them).
+    keep_predictions: bool = False
+
+
+# The entries one [[models]] table can stand for (``entries = [...]``): the model at its
+# defaults (no search), the best configuration of its search, and a greedy ensemble of the
+# search's configurations (Caruana et al. 2004), weights chosen on the search's validation.
+DEFAULT, TUNED, ENSEMBLE = "default", "tuned", "tuned+ensemble"
+ENTRIES = (DEFAULT, TUNED, ENSEMBLE)
+ENSEMBLE_SIZE = 25  # greedy selection rounds (with replacement); a suite's ensemble = { size = N }
 
 
 @dataclass(frozen=True)
@@ -69,6 +80,25 @@ class ModelSpec:
     # Train on the `top` most important features only, ranked by permutation importance of
     # the `by` model on the search splits (benchmarks.importance): { top = K, by = "random-forest" }.
     select: dict[str, Any] = field(default_factory=dict)
+    # One of ENTRIES when the suite's table lists ``entries`` (None: a plain entry, tuned if
+    # it has a search); ``base`` is that table's label, which names the one search its tuned
+    # entries share.
+    entry: str | None = None
+    base: str | None = None
+    ensemble_size: int = ENSEMBLE_SIZE
+
+    @property
+    def search_label(self) -> str:
+        """The label the model's search (study, stored summary) goes by."""
+        return self.base or self.label
+
+    @property
+    def is_ensemble(self) -> bool:
+        return self.entry == ENSEMBLE
+
+    def facts(self) -> dict[str, Any]:
+        """What a record says of the entry it is (empty for a plain entry)."""
+        return {} if self.entry is None else {"entry": self.entry, "entry_of": self.search_label}
 
     def preprocessing(self, base: PreprocessConfig) -> PreprocessConfig:
         """The dataset's preprocessing with this model's overrides."""
@@ -87,9 +117,14 @@ class Suite:
     raw: dict = field(default_factory=dict)
 
     def model(self, label: str) -> ModelSpec:
+        """The model labelled ``label``; a table's own label (one that lists ``entries``)
+        names its searched entry, the one its search (``tune``) is for."""
         for m in self.models:
             if m.label == label:
                 return m
+        searched = [m for m in self.models if m.base == label and m.search is not None]
+        if searched:
+            return searched[-1]
         raise ConfigError(f"suite {self.name!r} has no model {label!r}; it has: {', '.join(m.label for m in self.models)}")
 
 
@@ -151,6 +186,33 @@ def _select(where: str, select: dict) -> dict:
     return {"top": int(select["top"]), "by": str(select.get("by", "random-forest")), "repeats": int(select.get("repeats", 3))}
 
 
+def _entries(where: str, spec: ModelSpec, m: dict) -> list[ModelSpec]:
+    """The entries one [[models]] table stands for: itself, or one spec per listed entry,
+    labelled ``label (entry)``; the tuned ones share one search (and its time)."""
+    if "entries" not in m:
+        if "ensemble" in m:
+            raise ConfigError(f"{where}: ensemble = {{...}} goes with entries = [..., \"{ENSEMBLE}\"]")
+        return [spec]
+    entries = m["entries"]
+    if not isinstance(entries, list) or not entries or not all(isinstance(e, str) for e in entries):
+        raise ConfigError(f"{where}: entries must be a list of {', '.join(ENTRIES)}, got {entries!r}")
+    unknown = [e for e in entries if e not in ENTRIES]
+    if unknown or len(set(entries)) != len(entries):
+        raise ConfigError(f"{where}: entries must name each of {', '.join(ENTRIES)} at most once, got {entries!r}")
+    if spec.search is None and set(entries) & {TUNED, ENSEMBLE}:
+        raise ConfigError(f"{where}: entries {TUNED!r} and {ENSEMBLE!r} need a [search] (trials and/or timeout_s)")
+    size = ENSEMBLE_SIZE
+    if "ensemble" in m:
+        _check_keys(f"{where}.ensemble", _table(f"{where}: ensemble", m["ensemble"]), {"size"})
+        if ENSEMBLE not in entries:
+            raise ConfigError(f"{where}: ensemble = {{...}} goes with entries = [..., \"{ENSEMBLE}\"]")
+        size = limits.integer(m["ensemble"].get("size", ENSEMBLE_SIZE), f"{where}.ensemble.size", 1, 1000)
+    search = None if spec.search is None else replace(spec.search, keep_predictions=ENSEMBLE in entries)
+    return [replace(spec, label=f"{spec.label} ({entry})", entry=entry, base=spec.label, ensemble_size=size,
+                    search=None if entry == DEFAULT else search)
+            for entry in ENTRIES if entry in entries]
+
+
 def _table(where: str, value) -> dict:
     if not isinstance(value, dict):
         raise ConfigError(f"{where} must be a table ({{ key = value, ... }}), got {type(value).__name__}")
@@ -188,7 +250,7 @@ def _parse(raw: dict, source: str, default_name: str) -> Suite:
     models = []
     for i, m in enumerate(raw.get("models", [])):
         where = f"suite {default_name}, models[{i}]"
-        _check_keys(where, m, {"name", "label", "params", "search", "preprocess", "select"})
+        _check_keys(where, m, {"name", "label", "params", "search", "preprocess", "select", "entries", "ensemble"})
         if "name" not in m:
             raise ConfigError(f"{where}: needs a name")
         search = None
@@ -205,8 +267,9 @@ def _parse(raw: dict, source: str, default_name: str) -> Suite:
         preprocess = dict(_table(f"{where}: preprocess", m.get("preprocess", {})))
         PreprocessConfig.from_dict(preprocess)  # unknown flags or bad values fail here
         select = _select(where, _table(f"{where}: select", m.get("select", {})))
-        models.append(ModelSpec(str(m["name"]), str(m.get("label", m["name"])),
-                                dict(_table(f"{where}: params", m.get("params", {}))), search, preprocess, select))
+        spec = ModelSpec(str(m["name"]), str(m.get("label", m["name"])),
+                         dict(_table(f"{where}: params", m.get("params", {}))), search, preprocess, select)
+        models.extend(_entries(where, spec, m))
     names = [d.name for d in datasets]
     if len(set(names)) != len(names):
         raise ConfigError(f"suite {default_name}: a dataset is listed twice ({', '.join(sorted({n for n in names if names.count(n) > 1}))})")

@@ -46,6 +46,7 @@ HEARTBEAT_INTERVAL_S = 30  # a live trial writes a heartbeat this often
 GRACE_PERIOD_S = 120  # ...and is declared dead (FAIL, re-queued) this long after its last one
 MAX_RETRY = 1  # a killed trial's parameters are re-run at most once
 MAX_CONSECUTIVE_FAILURES = 5
+PROBA_ATTR = "val_proba"  # a complete trial's validation probabilities (searches that keep them)
 SKIP_ATTR = "budget_skip"  # marks a trial abandoned because other workers filled the budget
 FAIL_ATTR = "fail_reason"
 
@@ -300,6 +301,7 @@ def _make_objective(study, space: Callable, spec: ModelSpec, hpo: Splits, scorer
     from optuna.trial import TrialState
 
     val = hpo.val
+    keep = spec.search is not None and spec.search.keep_predictions
 
     def objective(trial) -> float:
         if n_total is not None:
@@ -327,6 +329,8 @@ def _make_objective(study, space: Callable, spec: ModelSpec, hpo: Splits, scorer
         if not np.isfinite(proba).all():
             trial.set_user_attr(FAIL_ATTR, "non-finite validation probabilities")
             raise _Abandon(trial.user_attrs[FAIL_ATTR])
+        if keep:
+            trial.set_user_attr(PROBA_ATTR, encode_proba(proba))
         return float(scorer.objective(proba, val))
 
     return objective
@@ -386,19 +390,84 @@ def _optimize(study, objective, n_total: int | None, timeout_s: float | None, he
     return sum(1 for t in mine if t.state == TrialState.COMPLETE)
 
 
+def encode_proba(proba: np.ndarray) -> dict:
+    """Probabilities as a JSON value an Optuna storage keeps (float32, zlib, base64)."""
+    import base64
+    import zlib
+
+    arr = np.ascontiguousarray(proba, dtype=np.float32)
+    return {"shape": list(arr.shape), "data": base64.b64encode(zlib.compress(arr.tobytes(), 6)).decode("ascii")}
+
+
+def decode_proba(value) -> np.ndarray | None:
+    """``encode_proba``'s array, or None for anything else (a foreign or damaged attribute)."""
+    import base64
+    import binascii
+    import zlib
+
+    try:
+        shape = tuple(int(n) for n in value["shape"])
+        arr = np.frombuffer(zlib.decompress(base64.b64decode(value["data"], validate=True)), dtype=np.float32)
+        return arr.reshape(shape).astype(np.float64)
+    except (KeyError, TypeError, ValueError, binascii.Error, zlib.error):
+        return None
+
+
+def _space_params(space: Callable, trial) -> dict:
+    """A trial's model parameters: the space replayed on its suggestions (see _best_params)."""
+    import optuna
+
+    try:
+        return dict(space(optuna.trial.FixedTrial(trial.params, number=trial.number)))
+    except Exception:  # noqa: BLE001 - the space changed since the study ran
+        return dict(trial.params)
+
+
+def select_ensemble(spec: ModelSpec, metric, splits: Splits, storage_url: str, study_name: str) -> dict:
+    """Greedy ensemble selection over the study's complete trials, on their stored validation
+    probabilities and the search's validation part (``splits.val``; never a test part):
+    ``{"members": [{"trial", "weight", "params"}], "size", "rounds", "candidates", "val_score"}``.
+
+    Candidates are ordered by their own validation score, best first (ties: the earlier
+    trial), so a tie in a round keeps the stronger configuration.
+    """
+    from optuna.trial import TrialState
+
+    from .core.selection import greedy_selection
+
+    space = model_info(spec.name).search_space
+    storage, _ = open_storage(storage_url)
+    with _quiet_optuna():
+        import optuna
+
+        study = optuna.load_study(study_name=study_name, storage=storage)
+    n_val, width = len(splits.val), None
+    candidates = []
+    for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)):
+        proba = decode_proba(t.user_attrs.get(PROBA_ATTR))
+        if proba is not None and proba.ndim == 2 and len(proba) == n_val and width in (None, proba.shape[1]):
+            width = proba.shape[1]
+            candidates.append((-float(t.value), t.number, t, proba))
+    if not candidates:
+        raise BenchmarkError(f"search for {spec.label!r}: no complete trial kept its validation predictions, "
+                             "so no ensemble can be selected (was the study filled by an older version or "
+                             "another suite?); use a new --study or --storage")
+    candidates.sort(key=lambda c: c[:2])
+    picked = greedy_selection([c[3] for c in candidates], lambda p: metric.objective(p, splits.val),
+                              spec.ensemble_size)
+    members = [{"trial": candidates[i][1], "weight": picked.weights[i], "params": _space_params(space, candidates[i][2])}
+               for i in picked.members]
+    return {"members": members, "size": spec.ensemble_size, "rounds": picked.rounds, "candidates": len(candidates),
+            "val_score": picked.score, "best_single": -candidates[0][0]}
+
+
 def _best_params(study, space: Callable) -> dict:
     """The model parameters of the best trial: the space replayed on its suggestions.
 
     A space may map suggestions to constructor arguments (e.g. one width to a layer list),
     so its returned dict, not ``trial.params``, is what the model takes.
     """
-    import optuna
-
-    best = study.best_trial
-    try:
-        return dict(space(optuna.trial.FixedTrial(best.params, number=best.number)))
-    except Exception:  # noqa: BLE001 - the space changed since the study ran
-        return dict(best.params)
+    return _space_params(space, study.best_trial)
 
 
 def _summary(study, space: Callable, storage_shown: str, search: SearchSpec, t0: float, new: int,
@@ -572,7 +641,8 @@ def prepare_tune(suite_name_or_path: str, model_label: str, storage: str | None,
     limits.integer(repeat, "--repeat", 0, limits.MAX_SEEDS - 1)
     split_seed = seeds[0] + repeat
     splits = splits_for(ds, dspec, split_seed, search=scope, preprocess=spec.preprocessing(dspec.preprocess))
-    name = study_name or default_study_name(suite.name, ds.name, spec.label, split_seed if scope == "fold" else None)
+    name = study_name or default_study_name(suite.name, ds.name, spec.search_label,
+                                            split_seed if scope == "fold" else None)
     return TuneJob(ds.name, ds.scorer, dataclasses.replace(splits, tests=()), spec, resolve_device(device),
                    storage, name, split_seed, suite.base_seed, n_trials_total, timeout_s)
 
