@@ -325,7 +325,8 @@ class Trainer:
     """Runs stages of weighted-loss training and predicts, on one device and precision
     (bf16 autocast on CUDA only), with ``threads`` torch threads. ``loss`` and ``sampler``
     are the optional hooks of the module docstring (None: weighted cross-entropy, and
-    ``batch_indices`` over the shuffled training rows)."""
+    ``batch_indices`` over the shuffled training rows); ``clip_norm`` clips the gradients'
+    global norm before every optimiser step."""
 
     schedule: Schedule
     batch_size: int
@@ -338,6 +339,7 @@ class Trainer:
     callbacks: Sequence[Any] = ()
     loss: Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor] | None = None
     sampler: Sampler | None = None
+    clip_norm: float | None = None  # clip the gradients' global norm to this before each step (None: never)
 
     @property
     def precision(self) -> str:
@@ -438,6 +440,8 @@ class Trainer:
         loss = (self.loss or weighted_ce)(logits, y, w)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
+        if self.clip_norm is not None:
+            torch.nn.utils.clip_grad_norm_(net.parameters(), self.clip_norm)
         optimizer.step()
         scheduler.step()
         return loss.detach()

@@ -19,7 +19,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from models import FitFacts, create_model, fit_facts, list_models, model_entry, model_info, validate_model
 
-KNOWN = {"random-forest", "xgboost", "lightgbm", "fcnn", "dnn", "supertml-text-resnet18", "supertml-text-resnet34",
+KNOWN = {"random-forest", "xgboost", "lightgbm", "catboost", "tabm", "realmlp", "fcnn", "dnn", "supertml-text-resnet18", "supertml-text-resnet34",
          "supertml-pixels-resnet18", "supertml-pixels-resnet34", "supertml-text-seresnet50",
          "supertml-text-legacy_senet154"}
 RESOLVED = ["supertml-text-resnet10t", "supertml-pixels-resnet10t"]
@@ -29,6 +29,9 @@ TINY = {
     "random-forest": dict(n_estimators=20, n_jobs=-1),
     "xgboost": dict(n_estimators=20, early_stopping_rounds=5, n_jobs=-1),
     "lightgbm": dict(n_estimators=20, early_stopping_rounds=5, min_child_samples=5, n_jobs=-1),
+    "catboost": dict(iterations=20, early_stopping_rounds=5, thread_count=-1),
+    "tabm": dict(k=4, d_block=32, n_bins=8, max_epochs=3, batch_size=16, device="cpu", num_threads=1, progress=False),
+    "realmlp": dict(n_epochs=4, n_threads=1),
     "fcnn": dict(max_epochs=3, batch_size=16, device="cpu", num_threads=1, progress=False),
     "dnn": dict(n_members=3, max_epochs=2, subepochs=2, batch_size=16, device="cpu", num_threads=1, progress=False),
     "supertml": dict(image_size=32, epochs=1, batch_size=8, pretrained=False, device="cpu", num_threads=1,
