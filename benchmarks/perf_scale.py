@@ -34,11 +34,11 @@ from models import create_model, model_info
 
 from . import store
 from .core.device import gpu_name, resolve_device
-from .core.errors import BenchmarkError
+from .core.errors import BenchmarkError, ConfigError
 from .suite import SUITES_DIR
 
 FULL_EVENTS = 818_238  # the CERN file: KaggleSet t 250,000, b 100,000, v 450,000, u 18,238
-EPOCH_PARAMS = ("max_epochs", "epochs")
+EPOCH_PARAMS = ("max_epochs", "epochs", "n_epochs")  # n_epochs: RealMLP's (pytabkit's name)
 
 # A child: the real CLI in this interpreter, then its own peak memory on stdout.
 CHILD = """
@@ -66,6 +66,7 @@ class Case:
     suite_epochs: int | None  # the suite's epoch budget
     trials: int  # the suite's search trials (each costed as one fit)
     search_timeout_s: float | None = None  # the suite's search time budget
+    fits: int = 1  # fits after the search: one per entry, a tuned+ensemble entry one per member (at most)
 
     @property
     def label(self) -> str:
@@ -87,15 +88,35 @@ def _epochs(params: dict) -> tuple[str | None, int | None]:
     return None, None
 
 
-def cases(suite: dict, dnn_epochs: int, cnn_events: int) -> list[Case]:
-    """The suite's models: tabular as they are, the DNN for a few epochs, CNNs on a subsample.
-    Each keeps its own preprocessing and feature selection (``preprocess``, ``select``)."""
+def _fits(m: dict, trials: int) -> int:
+    """Fits a [[models]] table costs after its search: one per entry; a tuned+ensemble entry
+    refits each member, at most ``ensemble.size`` distinct configurations of the ``trials``."""
+    from .suite import DEFAULT, ENSEMBLE, ENSEMBLE_SIZE, TUNED
+
+    entries = m.get("entries")
+    if not entries:
+        return 1
+    size = int((m.get("ensemble") or {}).get("size", ENSEMBLE_SIZE))
+    return (DEFAULT in entries) + (TUNED in entries) + (min(size, max(trials, 1)) if ENSEMBLE in entries else 0)
+
+
+def cases(suite: dict, dnn_epochs: int, cnn_events: int, only: tuple[str, ...] | None = None) -> list[Case]:
+    """The suite's models: tabular as they are, the deep networks for a few epochs, CNNs on a
+    subsample. Each keeps its own preprocessing and feature selection (``preprocess``,
+    ``select``). ``only``: the tables whose label or model name is listed (None: all)."""
     out = []
+    known = [(m.get("label", m["name"]), m["name"]) for m in suite["models"]]
+    missing = [n for n in only or () if not any(n in k for k in known)]
+    if missing:
+        raise ConfigError(f"perf scale: the higgsml suite has no model {missing[0]!r}; it has: "
+                          f"{', '.join(label for label, _ in known)}")
     for m in suite["models"]:
+        if only and m.get("label", m["name"]) not in only and m["name"] not in only:
+            continue
         family = model_info(m["name"]).family
         params = dict(m.get("params", {}))
         search = m.get("search") or {}
-        budget = (int(search.get("trials") or 0), search.get("timeout_s"))
+        budget = (int(search.get("trials") or 0), search.get("timeout_s"), _fits(m, int(search.get("trials") or 0)))
         defaults = _defaults(m["name"])
         key, suite_epochs = _epochs({**defaults, **params})
         entry = {"name": m["name"], "label": m.get("label", m["name"]), "params": params,
@@ -104,9 +125,10 @@ def cases(suite: dict, dnn_epochs: int, cnn_events: int) -> list[Case]:
             params.update(epochs=1, training="single", pretrained=False)
             params.pop("head_epochs", None)
             out.append(Case(entry, family, cnn_events, 1, suite_epochs, *budget))
-        elif key == "max_epochs":  # the DNN: a fixed number of epochs (patience, in sub-epochs, never stops it)
-            subepochs = int(params.get("subepochs", defaults.get("subepochs", 1)) or 1)
-            params.update(max_epochs=dnn_epochs, patience=dnn_epochs * subepochs)
+        elif key in ("max_epochs", "n_epochs"):  # deep networks: a fixed number of epochs (patience never stops them)
+            params[key] = dnn_epochs
+            if "patience" in defaults:  # counted in sub-epochs where a model has them
+                params["patience"] = dnn_epochs * int(params.get("subepochs", defaults.get("subepochs", 1)) or 1)
             out.append(Case(entry, family, None, dnn_epochs, suite_epochs, *budget))
         else:
             out.append(Case(entry, family, None, None, None, *budget))
@@ -188,7 +210,7 @@ def project(case: Case, m: dict, n_events: int) -> float:
     search = case.trials * train
     if case.search_timeout_s:  # no trial starts after the budget; the last one finishes
         search = min(search, float(case.search_timeout_s) + train)
-    return search + train + infer
+    return search + case.fits * (train + infer)
 
 
 def schedule(jobs: list[float], workers: int) -> float:
@@ -200,13 +222,16 @@ def schedule(jobs: list[float], workers: int) -> float:
 
 
 def run(device: str = "auto", quick: bool = False, n_events: int | None = None, workers: int = 4,
-        dnn_epochs: int | None = None, cnn_events: int | None = None, out: Callable[[str], None] = print) -> list[dict]:
-    """Measure every model of the ``higgsml`` suite at full size; print and return one row per model."""
+        dnn_epochs: int | None = None, cnn_events: int | None = None, out: Callable[[str], None] = print,
+        only: tuple[str, ...] | None = None) -> list[dict]:
+    """Measure every model of the ``higgsml`` suite (or those ``only`` names) at full size;
+    print and return one row per model."""
     dev = resolve_device(device)
     n_events = int(n_events or (100_000 if quick else FULL_EVENTS))
     suite = tomllib.loads((SUITES_DIR / "higgsml.toml").read_text())
     chosen = cases(suite, dnn_epochs or (2 if quick else 5),
-                   cnn_events or ((5000 if quick else 20000) if dev.startswith("cuda") else (100 if quick else 500)))
+                   cnn_events or ((5000 if quick else 20000) if dev.startswith("cuda") else (100 if quick else 500)),
+                   only)
     where = gpu_name(dev) if dev.startswith("cuda") else f"cpu, {os.cpu_count()} logical CPUs"
     out(f"perf scale on {dev} ({where}); load average {os.getloadavg()[0]:.1f}")
     rows = []
@@ -219,7 +244,10 @@ def run(device: str = "auto", quick: bool = False, n_events: int | None = None, 
             rows.append({"model": case.label, "family": case.family, "projected_s": project(case, m, n_events),
                          "events": n_events, "image_size": case.entry["params"].get("image_size"), **made, **m})
             _print_row(rows[-1], case, out)
-    _print_projection(rows, workers, out)
+    if only:
+        out("no projection of the whole suite: only some of its models were measured (--models)")
+    else:
+        _print_projection(rows, workers, out)
     return rows
 
 

@@ -23,6 +23,9 @@ def _need_backends(suite):
 @pytest.mark.torch
 @pytest.mark.xgboost
 @pytest.mark.lightgbm
+@pytest.mark.catboost
+@pytest.mark.tabm
+@pytest.mark.realmlp
 def test_smoke_suite_end_to_end(tmp_path, capsys):
     suite = load_suite("smoke")
     _need_backends(suite)
@@ -42,6 +45,12 @@ def test_smoke_suite_end_to_end(tmp_path, capsys):
     assert max(r["metrics"]["auc"] for r in toy if r["family"] == "supertml") > 0.6
     assert "smoke/random-forest" not in results["tuning"]  # keys are dataset/model/seed (nested searches)
     assert results["tuning"]["higgsml-toy/random-forest/seed 0"]["trials"] >= 3
+    # One search serves the tuned and the tuned+ensemble entries; the ensemble came from its trials.
+    catboost = results["tuning"]["higgsml-toy/catboost/seed 0"]
+    assert catboost["trials"] == 3 and 1 <= len(catboost["ensemble"]["members"]) <= 3
+    entries = {r["model"]: r for r in toy if r["model"].startswith("catboost")}
+    assert entries["catboost (tuned+ensemble)"]["params"]["ensemble"] == catboost["ensemble"]["members"]
+    assert entries["catboost (default)"]["timing"]["tune_s"] == 0 < entries["catboost (tuned)"]["timing"]["tune_s"]
     report = (out / "report.md").read_text()
     for heading in ("### Results", "### SuperTML models", "### AMS audit", "### Statistics", "### Timing",
                     "### Hyper-parameter search (Optuna)", "Synthetic data", "NOT produced by this run"):
@@ -52,7 +61,7 @@ def test_smoke_suite_end_to_end(tmp_path, capsys):
 def test_higgsml_suite_tabular_models_on_shared_sample(tmp_path, shared_higgs_path):
     suite = load_suite("higgsml")
     tabular = [m.label for m in suite.models if model_info(m.name).family == "tabular"
-               and backend_available(model_info(m.name).backend)]
+               and backend_available(model_info(m.name).backend) and m.entry in (None, "default")]
     out = tmp_path / "higgs"
     rc = main(["run", "--suite", "higgsml", "--data", str(shared_higgs_path), "--models", ",".join(tabular),
                "--seeds", "2", "--no-tune", "--out", str(out), "--quiet", "--device", "cpu"])

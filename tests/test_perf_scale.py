@@ -112,3 +112,34 @@ def test_a_failing_child_is_one_error_naming_the_model(tmp_path):
     case = Case({"name": "random-forest", "label": "forest", "params": {}}, "tabular", None, None, None, trials=0)
     with pytest.raises(BenchmarkError, match="perf scale: forest failed: "):
         measure(case, tmp_path / "absent.csv", tmp_path, "cpu", 0)
+
+
+@pytest.mark.tabm
+@pytest.mark.realmlp
+def test_tabm_and_realmlp_run_a_few_epochs_and_entries_cost_their_refits():
+    suite = _suite(
+        {"name": "tabm", "entries": ["default", "tuned", "tuned+ensemble"], "search": {"trials": 30},
+         "ensemble": {"size": 10}},
+        {"name": "realmlp", "params": {"n_epochs": 256}, "entries": ["default", "tuned"], "search": {"trials": 4}},
+        {"name": "catboost"},
+    )
+    tabm, realmlp, catboost = cases(suite, dnn_epochs=2, cnn_events=100)
+    assert tabm.entry["params"] == {"max_epochs": 2, "patience": 2} and (tabm.epochs, tabm.suite_epochs) == (2, 1000)
+    assert realmlp.entry["params"] == {"n_epochs": 2} and (realmlp.epochs, realmlp.suite_epochs) == (2, 256)
+    assert "entries" not in tabm.entry  # the child measures one plain fit
+    # default 1 + tuned 1 + ensemble: at most min(size, trials) distinct members refitted
+    assert (tabm.fits, realmlp.fits, catboost.fits) == (12, 2, 1)
+    t = _timing(10.0, 200_000, 1.0, 2.0, 550_000, 50_000)
+    assert project(Case({"name": "m"}, "tabular", None, None, None, trials=4, fits=2), t, perf_scale.FULL_EVENTS) \
+        == pytest.approx(4 * 10.0 + 2 * 13.0)
+
+
+@pytest.mark.sklearn
+def test_only_the_models_asked_for_and_an_unknown_one_is_one_line():
+    from benchmarks.core.errors import ConfigError
+
+    suite = _suite({"name": "random-forest", "label": "forest"}, {"name": "xgboost"})
+    assert [c.label for c in cases(suite, 1, 1, only=("xgboost",))] == ["xgboost"]
+    assert [c.label for c in cases(suite, 1, 1, only=("random-forest",))] == ["forest"]
+    with pytest.raises(ConfigError, match="no model 'tabm'; it has: forest, xgboost"):
+        cases(suite, 1, 1, only=("tabm",))
