@@ -47,7 +47,9 @@ class RealMLP(LibraryModel):
 
     @staticmethod
     def _library():
-        from pytabkit import RealMLP_TD_Classifier
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # torch.jit's deprecation notice, at pytabkit's import
+            from pytabkit import RealMLP_TD_Classifier
 
         return RealMLP_TD_Classifier
 
