@@ -318,9 +318,9 @@ def tune_models(plan: Plan, planned: PlannedDataset, writer: store.RunWriter, op
                                       seed=seed if nested else None)
             job = TuneJob(ds.name, ds.scorer, replace(splits, tests=()), spec, plan.device, url, study,
                           seed, plan.suite.base_seed, None, None)
-            _, summary = executor.search(job, fit_resources(spec, plan.device, threads, opts.gpus_per_fit), log)
-            summary = {**summary, "label": spec.search_label, "seed": seed if nested else None,
-                       "scope": spec.search.scope}
+            best, summary = executor.search(job, fit_resources(spec, plan.device, threads, opts.gpus_per_fit), log)
+            summary = {**summary, "best_params": dict(best), "label": spec.search_label,
+                       "seed": seed if nested else None, "scope": spec.search.scope}
             if spec.search_label in ensembles:  # chosen in this process, from what the study kept
                 t0 = time.perf_counter()
                 summary["ensemble"] = select_ensemble(ensembles[spec.search_label], ds.scorer, splits, url, study)
