@@ -44,6 +44,26 @@ def count_classes(model: str, n_classes: int | None, y: np.ndarray, y_val: np.nd
     return int(n_classes)
 
 
+def categorical_columns(model: str, feature_names, categorical_features, n_features: int | None = None) -> list[int]:
+    """The column indices of ``categorical_features`` (names among ``feature_names``), sorted;
+    one ConfigError line for a name that is not a feature, a name listed twice, or names that
+    do not match a table of ``n_features`` columns."""
+    cats = list(categorical_features or [])
+    if not cats:
+        return []
+    if feature_names is None:
+        raise ConfigError(f"{model}: categorical_features need feature_names")
+    names = list(feature_names)
+    missing = [c for c in cats if c not in names]
+    if missing:
+        raise ConfigError(f"{model}: categorical feature {missing[0]!r} is not in feature_names")
+    if len(set(cats)) != len(cats):
+        raise ConfigError(f"{model}: categorical_features lists a feature twice")
+    if n_features is not None and len(names) != n_features:
+        raise ConfigError(f"{model}: {len(names)} feature_names for {n_features} columns")
+    return sorted(names.index(c) for c in cats)
+
+
 @dataclass(frozen=True)
 class FitFacts:
     """What the harness records of a fitted model: its ``info`` (what it tells the report),

@@ -26,7 +26,7 @@ import numpy as np
 
 from benchmarks.core.errors import ConfigError, DataError
 
-from .base import NAMES, NONE, SEED, TEXT, Param, count_classes, integer, real
+from .base import NAMES, NONE, SEED, TEXT, Param, categorical_columns, count_classes, integer, real
 from .registry import register_model
 from .tabular import LibraryModel, _balanced
 
@@ -71,27 +71,13 @@ class CatBoost(LibraryModel):
 
     def check_params(self) -> None:
         super().check_params()
-        self._categorical_columns()
+        categorical_columns(self.model_name, self.feature_names, self.categorical_features)
 
     def _fit_library(self, model, X, y, **kwargs) -> None:
         try:
             super()._fit_library(model, X, y, **kwargs)
         except ConfigError as exc:  # CatBoost's messages open with its C++ source file and line
             raise ConfigError(re.sub(r"^catboost: \S+\.(?:cpp|h):\d+: ", "catboost: ", str(exc))) from None
-
-    def _categorical_columns(self) -> list[int]:
-        cats = list(self.categorical_features or [])
-        if not cats:
-            return []
-        names = list(self.feature_names or [])
-        if not names:
-            raise ConfigError("catboost: categorical_features need feature_names")
-        missing = [c for c in cats if c not in names]
-        if missing:
-            raise ConfigError(f"catboost: categorical feature {missing[0]!r} is not in feature_names")
-        if len(set(cats)) != len(cats):
-            raise ConfigError("catboost: categorical_features lists a feature twice")
-        return sorted(names.index(c) for c in cats)
 
     def _pool(self, X, y=None, w=None):
         import pandas as pd
@@ -122,7 +108,8 @@ class CatBoost(LibraryModel):
     def fit(self, X, y, sample_weight=None, X_val=None, y_val=None, w_val=None, epoch_callback=None):
         self.n_classes_ = count_classes(self.model_name, None, y)
         self.n_features_ = np.asarray(X).shape[1]
-        self.cat_columns_ = self._categorical_columns()
+        self.cat_columns_ = categorical_columns(self.model_name, self.feature_names, self.categorical_features,
+                                                self.n_features_)
         params = {k: v for k, v in self._library_params().items() if v is not None}
         task = self._task()
         dropped = []

@@ -88,7 +88,7 @@ import numpy as np
 
 from benchmarks.core.errors import ConfigError
 
-from .base import BOOL, NAMES, NONE, Param, Rule, integer, one_of, real
+from .base import BOOL, NAMES, NONE, Param, Rule, categorical_columns, integer, one_of, real
 from .dnn_ladder import LADDER, LADDER_NOTES, LADDER_SMALL, ladder_params  # noqa: F401  (re-exported)
 from .registry import MODELS, register_model
 from .torch_estimator import TorchEstimator
@@ -207,14 +207,7 @@ class DNN(TorchEstimator):
         self._check_augmentation()
 
     def _check_categorical(self) -> None:
-        cats = list(self.categorical_features or [])
-        if cats and self.feature_names is None:
-            raise ConfigError("dnn: categorical_features need feature_names")
-        missing = [c for c in cats if c not in list(self.feature_names or [])]
-        if missing:
-            raise ConfigError(f"dnn: categorical feature {missing[0]!r} is not in feature_names")
-        if len(set(cats)) != len(cats):
-            raise ConfigError("dnn: categorical_features lists a feature twice")
+        cats = categorical_columns("dnn", self.feature_names, self.categorical_features)
         if self.embedding_sizes is not None and len(self.embedding_sizes) != len(cats):
             raise ConfigError(f"dnn: embedding_sizes gives {len(self.embedding_sizes)} sizes "
                               f"for {len(cats)} categorical feature(s)")

@@ -25,7 +25,7 @@ import numpy as np
 
 from benchmarks.core.errors import ConfigError, DataError
 
-from .base import NAMES, NONE, SEED, TEXT, Param, count_classes, integer
+from .base import NAMES, NONE, SEED, TEXT, Param, categorical_columns, count_classes, integer
 from .registry import register_model
 from .tabular import LibraryModel
 
@@ -55,19 +55,7 @@ class RealMLP(LibraryModel):
 
     def check_params(self) -> None:
         super().check_params()
-        self._categorical_columns(None)
-
-    def _categorical_columns(self, n_features: int | None) -> list[bool] | None:
-        cats = list(self.categorical_features or [])
-        if not cats:
-            return None
-        names = list(self.feature_names or [])
-        missing = [c for c in cats if c not in names]
-        if not names or missing:
-            raise ConfigError(f"realmlp: categorical feature {(missing or cats)[0]!r} is not in feature_names")
-        if n_features is not None and len(names) != n_features:
-            raise ConfigError(f"realmlp: {len(names)} feature_names for {n_features} columns")
-        return [n in cats for n in names]
+        categorical_columns(self.model_name, self.feature_names, self.categorical_features)
 
     def _device(self) -> str:
         device = str(self.device)
@@ -81,7 +69,8 @@ class RealMLP(LibraryModel):
             raise DataError(f"realmlp: X must be a 2-D table, got shape {X.shape}")
         self.n_classes_ = count_classes(self.model_name, None, y)
         self.n_features_ = X.shape[1]
-        cat_indicator = self._categorical_columns(X.shape[1])
+        cats = categorical_columns(self.model_name, self.feature_names, self.categorical_features, X.shape[1])
+        cat_indicator = [j in cats for j in range(X.shape[1])] if cats else None
         self.model_ = self._library()(**{"verbosity": 0, "device": self._device(), **self._library_params()})
         kwargs = {"cat_indicator": cat_indicator} if cat_indicator else {}
         if X_val is not None and y_val is not None:

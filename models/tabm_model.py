@@ -34,7 +34,7 @@ import numpy as np
 
 from benchmarks.core.errors import ConfigError, MissingBackendError
 
-from .base import BOOL, NAMES, NONE, Param, integer, one_of, real
+from .base import BOOL, NAMES, NONE, Param, categorical_columns, integer, one_of, real
 from .registry import register_model
 from .torch_estimator import TorchEstimator
 
@@ -80,23 +80,8 @@ class TabM(TorchEstimator):
 
     def check_params(self) -> None:
         super().check_params()
-        self._categorical_columns(None)
+        categorical_columns(self.model_name, self.feature_names, self.categorical_features)
 
-    def _categorical_columns(self, n_features: int | None) -> list[int]:
-        cats = list(self.categorical_features or [])
-        if not cats:
-            return []
-        names = list(self.feature_names or [])
-        if not names:
-            raise ConfigError("tabm: categorical_features need feature_names")
-        missing = [c for c in cats if c not in names]
-        if missing:
-            raise ConfigError(f"tabm: categorical feature {missing[0]!r} is not in feature_names")
-        if len(set(cats)) != len(cats):
-            raise ConfigError("tabm: categorical_features lists a feature twice")
-        if n_features is not None and len(names) != n_features:
-            raise ConfigError(f"tabm: {len(names)} feature_names for {n_features} columns")
-        return sorted(names.index(c) for c in cats)
 
     # ------------------------------------------------------------------ the model's table
 
@@ -104,7 +89,8 @@ class TabM(TorchEstimator):
         """Fit the columns' treatment on the training rows (see the module docstring)."""
         from sklearn.preprocessing import QuantileTransformer
 
-        self.cat_columns_ = self._categorical_columns(X.shape[1])
+        self.cat_columns_ = categorical_columns(self.model_name, self.feature_names, self.categorical_features,
+                                                X.shape[1])
         numeric = [j for j in range(X.shape[1]) if j not in self.cat_columns_]
         varying = [j for j in numeric if np.ptp(X[:, j]) > 0]
         self.num_columns_, self.constant_columns_ = varying, len(numeric) - len(varying)
