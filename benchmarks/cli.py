@@ -169,6 +169,8 @@ def _add_small(sub) -> None:
     pf.add_argument("--quick", action="store_true", help="smaller sizes (a quick look, not the targets)")
     pf.add_argument("--events", type=int, help="scale: events of the synthetic full-size file (default 818,238)")
     pf.add_argument("--workers", type=int, default=4, help="scale: N of the projected wall time with N workers")
+    pf.add_argument("--epochs", type=int, help="scale: epochs the deep networks run (default 5; --quick 2), projected "
+                    "to their suite's budget")
     pf.add_argument("--models", help="scale: comma-separated labels or names of the higgsml suite's models to measure "
                     "(default: all; the suite's projection needs all)")
     pf.add_argument("--encoders", help="encode: comma-separated encoder names to time (default: all; pixels is always timed, as the yardstick); "
@@ -352,7 +354,10 @@ def cmd_perf(args) -> int:
         from .perf_scale import run
 
         only = tuple(n.strip() for n in args.models.split(",") if n.strip()) if args.models else None
-        run(device=args.device, quick=args.quick, n_events=args.events, workers=args.workers, only=only)
+        if args.epochs is not None:
+            limits.integer(args.epochs, "--epochs", 1, 1000)
+        run(device=args.device, quick=args.quick, n_events=args.events, workers=args.workers, only=only,
+            dnn_epochs=args.epochs)
     return 0
 
 
