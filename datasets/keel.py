@@ -348,14 +348,14 @@ def parse_keel(text: str) -> KeelTable:
             continue
         if attr.kind in ("real", "integer"):
             values = _numeric_column(attr, cells, linenos)
-        elif attr.kind == "nominal" or _numbers(cells) is None:  # header-less: not all numbers
-            order = attr.values or tuple(sorted({c for c in cells if c not in MISSING}))
-            values = _nominal_codes(attr.name, cells, order, linenos)
-            categorical.append(attr.name)
-            categories[attr.name] = order
-            cat_missing += int((values == len(order)).sum())
-        else:
-            values = _numbers(cells)
+        else:  # declared nominal, or header-less: nominal unless every value is a number
+            values = None if attr.kind == "nominal" else _numbers(cells)
+            if values is None:
+                order = attr.values or tuple(sorted({c for c in cells if c not in MISSING}))
+                values = _nominal_codes(attr.name, cells, order, linenos)
+                categorical.append(attr.name)
+                categories[attr.name] = order
+                cat_missing += int((values == len(order)).sum())
         arrays.append(values)
         names.append(attr.name)
     if not arrays:
@@ -505,9 +505,11 @@ def fetch(dest_dir: str | os.PathLike | None = None, force: bool = False, name: 
 @register_dataset("keel", fetch=fetch, cached=cached, fetch_id="name", fetch_as="keel:NAME")
 def keel(name: str | None = None, path: str | None = None, metric: str = "auto") -> Dataset:
     """Any KEEL classification table: --dataset keel:NAME, or options = { name = NAME } (path, KEEL_DATA or the cache)."""
-    if name is None and path is not None and Path(path).expanduser().is_file():
+    if name is None and isinstance(path, (str, os.PathLike)) and Path(path).expanduser().is_file():
         name = Path(path).stem  # a file names its table
     name = check_name(name)
+    if path is not None and not isinstance(path, (str, os.PathLike)):
+        raise ConfigError(f"keel: path must be a file or directory name, got {path!r}")
     if not isinstance(metric, str):
         raise ConfigError(f"keel: metric must be a metric name or 'auto', got {metric!r}")
     file = locate(name, path)

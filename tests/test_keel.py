@@ -269,6 +269,8 @@ def test_a_suite_entry_names_its_table_either_way(env):
     assert load_dataset("keel:t", path=str(env / "d")).name == "keel-t"
     with pytest.raises(ConfigError, match="needs a table name"):
         load_dataset("keel")
+    with pytest.raises(ConfigError, match="path must be"):
+        load_dataset("keel:t", path=3)
 
 
 # ----------------------------------------------------------------------------- fetch
