@@ -37,6 +37,8 @@ EPILOG = """examples:
   python -m benchmarks run --suite smoke --dataset csv:table.csv --target label
   python -m benchmarks report runs/higgsml-20261122-120000 --unblind
   python -m benchmarks fetch openml:1590                # the Adult table into scikit-learn's cache
+  python -m benchmarks fetch keel:pima                  # a KEEL table into ~/.cache/supertml-bench/keel
+  KEEL_DATA=dir/of/dat/files python -m benchmarks run --suite keel-small
   python -m benchmarks perf ams
 """
 
@@ -59,7 +61,8 @@ def _add_run(sub) -> None:
     r = sub.add_parser("run", help="run a suite and write results.json, manifest.json, report.md")
     r.add_argument("--suite", help="suite name or path to a .toml (default: default)")
     r.add_argument("--data", help="path to the dataset file for datasets that read one (higgsml: the CSV or .csv.gz)")
-    r.add_argument("--dataset", help="run the suite's models on this dataset instead (e.g. iris, csv:PATH)")
+    r.add_argument("--dataset", help="run the suite's models on this dataset instead (e.g. iris, openml:ID, keel:NAME, "
+                   "csv:PATH)")
     r.add_argument("--target", help="label column for --dataset csv:PATH")
     r.add_argument("--weight", help="event-weight column for --dataset csv:PATH")
     r.add_argument("--metric", help="metric for --dataset csv:PATH (default: accuracy; see `list`)")
@@ -148,13 +151,15 @@ def _add_small(sub) -> None:
     rep = sub.add_parser("report", help="re-render report.md from a run directory's stored results")
     rep.add_argument("run_dir", type=Path)
     rep.add_argument("--unblind", action="store_true", help="show private AMS")
-    f = sub.add_parser("fetch", help="download a dataset into the cache (higgsml, openml:ID)")
+    f = sub.add_parser("fetch", help="download a dataset into the cache (higgsml, openml:ID, keel:NAME)")
     f.add_argument("dataset", metavar="DATASET",
-                   help="higgsml (CERN Open Data record 328) or openml:ID (an OpenML data set id, e.g. openml:1590)")
+                   help="higgsml (CERN Open Data record 328), openml:ID (an OpenML data set id, e.g. openml:1590) "
+                        "or keel:NAME (a KEEL repository table, e.g. keel:pima)")
     f.add_argument("--dest", type=Path,
                    help="higgsml: the directory for the file (default: $XDG_CACHE_HOME/supertml-bench/higgsml); "
                         "openml: scikit-learn's data home, the cache being its openml/ (default: $SCIKIT_LEARN_DATA "
-                        "or ~/scikit_learn_data)")
+                        "or ~/scikit_learn_data); keel: the directory for NAME.dat (default: "
+                        "$XDG_CACHE_HOME/supertml-bench/keel)")
     f.add_argument("--force", action="store_true", help="download again even when already in the cache")
     s = sub.add_parser("score", help="score a Kaggle-format submission against the CERN file (public/private AMS)")
     s.add_argument("--solution", required=True, type=Path, help="atlas-higgs-challenge-2014-v2.csv[.gz]")

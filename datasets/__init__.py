@@ -10,4 +10,4 @@ __all__ = [
 ]
 
 # Importing the loaders registers them.
-from . import higgsml, higgsml_toy, openml, table_loaders  # noqa: E402,F401
+from . import higgsml, higgsml_toy, keel, openml, table_loaders  # noqa: E402,F401

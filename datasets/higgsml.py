@@ -23,6 +23,7 @@ import pandas as pd
 from benchmarks.core.errors import DataError
 from benchmarks.core.limits import check_table_file
 
+from . import cache
 from .base import Dataset
 from .policies import Assignment, CarvedTests, Repeat, stratified
 from .registry import register_dataset
@@ -62,8 +63,7 @@ _CHUNK = 1 << 20
 
 def cache_dir() -> Path:
     """Where ``fetch`` puts the file: ``$XDG_CACHE_HOME/supertml-bench/higgsml`` (or ~/.cache)."""
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base).expanduser() / "supertml-bench" / "higgsml"
+    return cache.cache_dir("higgsml")
 
 
 def _candidates(directory: Path) -> list[Path]:

@@ -360,7 +360,7 @@ def openml_dataset(bunch, data_id: int, features: list[dict], home: Path, metric
         notes=(*notes, *columns.notes, *class_notes, *extra_notes))
 
 
-@register_dataset("openml", fetch=fetch, cached=cached)
+@register_dataset("openml", fetch=fetch, cached=cached, fetch_as="openml:ID")
 def openml(id: Any = None, data_home: str | None = None, target: str | None = None,  # noqa: A002 - the suite's key
            metric: str = "accuracy", download: bool = True) -> Dataset:
     """Any OpenML classification table: --dataset openml:ID, or options = { id = ID } (cached or downloaded)."""

@@ -89,8 +89,9 @@ class Registry:
             f"unknown {self.kind} {name!r}{hint}; known: {', '.join(sorted(self._entries))}"
         )
 
-    def create(self, name: str, **kwargs: Any) -> Any:
-        """``factory(**kwargs)``; options the factory does not take are a one-line ConfigError."""
+    def create(self, name: str, /, **kwargs: Any) -> Any:
+        """``factory(**kwargs)``; options the factory does not take are a one-line ConfigError.
+        `name` is positional-only, so that a factory may take an option called ``name`` (keel's table)."""
         entry = self.get(name)
         check_options(f"{self.kind} {name!r}", entry.factory, kwargs)
         return entry.factory(**kwargs)
