@@ -202,7 +202,24 @@ def tuning_section(ctx: SectionContext) -> str:
         f"No search ever sees a test part it is scored on. {retrained}, then evaluated once on the test splits.", "",
         table(["model", "complete trials", "pruned", "failed", "best validation score", "best parameters",
                "search s"], rows),
+        *_ensembles(ctx.data.tuning),
     ])
+
+
+def _ensembles(tuning) -> list[str]:
+    """The tuned+ensemble entries' greedy selections (Caruana et al. 2004), one row a search."""
+    rows = [[row.name, e.get("candidates", "?"), e.get("rounds", "?"),
+             ", ".join(f"#{m.get('trial')} x {float(m.get('weight', 0)):.3g}" for m in e.get("members") or []),
+             f"{float(e.get('val_score', float('nan'))):.4f}", f"{float(e.get('best_single', float('nan'))):.4f}"]
+            for row in tuning if (e := row.ensemble) is not None]
+    if not rows:
+        return []
+    return ["", "Tuned+ensemble entries: greedy ensemble selection with replacement over each search's complete "
+                "trials, on their validation predictions (the best prefix of the rounds; a member's weight is its "
+                "share of the picks); each member refitted as the tuned model, the ensemble predicting their "
+                "weighted mean.", "",
+            table(["search", "candidates", "rounds kept", "members (trial x weight)", "ensemble validation score",
+                   "best single"], rows)]
 
 
 def verdict_text(c: dict, fmt) -> str:

@@ -118,6 +118,9 @@ class TuningRow:
     search_s: float | None
     history: tuple[tuple[float, float], ...]  # (trial number, objective) of trials with a finite value
     seed: int | None = None  # the repeat a nested search served (None: one search for every seed)
+    # A tuned+ensemble entry's selection: members (trial, weight), rounds, candidates, its
+    # validation score against the best single configuration's; None without one.
+    ensemble: Mapping[str, Any] | None = None
 
     @property
     def name(self) -> str:
@@ -137,7 +140,8 @@ def tuning_rows(tuning: Mapping[str, dict], dataset: str) -> tuple[TuningRow, ..
                         if len(h) >= 2 and h[1] is not None and np.isfinite(float(h[1])))
         rows.append(TuningRow(label, s.get("trials", "?"), s.get("pruned", 0), s.get("failed", 0),
                               s.get("best_value", float("nan")), dict(s.get("best_params", {})),
-                              s.get("search_s"), history, s.get("seed")))
+                              s.get("search_s"), history, s.get("seed"),
+                              s.get("ensemble") if isinstance(s.get("ensemble"), Mapping) else None))
     return tuple(rows)
 
 

@@ -150,6 +150,13 @@ def test_a_run_of_three_entries(tmp_path):
     best = max(trials.values(), key=lambda t: t["value"])
     assert {k: tuned.params[k] for k in best["params"]} == best["params"]
     json.dumps(run.records[0].to_json())  # strict JSON all the way
+    from reports import write_report
+
+    report = write_report(run).read_text()
+    for label in ("rf (default)", "rf (tuned)", "rf (tuned+ensemble)", "Tuned+ensemble entries"):
+        assert label in report
+    members_cell = ", ".join(f"#{m['trial']} x {m['weight']:.3g}" for m in members)
+    assert members_cell in report
 
 
 def _trials(run_dir, search) -> list[dict]:
