@@ -67,14 +67,14 @@ def _add_run(sub) -> None:
     r.add_argument("--weight", help="event-weight column for --dataset csv:PATH")
     r.add_argument("--metric", help="metric for --dataset csv:PATH (default: accuracy; see `list`)")
     r.add_argument("--categorical", help="categorical columns of --dataset csv:PATH, comma-separated")
-    r.add_argument("--models", type=_csv_list, help="comma-separated model labels or registry names")
+    r.add_argument("--models", type=_csv_list, help="comma-separated model labels or registry names (a table's label or name picks all its entries)")
     r.add_argument("--seeds", type=int, help="number of seeds (repeats of split + train + evaluate: the outer folds of repeated "
                    "stratified K-fold, or train/validation draws beside fixed test sets)")
     r.add_argument("--device", help="auto, cpu, cuda or cuda:N (default: auto)")
     r.add_argument("--max-events", type=int, help="subsample every split to at most N events")
     r.add_argument("--control", choices=["none", *CONTROLS.names()],
                    help="also run this control for every model (shuffled: shuffled-label retraining)")
-    r.add_argument("--no-tune", action="store_true", default=None, help="skip Optuna searches; use the suite's parameters")
+    r.add_argument("--no-tune", action="store_true", default=None, help="skip Optuna searches; use the suite's parameters (runs only the default entries of a model with entries)")
     r.add_argument("--importance", type=int, default=0, metavar="REPEATS",
                    help="permutation importance of every model on validation (first seed), with this many repeats")
     r.add_argument("--storage", help="Optuna storage URL (default: SQLite file in the run directory)")
