@@ -13,6 +13,8 @@ Imported lazily (inside ``fit``), so ``import models`` works without torch insta
 """
 from __future__ import annotations
 
+import warnings
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -36,8 +38,9 @@ class TabMNet(nn.Module):
         embeddings = None
         if bins is not None and n_num:
             # version "B" and no activation: the piecewise-linear embeddings TabM's paper pairs it with
-            embeddings = rtdl_num_embeddings.PiecewiseLinearEmbeddings(bins, d_embedding, activation=False,
-                                                                       version="B")
+            with one_bin_is_fine():
+                embeddings = rtdl_num_embeddings.PiecewiseLinearEmbeddings(bins, d_embedding, activation=False,
+                                                                           version="B")
         self.n_num = int(n_num)
         self.model = tabm.TabM.make(n_num_features=self.n_num, cat_cardinalities=list(cardinalities) or None,
                                     d_out=n_classes, num_embeddings=embeddings, k=k, n_blocks=n_blocks,
@@ -73,5 +76,15 @@ def quantile_bins(X: np.ndarray, n_bins: int) -> list[torch.Tensor]:
     training values (fewer where a column has fewer distinct values)."""
     import rtdl_num_embeddings
 
-    return rtdl_num_embeddings.compute_bins(torch.as_tensor(X, dtype=torch.float32),
-                                            n_bins=max(2, min(int(n_bins), len(X) - 1)))
+    with one_bin_is_fine():
+        return rtdl_num_embeddings.compute_bins(torch.as_tensor(X, dtype=torch.float32),
+                                                n_bins=max(2, min(int(n_bins), len(X) - 1)))
+
+
+@contextmanager
+def one_bin_is_fine():
+    """Quiet rtdl_num_embeddings' warning that a column has one bin: a two-valued column (a flag,
+    a KEEL table's binary attribute) has exactly that, and its embedding is then a min-max scaling."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*has just two bin edges.*")
+        yield
