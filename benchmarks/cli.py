@@ -8,6 +8,7 @@ import warnings
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
+from typing import Callable
 
 from datasets import DATASETS, dataset_cached, fetch_dataset
 from encoders import ENCODERS
@@ -29,7 +30,7 @@ from .importance import importance_of
 from .runner import RunOptions, run_suite, select_models
 from .submission import score_submission_files
 from .suite import list_suites, load_suite, parse_suite
-from .tuning import describe_job, prepare_tune, run_tune_worker
+from .tuning import describe_job, prepare_tune, run_tune_worker, storage_dir
 
 EPILOG = """examples:
   python -m benchmarks run                              # default suite, offline
@@ -281,10 +282,11 @@ def cmd_run(args) -> int:
         out = args.out or Path("runs") / f"{safe_name(suite.name)}-{datetime.now():%Y%m%d-%H%M%S}"
     _check_output_dir(out)
     log = (lambda m: None) if args.quiet else (lambda m: print(redact(m), file=sys.stderr))
-    run = run_suite(suite, out, opts, log=log, resume=args.resume is not None).view(unblind=args.unblind)
-    report = write_report(run)  # the report and the summary from the run just stored, not re-read
+    # The report and the summary from the run just stored, not re-read; the report under the run's lock.
+    run = run_suite(suite, out, opts, log=log, resume=args.resume is not None,
+                    finish=lambda stored: write_report(stored.view(unblind=args.unblind))).view(unblind=args.unblind)
     print(console_summary(run))
-    print(f"\nwrote {report}")
+    print(f"\nwrote {run.run_dir / store.REPORT}")
     return _failed_fits(run)
 
 
@@ -463,9 +465,26 @@ def cmd_encode(args) -> int:
     return 0
 
 
-COMMANDS = {"list": cmd_list, "run": cmd_run, "report": cmd_report, "fetch": cmd_fetch,
-            "score": cmd_score, "perf": cmd_perf, "tune": cmd_tune, "compare": cmd_compare,
-            "encode": cmd_encode, "importance": cmd_importance}
+def _writing_into(where: Callable[[argparse.Namespace], Path | None], command: Callable[[argparse.Namespace], int],
+                  shared: bool = False) -> Callable[[argparse.Namespace], int]:
+    """``command`` holding the lock of the run directory ``where(args)`` names, if it is one,
+    from before any work to its end (``run`` locks its directory itself). ``shared``: ``tune``
+    workers on a study in a run directory hold it together, excluding any other writer."""
+    def locked(args: argparse.Namespace) -> int:
+        path = where(args)
+        if path is None or not store.is_run_dir(path):
+            return command(args)
+        with store.RunLock(path, shared=shared):
+            return command(args)
+
+    return locked
+
+
+COMMANDS = {"list": cmd_list, "run": cmd_run, "report": _writing_into(lambda a: a.run_dir, cmd_report),
+            "fetch": cmd_fetch, "score": cmd_score, "perf": cmd_perf,
+            "tune": _writing_into(lambda a: storage_dir(a.storage) if a.storage else None, cmd_tune, shared=True),
+            "compare": cmd_compare, "encode": _writing_into(lambda a: a.out, cmd_encode),
+            "importance": _writing_into(lambda a: a.out, cmd_importance)}
 
 
 class _OneLineWarnings:

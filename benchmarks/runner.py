@@ -443,27 +443,30 @@ def _resume(plan: Plan, out_dir: Path, fingerprint: str, log: Callable[[str], No
 
 
 def run_suite(suite: Suite, out_dir: Path, opts: RunOptions = RunOptions(),
-              log: Callable[[str], None] = print, resume: bool = False) -> store.StoredRun:
+              log: Callable[[str], None] = print, resume: bool = False,
+              finish: Callable[[store.StoredRun], Any] = lambda run: None) -> store.StoredRun:
     """Run every dataset x model x seed (x control) of a suite into ``out_dir``; returns the
     stored run (what a report and the console summary are made from).
 
-    The directory is locked for the whole run (a second process on it fails at once);
-    ``resume=True`` finishes an interrupted run of the same suite, options and data. A
-    directory this call created is removed again if it fails before any work was stored.
-    Fits run on ``opts.executor``; whichever it is, this process alone writes the directory.
+    The directory is locked before anything else, data loading included, and for the whole
+    run, ``finish(run)`` (the report) too: a second process on it fails at once.
+    ``resume=True`` finishes an interrupted run of the same suite, options and data; a
+    directory that holds no run is refused with nothing written into it. A directory this
+    call created is removed again if it fails before any work was stored. Fits run on
+    ``opts.executor``; whichever it is, this process alone writes the directory.
     """
-    plan = plan_run(suite, opts)
     out_dir = Path(out_dir)
+    if resume and not store.is_run_dir(out_dir, complete=True):
+        raise ConfigError(f"{out_dir} holds no run to resume")
     created = not out_dir.exists()
     out_dir.mkdir(parents=True, exist_ok=True)
     try:
         with store.RunLock(out_dir):
-            fingerprint = plan.fingerprint(opts)
             if (out_dir / store.RESULTS).exists() and not resume:
                 raise ConfigError(f"{out_dir} already holds a run; finish it with --resume {out_dir} "
                                   "or choose another --out")
-            if resume and not (out_dir / store.RESULTS).exists():
-                raise ConfigError(f"{out_dir} holds no run to resume")
+            plan = plan_run(suite, opts)
+            fingerprint = plan.fingerprint(opts)
             with make_executor(opts.executor, opts.address, opts.workers, opts.progress) as executor:
                 threads = executor.threads(opts.threads)
                 executor.check((m.label, fit_resources(m, plan.device, threads, opts.gpus_per_fit)) for m in plan.models)
@@ -472,8 +475,10 @@ def run_suite(suite: Suite, out_dir: Path, opts: RunOptions = RunOptions(),
                 executor.prepare(plan.device)
                 for planned in plan.datasets:
                     run_dataset(plan, planned, writer, opts, log, executor)
+            run = writer.stored()
+            finish(run)
     except BaseException:
         if created:
             store.discard_unused_run_dir(out_dir)
         raise
-    return writer.stored()
+    return run

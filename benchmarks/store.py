@@ -104,37 +104,57 @@ def _load_npz(path: Path, keys: Iterable[str] | None) -> dict[str, np.ndarray] |
         return None
 
 
+_HELD: set[Path] = set()  # the run directories this process holds the lock of
+
+
 class RunLock:
     """An exclusive lock on a run directory, held while a process writes into it.
 
     flock(2) on a file inside the directory: the kernel drops the lock when the holder
     dies, kill -9 included, so a crashed run never leaves its directory locked. The lock
     file itself stays (removing it would let two processes lock two different files).
+    ``shared``: ``tune`` workers on a study in the directory hold it together, excluding a
+    run (and any other writer) but not each other.
     """
 
-    def __init__(self, run_dir: Path):
+    def __init__(self, run_dir: Path, shared: bool = False):
         self.run_dir = Path(run_dir)
+        self.shared = shared
         self._fd: int | None = None
 
     def __enter__(self) -> "RunLock":
         fd = os.open(self.run_dir / LOCK, os.O_RDWR | os.O_CREAT, 0o644)
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(fd, (fcntl.LOCK_SH if self.shared else fcntl.LOCK_EX) | fcntl.LOCK_NB)
         except BlockingIOError:
-            holder = os.read(fd, 32).decode(errors="replace").strip() or "?"
+            holder = os.read(fd, 32).decode(errors="replace").strip()
             os.close(fd)
-            raise BenchmarkError(f"{self.run_dir} is in use by another run (pid {holder}); "
-                                 "wait for it to finish or choose another --out") from None
-        os.ftruncate(fd, 0)
-        os.write(fd, f"{os.getpid()}\n".encode())
+            raise BenchmarkError(f"{self.run_dir} is in use by another run or command"
+                                 f"{f' (pid {holder})' if holder.isdigit() else ''}; "
+                                 "wait for it to finish, or choose another directory") from None
+        os.ftruncate(fd, 0)  # the holder's pid, when there is one holder
+        if not self.shared:
+            os.write(fd, f"{os.getpid()}\n".encode())
         self._fd = fd
+        _HELD.add(self.run_dir.resolve())
         return self
 
     def __exit__(self, *exc) -> None:
         if self._fd is not None:
+            _HELD.discard(self.run_dir.resolve())
+            if not self.shared:
+                os.ftruncate(self._fd, 0)
             fcntl.flock(self._fd, fcntl.LOCK_UN)
             os.close(self._fd)
             self._fd = None
+
+
+def is_run_dir(path: Path, complete: bool = False) -> bool:
+    """Whether ``path`` holds a run: its results.json or manifest.json (``complete``: both,
+    as ``--resume`` needs). A command writes into a directory, the lock file included, only
+    when it is one, or when it is making a new run there."""
+    names = [(Path(path) / name).is_file() for name in (RESULTS, MANIFEST)]
+    return all(names) if complete else any(names)
 
 
 def is_locked(run_dir: Path) -> bool:
@@ -210,8 +230,9 @@ class StoredRun:
 
     @property
     def in_progress(self) -> bool:
-        """Whether a process still holds the run's lock (it is being written)."""
-        return is_locked(self.run_dir)
+        """Whether another process still holds the run's lock (it is being written); a
+        report written under this process's own lock is of a run that has stopped."""
+        return self.run_dir.resolve() not in _HELD and is_locked(self.run_dir)
 
     def visible_tests(self, dataset: str) -> list[str]:
         """The dataset's test splits in stored order; the private one left out when blind."""

@@ -62,6 +62,19 @@ def default_storage(out_dir: Path) -> str:
     return f"sqlite:///{Path(out_dir).resolve() / 'optuna.db'}"
 
 
+def storage_dir(url: str) -> Path | None:
+    """The directory holding a file storage (``sqlite:///PATH``, ``journal:PATH``), resolved;
+    None for a database server."""
+    if url.startswith("journal:"):
+        path = url[len("journal:"):]
+        path = path[2:] if path.startswith("//") else path
+    elif url.startswith("sqlite:///"):
+        path = url[len("sqlite:///"):].split("?", 1)[0]
+    else:
+        return None
+    return Path(path).resolve().parent if path and path != ":memory:" else None
+
+
 def _heartbeat_callback():
     from optuna import storages
 
