@@ -34,7 +34,7 @@ from .importance import permutation_importance, selected_features
 from .manifest import make_manifest
 from .run_record import NO_CONTROL
 from .suite import DEFAULT, DatasetSpec, ModelSpec, Suite
-from .tuning import TuneJob, select_ensemble, study_target
+from .tuning import TuneJob, reclaim_orphans, select_ensemble, storage_dir, study_target
 
 
 
@@ -316,6 +316,10 @@ def tune_models(plan: Plan, planned: PlannedDataset, writer: store.RunWriter, op
             splits = _selected(seed_splits.for_model(spec), (selections or {}).get(spec.label))
             url, study = study_target(writer.run_dir, opts.storage, plan.suite.name, ds.name, spec.search_label,
                                       seed=seed if nested else None)
+            if storage_dir(url) == writer.run_dir.resolve():  # ours alone, under the run lock
+                reclaimed = reclaim_orphans(url, study)
+                if reclaimed:
+                    log(f"{study}: {reclaimed} trial(s) of the interrupted run re-queued")
             job = TuneJob(ds.name, ds.scorer, replace(splits, tests=()), spec, plan.device, url, study,
                           seed, plan.suite.base_seed, None, None)
             best, summary = executor.search(job, fit_resources(spec, plan.device, threads, opts.gpus_per_fit), log)

@@ -14,6 +14,14 @@ pruner=``). The suite's params are the fixed base and a trial's suggestions over
   ``trials`` COMPLETE trials (pruned and failed ones do not count).
 * Heartbeats: a worker killed mid-trial leaves a RUNNING trial whose heartbeat stops; after
   the grace period any worker marks it FAIL and re-queues its parameters once.
+* Resumable by construction: a trial's proposal is derived from the sampler seed and the
+  trial's place in the search (its *proposal index*: the trials before it, less those a
+  killed process lost), never from a random stream that lives in one process. A fresh TPE
+  seeded from ``(seed, index)`` proposes each trial from the stored trials before it, so a
+  search killed and resumed proposes what an uninterrupted one would have. A trial a dead
+  process left RUNNING counts for nothing: its parameters are re-run as a retry that takes
+  its index. ``run`` owns the study in its run directory (its lock keeps every other writer
+  out), so it re-queues such orphans at once instead of waiting out the grace period.
 """
 from __future__ import annotations
 
@@ -75,13 +83,13 @@ def storage_dir(url: str) -> Path | None:
     return Path(path).resolve().parent if path and path != ":memory:" else None
 
 
-def _heartbeat_callback():
+def _heartbeat_callback(max_retry: int | None = MAX_RETRY):
     from optuna import storages
 
     cls = getattr(storages, "RetryHeartbeatStaleTrialCallback", None) or storages.RetryFailedTrialCallback
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # "experimental" since optuna 2.8
-        return cls(max_retry=MAX_RETRY)
+        return cls(max_retry=max_retry)
 
 
 def _journal_storage(path: str, heartbeat_interval: int, grace_period: int):
@@ -242,13 +250,41 @@ def _check_search(spec: ModelSpec, n_total: int | None = None, timeout_s: float 
     return SearchSpec(trials, timeout, search.pruner, search.scope)
 
 
+def lost_trials(trials) -> set[int]:
+    """The numbers of the trials a killed process lost: failed, and run again as a later
+    trial (whose ``retry_history`` names them). They count for nothing in the search."""
+    return {n for t in trials for n in t.system_attrs.get("retry_history") or ()}
+
+
+def _without_lost(pruner):
+    """``pruner`` judging each trial among the trials no killed process lost. Successive
+    halving reads every trial's rung scores, a failed trial's too; a lost trial's would count
+    twice, once more through its re-run, and move the resumed search's thresholds."""
+    import optuna
+
+    class Survivors(optuna.study.Study):
+        def __init__(self, study) -> None:
+            super().__init__(study_name=study.study_name, storage=study._storage, sampler=study.sampler,
+                             pruner=pruner)
+
+        def get_trials(self, deepcopy: bool = True, states=None):
+            lost = lost_trials(super().get_trials(deepcopy=False))
+            return [t for t in super().get_trials(deepcopy=deepcopy, states=states) if t.number not in lost]
+
+    class WithoutLost(optuna.pruners.BasePruner):
+        def prune(self, study, trial) -> bool:
+            return pruner.prune(Survivors(study), trial)
+
+    return WithoutLost()
+
+
 def make_pruner(name: str):
     import optuna
 
     if name == "median":
-        return optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=1)
+        return _without_lost(optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=1))
     if name == "successive-halving":
-        return optuna.pruners.SuccessiveHalvingPruner()
+        return _without_lost(optuna.pruners.SuccessiveHalvingPruner())
     if name == "none":
         return optuna.pruners.NopPruner()
     raise ConfigError(f"unknown pruner {name!r}; choose one of {', '.join(PRUNERS)}")
@@ -276,10 +312,81 @@ def data_fingerprint(ds_name: str, metric, splits: Splits, spec: ModelSpec) -> s
     return h.hexdigest()[:16]
 
 
+def proposal_index(trials, trial) -> int:
+    """A trial's place in the search: the trials numbered before it, less the
+    :func:`lost_trials`. A retry takes the index of the trial it re-runs, so a search killed
+    and resumed numbers its proposals 0, 1, 2, ... exactly as an uninterrupted one does."""
+    history = trial.system_attrs.get("retry_history") or ()
+    first = history[0] if history else trial.number
+    lost = lost_trials(trials)
+    return sum(1 for t in trials if t.number < first and t.number not in lost)
+
+
+def _sampler(seed: int):
+    """TPE (constant liar: parallel workers spread out) whose randomness for each trial is
+    derived from ``seed`` and the trial's :func:`proposal_index`, not carried in this process:
+    trial n's proposal depends on the seed and the stored trials before it only."""
+    import optuna
+
+    def tpe(index: int):
+        derived = int(np.random.SeedSequence([int(seed), index]).generate_state(1)[0]) % 2**31
+        return optuna.samplers.TPESampler(seed=derived, constant_liar=True)
+
+    class TrialSeededTPE(optuna.samplers.BaseSampler):
+        def __init__(self) -> None:
+            self._tpe = tpe(0)
+
+        def before_trial(self, study, trial) -> None:
+            self._tpe = tpe(proposal_index(study.get_trials(deepcopy=False), trial))
+            self._tpe.before_trial(study, trial)
+
+        def infer_relative_search_space(self, study, trial):
+            return self._tpe.infer_relative_search_space(study, trial)
+
+        def sample_relative(self, study, trial, search_space):
+            return self._tpe.sample_relative(study, trial, search_space)
+
+        def sample_independent(self, study, trial, param_name, param_distribution):
+            return self._tpe.sample_independent(study, trial, param_name, param_distribution)
+
+        def after_trial(self, study, trial, state, values) -> None:
+            self._tpe.after_trial(study, trial, state, values)
+
+    return TrialSeededTPE()
+
+
+def reclaim_orphans(storage_url: str, study_name: str) -> int:
+    """Fail and re-queue, at once, every RUNNING trial of a study that no live process can be
+    working on: the study of a run directory whose lock this process holds (a previous owner
+    was killed mid-trial). Without this the trial would wait out the heartbeat grace period.
+    The re-queued trial is Optuna's retry (``retry_history``), so :func:`proposal_index`
+    gives it the lost trial's place. Returns the number of trials re-queued."""
+    import optuna
+    from optuna.exceptions import UpdateFinishedTrialError
+    from optuna.trial import TrialState
+
+    storage, _ = open_storage(storage_url)
+    with _quiet_optuna():
+        try:
+            study = optuna.load_study(study_name=study_name, storage=storage)
+        except KeyError:  # no study yet: nothing was left running
+            return 0
+    requeue = _heartbeat_callback(max_retry=None)  # a kill is not the trial's fault: re-run it every time
+    reclaimed = 0
+    for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+        try:
+            storage.set_trial_state_values(trial._trial_id, state=TrialState.FAIL)
+        except UpdateFinishedTrialError:
+            continue
+        requeue(study, storage.get_trial(trial._trial_id))
+        reclaimed += 1
+    return reclaimed
+
+
 def _open_study(storage, storage_shown: str, study_name: str, fingerprint: str, pruner: str, seed: int):
     import optuna
 
-    sampler = optuna.samplers.TPESampler(seed=seed, constant_liar=True)  # constant liar: parallel workers spread out
+    sampler = _sampler(seed)
     study = optuna.create_study(storage=storage, study_name=study_name, sampler=sampler,
                                 pruner=make_pruner(pruner), direction="maximize", load_if_exists=True)
     if study.direction != optuna.study.StudyDirection.MAXIMIZE:
