@@ -29,7 +29,7 @@ from models import model_entry
 
 from .core.errors import BenchmarkError, ConfigError, MissingBackendError
 from .core.secrets import redact
-from .fits import FitData, FitResources, FitResult, FitTask, failure_record, warm_up
+from .fits import FitData, FitResources, FitResult, FitTask, failure_record, usable_cores, warm_up
 from .suite import ModelSpec
 from .tuning import TuneJob, require_trials, study_summary
 
@@ -196,7 +196,13 @@ class LocalExecutor:
         return {"name": self.name, "threads_per_fit": opts.threads}
 
     def check(self, needs: Iterable[tuple[str, FitResources]]) -> None:
-        return None
+        """Refuse, before any work, a fit asking for more threads than this machine has: they
+        would only contend (the same check Ray's executor makes against its largest node)."""
+        cores = usable_cores()
+        for label, r in needs:
+            if r.cpus > cores:
+                raise ConfigError(f"{label}: a fit asks for {r.cpus} CPU threads, but this machine has {cores} "
+                                  "usable cores; lower --threads (or the model's own thread parameter)")
 
     def prepare(self, device: str) -> None:
         """CUDA's one-off costs paid before the first search or fit (not inside either's time)."""
