@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
+import signal
 import sys
 import warnings
 from dataclasses import replace
@@ -493,23 +495,50 @@ def _os_error(exc: OSError) -> str:
     return redact(f"{reason}: {where}" if where else reason)
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (``kill``, a scheduler ending a job) as an exception: the command cleans up as for
+    Ctrl-C (a run that stored nothing removes its directory; one that stored work stays
+    resumable) instead of dying wherever the signal found it."""
+
+
+def _terminate(signum, frame) -> None:
+    raise Terminated()
+
+
+@contextlib.contextmanager
+def _sigterm_as_exception():
+    try:
+        previous = signal.signal(signal.SIGTERM, _terminate)
+    except ValueError:  # not the main thread (e.g. main() called from a worker thread): leave it
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run one command. Every failure ends as one line on stderr: exit 2 for input the user
     can fix (bad options, files, data, a path that cannot be written), 1 for a defect of
-    ours (set SUPERTML_DEBUG=1 for its traceback), 130 when interrupted."""
+    ours (set SUPERTML_DEBUG=1 for its traceback), 130 when interrupted (Ctrl-C), 143 when
+    terminated (SIGTERM)."""
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # --help, or a usage error already printed as one line
         return int(exc.code or 0)
     try:
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), _sigterm_as_exception():
             warnings.simplefilter("default")
             warnings.showwarning = _OneLineWarnings()
             return COMMANDS[args.command](args)
     except BenchmarkError as exc:
         print(f"error: {_one_line(exc)}", file=sys.stderr)
         return 2
+    except Terminated:
+        print("terminated", file=sys.stderr)
+        return 128 + signal.SIGTERM
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

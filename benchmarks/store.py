@@ -153,14 +153,16 @@ def is_locked(run_dir: Path) -> bool:
 
 
 def discard_unused_run_dir(run_dir: Path) -> None:
-    """Remove a run directory this process created, if it holds no work (no fit, no search)."""
+    """Remove a run directory this process created, if it holds no work: no fit (a record or a
+    failure), no search (stored in results.json, or a study in the run's own optuna.db)."""
     run_dir = Path(run_dir)
     if not run_dir.is_dir() or (run_dir / "optuna.db").exists():
         return
     results = run_dir / RESULTS
     if results.is_file():
         try:
-            if json.loads(results.read_text()).get("records"):
+            stored = json.loads(results.read_text())
+            if any(stored.get(key) for key in ("records", "failures", "tuning")):
                 return
         except (OSError, ValueError, AttributeError):
             return
