@@ -92,6 +92,16 @@ def _setup(kind: str, tmp_path: Path, monkeypatch) -> list[str]:
         path = tmp_path / "d.csv.gz"
         _table().rename(columns={"b": "y"}).to_csv(path, index=False, compression="gzip")
         return _csv_run(path, tmp_path)
+    if kind == "a submission with a second Class column, 'Class '":
+        from datasets.higgsml_toy import make_higgsml_toy
+
+        sol = make_higgsml_toy(n_events=400, seed=1)
+        sol.to_csv(tmp_path / "sol.csv", index=False)
+        test = sol[sol.KaggleSet.isin(["b", "v"])]
+        sub = pd.DataFrame({"EventId": test.EventId, "RankOrder": np.arange(1, len(test) + 1), "Class": test.Label,
+                            "Class ": "b"})  # which Class is the submission's?
+        sub.to_csv(tmp_path / "sub.csv", index=False)
+        return ["score", "--solution", str(tmp_path / "sol.csv"), "--submission", str(tmp_path / "sub.csv")]
     if kind == "a class that weighs nothing":
         df = _table().assign(w=lambda d: np.where(d.y == 1, 0.0, 1.0))
         return _csv_run(_write(tmp_path / "w.csv", df), tmp_path, "--weight", "w")
@@ -122,6 +132,7 @@ CASES = {
     "a column named like pandas' copy": "'y.1' is named like pandas' copy",
     "an unnamed column (an index saved with the table)": "column 1 has no name",
     "a gzipped table with a column named twice": "'y' used more than once",
+    "a submission with a second Class column, 'Class '": "columns 'Class' and 'Class ' differ only in white space",
     "a class that weighs nothing": "the weights of class '1' sum to zero",
     "weights that are all zero": "the weights of class '0', '1' sum to zero",
     "a header quoting a terminal escape": "'label' not found; columns: \\x1b]0;owned\\x07\\x1b[2JAAA",
