@@ -21,7 +21,7 @@ from . import pipeline, store
 from .controls import CONTROLS
 from .core import limits
 from .core.device import resolve_device
-from .core.errors import BenchmarkError, ConfigError
+from .core.errors import BenchmarkError, ConfigError, one_line
 from .core.naming import safe_name
 from .core.scoring import METRICS
 from .core.secrets import MASK, redact
@@ -296,8 +296,9 @@ def _failed_fits(run: store.StoredRun) -> int:
     if not run.failures:
         return 0
     f = run.failures[0]
-    print(f"error: {len(run.failures)} fit(s) failed, first {f.dataset}/{f.model} seed {f.seed}: "
-          f"{_one_line(f.error)}; results.json lists them, `run --resume {run.run_dir}` reruns them", file=sys.stderr)
+    print("error: " + _one_line(f"{len(run.failures)} fit(s) failed, first {f.dataset}/{f.model} seed {f.seed}: "
+                                f"{f.error}; results.json lists them, `run --resume {run.run_dir}` reruns them"),
+          file=sys.stderr)
     return 2 if all(f.error_kind == "input" for f in run.failures) else 1
 
 
@@ -477,14 +478,14 @@ class _OneLineWarnings:
         self.seen: set[str] = set()
 
     def __call__(self, message, category, filename, lineno, file=None, line=None) -> None:
-        text = redact(" ".join(str(message).split()))
+        text = redact(one_line(message))
         if text not in self.seen:
             self.seen.add(text)
             print(f"warning: {text}", file=file or sys.stderr)
 
 
 def _one_line(exc: BaseException) -> str:
-    text = " ".join(str(exc).split()) or type(exc).__name__
+    text = one_line(exc) or type(exc).__name__
     return redact(text)
 
 
@@ -492,7 +493,7 @@ def _os_error(exc: OSError) -> str:
     """An OSError as the user needs it: what went wrong with which path."""
     where = exc.filename if exc.filename is not None else ""
     reason = exc.strerror or _one_line(exc)
-    return redact(f"{reason}: {where}" if where else reason)
+    return redact(one_line(f"{reason}: {where}" if where else reason))
 
 
 class Terminated(KeyboardInterrupt):
