@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
+import signal
 import sys
 import warnings
 from dataclasses import replace
@@ -20,7 +22,7 @@ from . import pipeline, store
 from .controls import CONTROLS
 from .core import limits
 from .core.device import resolve_device
-from .core.errors import BenchmarkError, ConfigError
+from .core.errors import BenchmarkError, ConfigError, one_line
 from .core.naming import safe_name
 from .core.scoring import METRICS
 from .core.secrets import MASK, redact
@@ -296,8 +298,9 @@ def _failed_fits(run: store.StoredRun) -> int:
     if not run.failures:
         return 0
     f = run.failures[0]
-    print(f"error: {len(run.failures)} fit(s) failed, first {f.dataset}/{f.model} seed {f.seed}: "
-          f"{_one_line(f.error)}; results.json lists them, `run --resume {run.run_dir}` reruns them", file=sys.stderr)
+    print("error: " + _one_line(f"{len(run.failures)} fit(s) failed, first {f.dataset}/{f.model} seed {f.seed}: "
+                                f"{f.error}; results.json lists them, `run --resume {run.run_dir}` reruns them"),
+          file=sys.stderr)
     return 2 if all(f.error_kind == "input" for f in run.failures) else 1
 
 
@@ -494,14 +497,14 @@ class _OneLineWarnings:
         self.seen: set[str] = set()
 
     def __call__(self, message, category, filename, lineno, file=None, line=None) -> None:
-        text = redact(" ".join(str(message).split()))
+        text = redact(one_line(message))
         if text not in self.seen:
             self.seen.add(text)
             print(f"warning: {text}", file=file or sys.stderr)
 
 
 def _one_line(exc: BaseException) -> str:
-    text = " ".join(str(exc).split()) or type(exc).__name__
+    text = one_line(exc) or type(exc).__name__
     return redact(text)
 
 
@@ -509,26 +512,53 @@ def _os_error(exc: OSError) -> str:
     """An OSError as the user needs it: what went wrong with which path."""
     where = exc.filename if exc.filename is not None else ""
     reason = exc.strerror or _one_line(exc)
-    return redact(f"{reason}: {where}" if where else reason)
+    return redact(one_line(f"{reason}: {where}" if where else reason))
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (``kill``, a scheduler ending a job) as an exception: the command cleans up as for
+    Ctrl-C (a run that stored nothing removes its directory; one that stored work stays
+    resumable) instead of dying wherever the signal found it."""
+
+
+def _terminate(signum, frame) -> None:
+    raise Terminated()
+
+
+@contextlib.contextmanager
+def _sigterm_as_exception():
+    try:
+        previous = signal.signal(signal.SIGTERM, _terminate)
+    except ValueError:  # not the main thread (e.g. main() called from a worker thread): leave it
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run one command. Every failure ends as one line on stderr: exit 2 for input the user
     can fix (bad options, files, data, a path that cannot be written), 1 for a defect of
-    ours (set SUPERTML_DEBUG=1 for its traceback), 130 when interrupted."""
+    ours (set SUPERTML_DEBUG=1 for its traceback), 130 when interrupted (Ctrl-C), 143 when
+    terminated (SIGTERM)."""
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # --help, or a usage error already printed as one line
         return int(exc.code or 0)
     try:
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), _sigterm_as_exception():
             warnings.simplefilter("default")
             warnings.showwarning = _OneLineWarnings()
             return COMMANDS[args.command](args)
     except BenchmarkError as exc:
         print(f"error: {_one_line(exc)}", file=sys.stderr)
         return 2
+    except Terminated:
+        print("terminated", file=sys.stderr)
+        return 128 + signal.SIGTERM
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

@@ -29,7 +29,7 @@ from models import model_entry
 
 from .core.errors import BenchmarkError, ConfigError, MissingBackendError
 from .core.secrets import redact
-from .fits import FitData, FitResources, FitResult, FitTask, failure_record, warm_up
+from .fits import FitData, FitResources, FitResult, FitTask, failure_record, usable_cores, warm_up
 from .suite import ModelSpec
 from .tuning import TuneJob, require_trials, study_summary
 
@@ -88,8 +88,31 @@ def worker_env(plugins: tuple[str, ...] = ()) -> dict:
 # --------------------------------------------------------------------------- Ray
 
 
+# A Ray head's GCS and its client server (ray://) are gRPC servers: over plain TCP they answer
+# the HTTP/2 connection preface with a SETTINGS frame (RFC 9113, section 3.4).
+HTTP2_PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + bytes([0, 0, 0, 4, 0, 0, 0, 0, 0])  # + empty SETTINGS
+HTTP2_SETTINGS = 4
+
+
+def _answers_http2(sock: socket.socket) -> bool:
+    """Whether the server behind ``sock`` answers the HTTP/2 preface with a frame header of type
+    SETTINGS within the probe's timeout (something else listening does not: Ray would then hang)."""
+    try:
+        sock.sendall(HTTP2_PREFACE)
+        header = b""
+        while len(header) < 9:
+            chunk = sock.recv(9 - len(header))
+            if not chunk:
+                return False
+            header += chunk
+    except OSError:  # reset or timed out
+        return False
+    return header[3] == HTTP2_SETTINGS
+
+
 def _probe(address: str) -> None:
-    """Fail in seconds, with one line, when nothing listens at ``address`` (Ray itself waits minutes)."""
+    """Fail in seconds, with one line, when nothing listens at ``address`` or what listens is not a
+    Ray cluster (Ray itself waits minutes and prints pages of warnings)."""
     if address == "auto":
         return
     hostport = address.split("://", 1)[-1].rstrip("/")
@@ -97,9 +120,26 @@ def _probe(address: str) -> None:
     if not host or not port.isdigit():
         raise ConfigError(f"--address {address!r}: expected HOST:PORT, ray://HOST:PORT or auto")
     try:
-        socket.create_connection((host.strip("[]"), int(port)), timeout=PROBE_TIMEOUT_S).close()
+        sock = socket.create_connection((host.strip("[]"), int(port)), timeout=PROBE_TIMEOUT_S)
     except OSError as exc:
         raise ConfigError(f"cannot reach a Ray cluster at {address}: {exc.strerror or exc}") from None
+    with sock:
+        # With RAY_USE_TLS the server expects a TLS handshake first: the plain preface cannot tell.
+        if os.environ.get("RAY_USE_TLS", "0").lower() not in ("1", "true") and not _answers_http2(sock):
+            raise ConfigError(f"{address} is not a Ray cluster: something listens there, but it does not answer "
+                              "as Ray's gRPC endpoint does (the head's GCS port, default 6379, or ray://HOST:10001)")
+
+
+class _TokenAuthEnabledNote(logging.Filter):
+    """Drops Ray's note that token authentication is on (its default, printed by every run that
+    starts or joins Ray); its warning that a cluster runs *without* authentication stays."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith("Token authentication is enabled")
+
+
+# The module that logs it (Ray 2.5x); if Ray moves it, the note is merely printed again.
+logging.getLogger("ray._private.authentication.authentication_token_setup").addFilter(_TokenAuthEnabledNote())
 
 
 def start_ray(address: str | None = None, **init) -> bool:
@@ -196,7 +236,13 @@ class LocalExecutor:
         return {"name": self.name, "threads_per_fit": opts.threads}
 
     def check(self, needs: Iterable[tuple[str, FitResources]]) -> None:
-        return None
+        """Refuse, before any work, a fit asking for more threads than this machine has: they
+        would only contend (the same check Ray's executor makes against its largest node)."""
+        cores = usable_cores()
+        for label, r in needs:
+            if r.cpus > cores:
+                raise ConfigError(f"{label}: a fit asks for {r.cpus} CPU threads, but this machine has {cores} "
+                                  "usable cores; lower --threads (or the model's own thread parameter)")
 
     def prepare(self, device: str) -> None:
         """CUDA's one-off costs paid before the first search or fit (not inside either's time)."""

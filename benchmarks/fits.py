@@ -26,7 +26,7 @@ import numpy as np
 from datasets import Splits
 from models import model_info
 
-from .core.errors import BenchmarkError
+from .core.errors import BenchmarkError, one_line
 from .run_record import Failure, Record
 from .suite import ModelSpec
 
@@ -196,7 +196,7 @@ def error_line(exc: BaseException) -> tuple[str, str]:
     ``memory`` for MemoryError, ``internal`` for a defect of ours."""
     if isinstance(exc, BenchmarkError):
         return "input", str(exc) or type(exc).__name__
-    text = " ".join(str(exc).split())
+    text = one_line(exc)
     if isinstance(exc, MemoryError):
         return "memory", "out of memory" + (f": {text}" if text else "")
     return "internal", f"{type(exc).__name__}: {text}" if text else type(exc).__name__

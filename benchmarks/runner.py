@@ -26,6 +26,7 @@ from .controls import CONTROLS
 from .core import limits
 from .core.device import resolve_device
 from .core.errors import ConfigError
+from .core.naming import refuse_shared_files
 from .core.secrets import redact
 from .executors import EXECUTORS, check_executor_options, make_executor
 from .fits import (DatasetFacts, FitData, FitResult, FitTask, effective_threads, error_line, failure_record,
@@ -151,6 +152,7 @@ def plan_run(suite: Suite, opts: RunOptions) -> Plan:
         models = tuple(m for m in models if m.entry in (None, DEFAULT))
         if not models:
             raise ConfigError("--no-tune leaves no model to run: every model asked for is a tuned entry")
+    refuse_shared_files("models", [(m.label, m.label) for m in models], "; give each a distinct label")
     if opts.data is not None and not any(pipeline.takes_data_file(d.name) for d in suite.datasets):
         raise ConfigError(f"--data is a dataset file, but no dataset of suite {suite.name!r} reads one")
     planned = []
@@ -163,6 +165,8 @@ def plan_run(suite: Suite, opts: RunOptions) -> Plan:
         for spec in models:  # bad parameters (for this data) fail here, before hours of training
             pipeline.check_model(spec, spec.params, device, first.for_model(spec))
         planned.append(PlannedDataset(dspec, ds, seeds, first))
+        refuse_shared_files("datasets", [(d.spec.name, d.ds.name) for d in planned],
+                            "; list each table once (a csv: table is named after its file: rename one of the files)")
     controls = (NO_CONTROL,) + ((opts.control,) if opts.control != NO_CONTROL else ())
     return Plan(suite, tuple(planned), models, controls, device)
 

@@ -22,7 +22,7 @@ import numpy as np
 
 from .core.errors import BenchmarkError
 from .core.files import atomic_write
-from .core.naming import safe_name
+from .core.naming import file_name
 from .core.scoring import PRIVATE, SplitArrays
 from .run_record import PREDICTIONS, Failure, FitKey, Record, check_fields, freeze, thaw
 
@@ -36,7 +36,7 @@ SCHEMA = 1  # the layout of results.json; a reader refuses any other
 
 def example_image_path(run_dir: Path, dataset: str, model_label: str) -> Path:
     """Where a run keeps a SuperTML model's example images (written by the runner, shown by reports)."""
-    return Path(run_dir) / PLOTS / f"{safe_name(dataset)}__{safe_name(model_label)}__examples.png"
+    return Path(run_dir) / PLOTS / f"{file_name(dataset)}__{file_name(model_label)}__examples.png"
 
 
 def strict_json(obj: Any) -> Any:
@@ -173,14 +173,16 @@ def is_locked(run_dir: Path) -> bool:
 
 
 def discard_unused_run_dir(run_dir: Path) -> None:
-    """Remove a run directory this process created, if it holds no work (no fit, no search)."""
+    """Remove a run directory this process created, if it holds no work: no fit (a record or a
+    failure), no search (stored in results.json, or a study in the run's own optuna.db)."""
     run_dir = Path(run_dir)
     if not run_dir.is_dir() or (run_dir / "optuna.db").exists():
         return
     results = run_dir / RESULTS
     if results.is_file():
         try:
-            if json.loads(results.read_text()).get("records"):
+            stored = json.loads(results.read_text())
+            if any(stored.get(key) for key in ("records", "failures", "tuning")):
                 return
         except (OSError, ValueError, AttributeError):
             return
@@ -410,8 +412,9 @@ class RunWriter:
 
 
 def record_key(rec: Record) -> str:
-    """The file-name stem of a record's predictions: dataset, model, control and seed."""
-    return f"{safe_name(rec.dataset)}__{safe_name(rec.model)}__{rec.control}__seed{rec.seed}"
+    """The file-name stem of a record's predictions: dataset, model, control and seed; distinct
+    fits get distinct stems (``file_name``), so no record's file overwrites another's."""
+    return f"{file_name(rec.dataset)}__{file_name(rec.model)}__{file_name(rec.control)}__seed{rec.seed}"
 
 
 def _intact(run_dir: Path, record: Record) -> bool:

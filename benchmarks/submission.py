@@ -10,16 +10,16 @@ b_reg = 10, on the events the submission classifies as ``s``.
 from __future__ import annotations
 
 import warnings
-import zlib
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from .core.errors import DataError
+from .core.errors import DataError, excerpts
 from datasets.higgsml import BACKGROUND_TOTAL, SIGNAL_TOTAL
 
 from .core.metrics import B_REG, ams, weighted_auc
+from .core.tables import read_csv
 
 SUBMISSION_COLUMNS = ("EventId", "RankOrder", "Class")
 SOLUTION_COLUMNS = ("EventId", "Label", "KaggleSet", "KaggleWeight")
@@ -27,15 +27,13 @@ TEST_SETS = {"b": "public", "v": "private"}
 
 
 def _first(values, k: int = 5) -> str:
-    values = list(values)
-    shown = ", ".join(str(v) for v in values[:k])
-    return shown + (", ..." if len(values) > k else "")
+    return excerpts(values, k)
 
 
 def _require_columns(df: pd.DataFrame, needed, what: str) -> None:
     missing = [c for c in needed if c not in df.columns]
     if missing:
-        raise DataError(f"{what} lacks column(s) {', '.join(missing)}; it has {', '.join(map(str, df.columns))}")
+        raise DataError(f"{what} lacks column(s) {', '.join(missing)}; it has {excerpts(df.columns)}")
 
 
 def _integer_column(df: pd.DataFrame, col: str, what: str) -> np.ndarray:
@@ -50,11 +48,7 @@ def _read_csv(path, what: str, **kwargs) -> pd.DataFrame:
     path = Path(path)
     if not path.is_file():
         raise DataError(f"{what} file not found: {path}")
-    try:
-        return pd.read_csv(path, **kwargs)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, ValueError,
-            OSError, EOFError, zlib.error) as exc:  # corrupt or truncated gzip included
-        raise DataError(f"cannot read {what} {path}: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from None
+    return read_csv(path, what, **kwargs)
 
 
 def validate_submission(df: pd.DataFrame) -> pd.DataFrame:

@@ -14,6 +14,7 @@ from datasets.preprocess import PreprocessConfig
 
 from .core import limits
 from .core.errors import ConfigError
+from .core.naming import refuse_shared_files
 
 SUITES_DIR = Path(__file__).parent / "suites"
 
@@ -277,6 +278,8 @@ def _parse(raw: dict, source: str, default_name: str) -> Suite:
     dupes = {lab for lab in labels if labels.count(lab) > 1}
     if dupes:
         raise ConfigError(f"suite {default_name}: duplicate model labels {', '.join(sorted(dupes))}; give each a distinct label")
+    refuse_shared_files(f"suite {default_name}: model labels", [(lab, lab) for lab in labels],
+                        "; give each a distinct label")
     if not datasets or not models:
         raise ConfigError(f"suite {default_name}: needs at least one dataset and one model")
     if not isinstance(raw.get("blind", False), bool):

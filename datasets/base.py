@@ -7,7 +7,7 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from benchmarks.core.errors import DataError
+from benchmarks.core.errors import DataError, excerpt, excerpts
 from benchmarks.core.limits import MAX_ABS_VALUE
 from benchmarks.core.scoring import get_metric
 
@@ -55,6 +55,9 @@ class Dataset:
             raise DataError(f"{self.name}: {y.shape[0]} labels for {n} rows")
         if len(self.feature_names) != X.shape[1]:
             raise DataError(f"{self.name}: {len(self.feature_names)} names for {X.shape[1]} features")
+        if len(set(self.feature_names)) != len(self.feature_names):  # a model or a report would take one for the other
+            twice = [f for f in dict.fromkeys(self.feature_names) if self.feature_names.count(f) > 1]
+            raise DataError(f"{self.name}: feature name(s) {excerpts(twice, quote=True)} used more than once")
         if not np.issubdtype(X.dtype, np.floating):
             raise DataError(f"{self.name}: features must be numeric floats, got {X.dtype}")
         bad = ~np.isfinite(X)
@@ -62,23 +65,32 @@ class Dataset:
             row, col = np.argwhere(bad)[0]
             raise DataError(
                 f"{self.name}: {int(bad.sum())} NaN/inf feature values "
-                f"(first in column {self.feature_names[col]!r}, row {row})"
+                f"(first in column {excerpt(self.feature_names[col])}, row {row})"
             )
         huge = np.abs(X) > MAX_ABS_VALUE
         if huge.any():
             row, col = np.argwhere(huge)[0]
             raise DataError(f"{self.name}: {int(huge.sum())} feature values beyond ±{MAX_ABS_VALUE:g} (first in column "
-                            f"{self.feature_names[col]!r}, row {row}); rescale them so sums and squares stay finite")
+                            f"{excerpt(self.feature_names[col])}, row {row}); rescale them so sums and squares stay finite")
         if y.min() < 0 or y.max() >= len(self.class_names):
             raise DataError(f"{self.name}: labels outside 0..{len(self.class_names) - 1}")
         if self.weights is not None:
             w = self.weights
             if w.shape != (n,) or not np.isfinite(w).all() or (w < 0).any() or (w > MAX_ABS_VALUE).any():
                 raise DataError(f"{self.name}: weights must be {n} finite non-negative numbers below {MAX_ABS_VALUE:g}")
+            # Training balances the classes by their weight totals and scoring divides by them:
+            # a class that weighs nothing would make every fit fail, not this load.
+            counts = np.bincount(y, minlength=len(self.class_names))
+            totals = np.bincount(y, weights=w, minlength=len(self.class_names))
+            weightless = [c for c in range(len(self.class_names)) if counts[c] and totals[c] <= 0]
+            if weightless:
+                names = excerpts([self.class_names[c] for c in weightless], quote=True)
+                raise DataError(f"{self.name}: the weights of class {names} sum to zero; every class needs some "
+                                "positive weight")
         self.scorer.check_task(self.name, len(self.class_names), self.weights is not None)
         unknown = [c for c in self.categorical if c not in self.feature_names]
         if unknown:
-            raise DataError(f"{self.name}: categorical column(s) {', '.join(map(repr, unknown))} are not features")
+            raise DataError(f"{self.name}: categorical column(s) {excerpts(unknown, quote=True)} are not features")
 
     @property
     def scorer(self):

@@ -20,8 +20,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from benchmarks.core.errors import DataError
+from benchmarks.core.errors import DataError, excerpt
 from benchmarks.core.limits import check_table_file
+from benchmarks.core.tables import read_csv
 
 from . import cache
 from .base import Dataset
@@ -123,7 +124,7 @@ def _check_download(path: Path, url: str, gzipped: bool) -> None:
     except (OSError, EOFError, UnicodeDecodeError, zlib.error) as exc:
         raise DataError(f"download from {url} is not a readable HiggsML file: {exc}") from None
     if tuple(header.split(",")) != COLUMNS:
-        raise DataError(f"download from {url} does not have the HiggsML header: {header[:80]!r}")
+        raise DataError(f"download from {url} does not have the HiggsML header: {excerpt(header)}")
 
 
 def cached(dest_dir: str | os.PathLike | None = None, url: str = URL) -> bool:
@@ -181,11 +182,7 @@ def fetch(dest_dir: str | os.PathLike | None = None, url: str = URL, force: bool
 def read_higgsml(path: str | os.PathLike) -> pd.DataFrame:
     """Read and validate a HiggsML CSV (plain or gzipped); columns come back in file order."""
     p = check_table_file(Path(path), "HiggsML data file")
-    try:
-        df = pd.read_csv(p, dtype={"Label": str, "KaggleSet": str}, compression="infer")
-    except (OSError, EOFError, zlib.error, UnicodeDecodeError, ValueError, pd.errors.ParserError,
-            pd.errors.EmptyDataError) as exc:  # ValueError: pandas on malformed fields
-        raise DataError(f"cannot read HiggsML file {p}: {exc}") from None
+    df = read_csv(p, "HiggsML file", dtype={"Label": str, "KaggleSet": str})
     validate_higgsml(df, str(p))
     return df.loc[:, list(COLUMNS)]
 
@@ -193,7 +190,7 @@ def read_higgsml(path: str | os.PathLike) -> pd.DataFrame:
 def _show(values, limit: int = 5) -> str:
     values = list(values)
     more = f" (+{len(values) - limit} more)" if len(values) > limit else ""
-    return ", ".join(repr(v) for v in values[:limit]) + more
+    return ", ".join(excerpt(v) if isinstance(v, str) else repr(v) for v in values[:limit]) + more
 
 
 def validate_higgsml(df: pd.DataFrame, source: str) -> None:
@@ -217,7 +214,7 @@ def validate_higgsml(df: pd.DataFrame, source: str) -> None:
     if nonnumeric:
         col = nonnumeric[0]
         bad = df[col][pd.to_numeric(df[col], errors="coerce").isna() & df[col].notna()]
-        example = f" (e.g. {bad.iloc[0]!r} in row {bad.index[0]})" if len(bad) else ""
+        example = f" (e.g. {excerpt(bad.iloc[0])} in row {bad.index[0]})" if len(bad) else ""
         raise DataError(f"{source}: non-numeric values in {_show(nonnumeric)}{example}")
 
     nan = df.isna().sum()

@@ -41,7 +41,7 @@ from typing import Mapping
 import numpy as np
 
 from benchmarks.core import network
-from benchmarks.core.errors import ConfigError, DataError
+from benchmarks.core.errors import ConfigError, DataError, excerpt, excerpts
 from benchmarks.core.files import atomic_write
 from benchmarks.core.limits import check_table_file
 from benchmarks.core.registry import Entry
@@ -163,15 +163,16 @@ def _attribute(rest: str, lineno: int) -> Attribute:
     name, spec = _unquote(m.group(1)), m.group(2).strip()
     if spec.startswith("{"):
         if not spec.endswith("}"):
-            raise DataError(f"line {lineno}: attribute {name!r}: value set {spec!r} has no closing brace")
+            raise DataError(f"line {lineno}: attribute {excerpt(name)}: value set {excerpt(spec)} has no closing brace")
         values = tuple(_unquote(v) for v in spec[1:-1].split(","))
         if not values or any(not v for v in values) or len(set(values)) != len(values):
-            raise DataError(f"line {lineno}: attribute {name!r}: value set {spec!r} has empty or repeated values")
+            raise DataError(f"line {lineno}: attribute {excerpt(name)}: value set {excerpt(spec)} has empty or "
+                            "repeated values")
         return Attribute(name, "nominal", values)
     typ = _NUMERIC_TYPE.match(spec)
     if not typ:
-        raise DataError(f"line {lineno}: attribute {name!r} has type {spec!r}; KEEL's are real, integer "
-                        "(with an optional [lo, hi]) and {a, b, ...}")
+        raise DataError(f"line {lineno}: attribute {excerpt(name)} has type {excerpt(spec)}; KEEL's are real, "
+                        "integer (with an optional [lo, hi]) and {a, b, ...}")
     return Attribute(name, "integer" if typ.group(1).lower() == "integer" else "real")
 
 
@@ -202,19 +203,19 @@ def _header(lines: list[tuple[int, str]]):
         elif keyword == "@data":
             break
         else:
-            raise DataError(f"line {lineno}: unknown header line {s[:40]!r}")
+            raise DataError(f"line {lineno}: unknown header line {excerpt(s)}")
     else:
         raise DataError("the header has no @data line")
     if not attributes:
         raise DataError("the header declares no @attribute")
     names = [a.name for a in attributes]
     if len(set(names)) != len(names):
-        raise DataError(f"attribute {next(n for n in names if names.count(n) > 1)!r} is declared twice")
+        raise DataError(f"attribute {excerpt(next(n for n in names if names.count(n) > 1))} is declared twice")
     for role, listed in (("@inputs", inputs), ("@outputs", outputs)):
         unknown = [n for n in listed or () if n not in names]
         if unknown:
-            raise DataError(f"{role} names {', '.join(map(repr, unknown))}, not among the @attribute lines "
-                            f"({', '.join(names[:8])}{', ...' if len(names) > 8 else ''})")
+            raise DataError(f"{role} names {excerpts(unknown, quote=True)}, not among the @attribute lines "
+                            f"({excerpts(names)})")
     return relation, attributes, inputs, outputs, i + 1
 
 
@@ -252,7 +253,8 @@ def _numeric_column(attr: Attribute, cells: list[str], linenos: list[int]) -> np
     if values is None:
         for cell, lineno in zip(cells, linenos):
             if cell not in MISSING and _numbers([cell]) is None:
-                raise DataError(f"attribute {attr.name!r} ({attr.kind}): {cell!r} on line {lineno} is not a number")
+                raise DataError(f"attribute {excerpt(attr.name)} ({attr.kind}): {excerpt(cell)} on line {lineno} "
+                                "is not a number")
     return values
 
 
@@ -266,8 +268,8 @@ def _nominal_codes(name: str, cells: list[str], order: tuple[str, ...], linenos:
             continue
         code = index.get(_unquote(cell))
         if code is None:
-            raise DataError(f"attribute {name!r}: value {cell!r} on line {linenos[j]} is not among its declared "
-                            f"values {{{', '.join(order[:10])}{', ...' if len(order) > 10 else ''}}}")
+            raise DataError(f"attribute {excerpt(name)}: value {excerpt(cell)} on line {linenos[j]} is not among its "
+                            f"declared values {{{excerpts(order, 10)}}}")
         codes[j] = code
     return codes
 
@@ -287,18 +289,18 @@ def _classes(name: str, cells: list[str], declared: tuple[str, ...] | None, line
     left out and named; a missing or single class is an error."""
     missing = [lineno for cell, lineno in zip(cells, linenos) if cell in MISSING]
     if missing:
-        raise DataError(f"the class ({name!r}) is missing on {len(missing)} row(s), first on line {missing[0]}")
+        raise DataError(f"the class ({excerpt(name)}) is missing on {len(missing)} row(s), first on line {missing[0]}")
     values = [_unquote(c) for c in cells]
     seen = set(values)
     if declared is not None:
         unknown = next((v for v in values if v not in declared), None)
         if unknown is not None:
-            raise DataError(f"class attribute {name!r}: value {unknown!r} on line {linenos[values.index(unknown)]} "
-                            f"is not among its declared values {{{', '.join(declared)}}}")
+            raise DataError(f"class attribute {excerpt(name)}: value {excerpt(unknown)} on line "
+                            f"{linenos[values.index(unknown)]} is not among its declared values {{{excerpts(declared, 10)}}}")
     order = list(declared) if declared is not None else _natural(seen)
     present = [c for c in order if c in seen]
     if len(present) < 2:
-        raise DataError(f"the class column {name!r} has a single value ({present[0]!r}): nothing to classify")
+        raise DataError(f"the class column {excerpt(name)} has a single value ({excerpt(present[0])}): nothing to classify")
     empty = [c for c in order if c not in seen]
     notes = (f"Declared classes without rows left out: {', '.join(empty)}.",) if empty else ()
     index = {c: i for i, c in enumerate(present)}
@@ -321,7 +323,7 @@ def parse_keel(text: str) -> KeelTable:
                                              next((a.name for a in reversed(attributes) if a.name not in inputs),
                                                   attributes[-1].name))
         if inputs is not None and output in inputs:
-            raise DataError(f"attribute {output!r} is both an input and the output")
+            raise DataError(f"attribute {excerpt(output)} is both an input and the output")
         wanted = set(inputs) if inputs is not None else {a.name for a in attributes} - {output}
         dropped = [a.name for a in attributes if a.name not in wanted and a.name != output]
         if dropped:

@@ -38,7 +38,7 @@ import numpy as np
 import pandas as pd
 
 from benchmarks.core import limits, network
-from benchmarks.core.errors import ConfigError, DataError
+from benchmarks.core.errors import ConfigError, DataError, excerpt
 from benchmarks.core.registry import Entry
 
 from .base import Dataset
@@ -128,6 +128,7 @@ def _fetch_openml(data_id: int, home: Path, target: str | None):
                                  n_retries=1, delay=1.0, **kwargs)
     except (OSError, ValueError, KeyError, TypeError, EOFError, pd.errors.ParserError) as exc:
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        first = excerpt(first, 120, quote=False)
         raise DataError(f"openml:{data_id}: scikit-learn could not read it ({type(exc).__name__}: {first})") from None
     finally:
         socket.setdefaulttimeout(timeout)
@@ -318,7 +319,7 @@ def class_labels(y: pd.Series, data_id: int, declared: list[str] | None = None
     if isinstance(y, pd.DataFrame):
         raise DataError(f"openml:{data_id}: {y.shape[1]} target columns; pick one with options = {{ target = ... }}")
     if not isinstance(y.dtype, pd.CategoricalDtype):
-        raise DataError(f"openml:{data_id}: target {y.name!r} is not nominal (a regression table?); "
+        raise DataError(f"openml:{data_id}: target {excerpt(y.name)} is not nominal (a regression table?); "
                         "only classification tables are supported")
     values = y.astype(str)
     seen = set(values[y.notna()])
@@ -327,7 +328,7 @@ def class_labels(y: pd.Series, data_id: int, declared: list[str] | None = None
     empty = [c for c in order if c not in seen]
     notes = (f"Classes without rows left out: {', '.join(empty)}.",) if empty else ()
     if len(present) < 2:
-        raise DataError(f"openml:{data_id}: target {y.name!r} has a single class")
+        raise DataError(f"openml:{data_id}: target {excerpt(y.name)} has a single class")
     codes = values.map({c: i for i, c in enumerate(present)}).to_numpy(dtype=np.int64)
     return codes, tuple(present), notes
 

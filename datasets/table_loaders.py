@@ -1,14 +1,14 @@
 """Ordinary tables: scikit-learn's bundled Iris, Wine, breast cancer and digits, and any user CSV."""
 from __future__ import annotations
 
-import zlib
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from benchmarks.core.errors import DataError
+from benchmarks.core.errors import DataError, excerpt, excerpts
 from benchmarks.core.limits import check_table_file
+from benchmarks.core.tables import check_columns, read_csv
 
 from .base import Dataset
 from .registry import register_dataset
@@ -75,12 +75,7 @@ def csv(path: str | None = None, target: str | None = None, weight: str | None =
     if not target:
         raise DataError("csv dataset needs the label column: --target COL")
     p = check_table_file(Path(path), "csv file")
-    try:
-        df = pd.read_csv(p, compression="infer")
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, OSError, EOFError,
-            zlib.error, ValueError) as exc:  # a truncated or corrupt .gz among them
-        first = str(exc).splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise DataError(f"cannot read {p} as CSV: {first}") from None
+    df = read_csv(p, "CSV file")
     return table_dataset(df, target=target, weight=weight, id_column=id_column,
                          name=f"csv:{p.name}", source=str(p), metric=metric, categorical=categorical)
 
@@ -96,26 +91,27 @@ def table_dataset(df: pd.DataFrame, target: str, weight: str | None = None,
                   id_column: str | None = None, name: str = "csv", source: str = "",
                   metric: str = "accuracy", categorical: str | list | tuple = ()) -> Dataset:
     """Validate a DataFrame and turn it into a Dataset (labels from any column type)."""
+    check_columns(df.columns, name)
     for role, col in (("target", target), ("weight", weight), ("id", id_column)):
         if col is not None and col not in df.columns:
-            raise DataError(f"{name}: {role} column {col!r} not found; columns: {', '.join(map(str, df.columns))}")
+            raise DataError(f"{name}: {role} column {excerpt(col)} not found; columns: {excerpts(df.columns)}")
     feature_cols = [c for c in df.columns if c not in {target, weight, id_column}]
     if not feature_cols:
-        raise DataError(f"{name}: no feature columns besides {target!r}")
+        raise DataError(f"{name}: no feature columns besides {excerpt(target)}")
     bad = [c for c in feature_cols if not pd.api.types.is_numeric_dtype(df[c]) or pd.api.types.is_bool_dtype(df[c])]
     if bad:
-        raise DataError(f"{name}: non-numeric feature columns: {', '.join(map(str, bad))} (encode them as numbers first)")
+        raise DataError(f"{name}: non-numeric feature columns: {excerpts(bad)} (encode them as numbers first)")
     labels = df[target]
     if labels.isna().any():
-        raise DataError(f"{name}: target column {target!r} has {int(labels.isna().sum())} missing values")
+        raise DataError(f"{name}: target column {excerpt(target)} has {int(labels.isna().sum())} missing values")
     classes, y = np.unique(labels.astype(str).to_numpy(), return_inverse=True)
     if len(classes) < 2:
-        raise DataError(f"{name}: target column {target!r} has a single class")
+        raise DataError(f"{name}: target column {excerpt(target)} has a single class")
     w = None
     if weight is not None:
         w = pd.to_numeric(df[weight], errors="coerce").to_numpy(dtype=np.float64)
         if not np.isfinite(w).all() or (w < 0).any():
-            raise DataError(f"{name}: weight column {weight!r} must hold finite non-negative numbers")
+            raise DataError(f"{name}: weight column {excerpt(weight)} must hold finite non-negative numbers")
     ids = df[id_column].to_numpy() if id_column else None
     return Dataset(
         name=name,

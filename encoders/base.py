@@ -18,7 +18,7 @@ import numpy as np
 
 from benchmarks.core.errors import ConfigError, DataError, MissingBackendError
 from benchmarks.core.limits import MAX_IMAGE_SIZE
-from benchmarks.core.params import NONE, SEED, Declared, Param, Rule, integer, one_of
+from benchmarks.core.params import MAX_THREADS, NONE, SEED, Declared, Param, Rule, integer, one_of
 from benchmarks.core.weights import balance_classes, missing_mask
 
 ORDERS = ("as-is", "importance")
@@ -125,7 +125,7 @@ class ImageEncoder(Declared):
         "dtype": Param("uint8", one_of(*DTYPES).named(f"one of {', '.join(DTYPES)}"), "uint8 (0..255) or float32 (0..1)"),
         "importances": Param(None, doc="per-feature importances instead of fitting a random forest"),
         "random_state": Param(0, SEED, "seed of the importance forest"),
-        "n_jobs": Param(1, integer(1).named("a positive integer"), "threads for transform"),
+        "n_jobs": Param(1, integer(1, MAX_THREADS).named(f"an integer from 1 to {MAX_THREADS}"), "threads for transform"),
     }
 
     def _after_init(self) -> None:

@@ -59,7 +59,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from benchmarks.core.errors import ConfigError
-from benchmarks.core.params import Param, integer, real
+from benchmarks.core.params import MAX_ROUNDS, Param, integer, real
 
 from .base import unknown
 from .grid import PlacementEncoder
@@ -296,8 +296,8 @@ class IGTDEncoder(PlacementEncoder):
                                   "feature-feature distance: pearson (1 - r), spearman or euclidean"),
         "pixel_distance": Param("euclidean", unknown(*PIXEL_DISTANCES), "cell-cell distance: euclidean or manhattan"),
         "error": Param("squared", unknown(*ERRORS), "loss of a rank difference: squared or abs"),
-        "max_step": Param(1000, integer(1).named("a positive integer"), "most swap steps"),
-        "val_step": Param(50, integer(1).named("a positive integer"), "steps over which the gain is checked"),
+        "max_step": Param(1000, integer(1, MAX_ROUNDS).named(f"an integer from 1 to {MAX_ROUNDS}"), "most swap steps"),
+        "val_step": Param(50, integer(1, MAX_ROUNDS).named(f"an integer from 1 to {MAX_ROUNDS}"), "steps over which the gain is checked"),
         "switch_t": Param(0.0, real(), "swap if the relative error change is at most this"),
         "min_gain": Param(1e-5, real(0.0), "stop if no step of the last val_step gained this much (relative)"),
         "time_budget": Param(60.0, real(0.0, low_open=True).named("a number of seconds > 0"),

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from benchmarks.core.limits import MAX_IMAGE_SIZE
 from benchmarks.core.params import NONE, Param, integer, one_of
 from benchmarks.core.weights import missing_mask
 
@@ -82,7 +83,7 @@ class PixelEncoder(GatherEncoder):
             doc="marker (0/255 stripes), blank (0) or an intensity 0..255"),
         "missing_value": _common["missing_value"],
         "dtype": _common["dtype"],
-        "gap": Param(None, (integer(0) | NONE).named("a non-negative integer or None"),
+        "gap": Param(None, (integer(0, MAX_IMAGE_SIZE) | NONE).named(f"an integer from 0 to {MAX_IMAGE_SIZE} or None"),
                      "background pixels between regions (None: 1 if a region is at least 4 px wide)"),
         "orientation": Param("vertical", unknown(*ORIENTATIONS), "bars' direction, vertical or horizontal"),
         "importances": _common["importances"],

@@ -56,7 +56,7 @@ from itertools import product
 import numpy as np
 
 from benchmarks.core.errors import ConfigError
-from benchmarks.core.params import Param, integer, real
+from benchmarks.core.params import MAX_ROUNDS, Param, integer, real
 
 from .grid import PlacementEncoder
 from .registry import register_encoder
@@ -231,7 +231,7 @@ class REFINEDEncoder(PlacementEncoder):
     """REFINED: one feature per cell, MDS snapped to a grid, then hill climbing."""
 
     PARAMS = {
-        "iterations": Param(5, integer(0).named("a non-negative integer"),
+        "iterations": Param(5, integer(0, MAX_ROUNDS).named(f"an integer from 0 to {MAX_ROUNDS}"),
                             "hill-climbing iterations (each: 9 phases of neighbour swaps)"),
         "time_budget": Param(60.0, real(0.0, low_open=True).named("a number of seconds > 0"),
                              "hard stop of the hill climbing, in seconds since fit began"),

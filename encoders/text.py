@@ -31,6 +31,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from benchmarks.core.errors import ConfigError
+from benchmarks.core.limits import MAX_IMAGE_SIZE
 from benchmarks.core.params import NONE, Param, Rule, integer, one_of
 from benchmarks.core.weights import missing_mask
 
@@ -108,7 +109,7 @@ class TextEncoder(ImageEncoder):
                         "the text drawn for missing values with missing='marker'"),
         "dtype": _common["dtype"],
         "font_path": Param(None, doc="a TrueType font (None: DejaVu Sans Mono, see font.find_font)"),
-        "min_font": Param(5, integer(1).named("a positive integer"),
+        "min_font": Param(5, integer(1, MAX_IMAGE_SIZE).named(f"an integer from 1 to {MAX_IMAGE_SIZE}"),
                           "smallest font size (px) a layout may use; below it fit raises ConfigError"),
         "grid": Param("auto", Rule("'auto', 'square' or (rows, cols)", _grid_ok, ("round", (0, 2))),
                       "equal layout's grid: auto (largest font), square, or (rows, cols)"),

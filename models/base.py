@@ -23,7 +23,8 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from benchmarks.core.device import resolve_device
 from benchmarks.core.errors import ConfigError
 from benchmarks.core.params import (  # noqa: F401  (the rules, re-exported for the model modules)
-    ANY, BOOL, MAPPING, NAMES, NONE, SEED, TEXT, Declared, Param, Rule, integer, one_of, real,
+    ANY, BOOL, MAPPING, MAX_BATCH, MAX_CLASSES, MAX_EPOCHS, MAX_LAYERS, MAX_MEMBERS, MAX_ROUNDS, MAX_ROWS,
+    MAX_THREADS, MAX_WIDTH, NAMES, NONE, SEED, TEXT, THREADS, Declared, Param, Rule, integer, one_of, real,
 )
 
 

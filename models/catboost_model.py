@@ -26,7 +26,10 @@ import numpy as np
 
 from benchmarks.core.errors import ConfigError, DataError
 
-from .base import NAMES, NONE, SEED, TEXT, Param, categorical_columns, count_classes, integer, real
+from .base import (
+    MAX_ROUNDS, MAX_WIDTH, NAMES, NONE, SEED, TEXT, THREADS, Param, categorical_columns, count_classes, integer,
+    real,
+)
 from .registry import register_model
 from .tabular import LibraryModel, _balanced
 
@@ -37,18 +40,21 @@ class CatBoost(LibraryModel):
 
     model_name = "catboost"
     PARAMS = {
-        "iterations": Param(1000, integer(1), "most boosting rounds"),
+        "iterations": Param(1000, integer(1, MAX_ROUNDS), "most boosting rounds"),
         "learning_rate": Param(None, real(0.0, low_open=True) | NONE, "shrinkage per round (None: CatBoost's automatic choice)"),
         "depth": Param(6, integer(1, 16), "depth of the (oblivious) trees"),
         "l2_leaf_reg": Param(3.0, real(0.0), "L2 penalty on leaf values"),
-        "early_stopping_rounds": Param(50, integer(1) | NONE, "rounds without a better validation loss before stopping"),
-        "thread_count": Param(-1, integer() | NONE, "threads (-1: all)"),
+        "early_stopping_rounds": Param(50, integer(1, MAX_ROUNDS) | NONE, "rounds without a better validation loss before stopping"),
+        "thread_count": Param(-1, THREADS, "threads (-1: all)"),
         "random_state": Param(0, SEED, "seed"),
         "feature_names": Param(None, NAMES | NONE, "names of the columns (to find the categorical ones)"),
         "categorical_features": Param(None, NAMES | NONE, "names of the columns CatBoost treats as categories"),
         "device": Param("cpu", TEXT, "'cuda' or 'cuda:N' trains on the GPU, anything else on the CPU"),
     }
     _LIBRARY_OWN = ("iterations", "learning_rate", "depth", "l2_leaf_reg", "thread_count", "random_state")
+    # CatBoost's aliases of the declared counts would bypass their bounds.
+    EXTRA_RULES = {**{alias: integer(1, MAX_ROUNDS) for alias in ("n_estimators", "num_boost_round", "num_trees", "od_wait")},
+                   "border_count": integer(1, MAX_WIDTH), "max_leaves": integer(1, MAX_WIDTH)}
 
     @staticmethod
     def _library():

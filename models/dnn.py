@@ -88,7 +88,10 @@ import numpy as np
 
 from benchmarks.core.errors import ConfigError
 
-from .base import BOOL, NAMES, NONE, Param, Rule, categorical_columns, integer, one_of, real
+from .base import (
+    BOOL, MAX_BATCH, MAX_EPOCHS, MAX_LAYERS, MAX_MEMBERS, MAX_WIDTH, NAMES, NONE, Param, Rule,
+    categorical_columns, integer, one_of, real,
+)
 from .dnn_ladder import LADDER, LADDER_NOTES, LADDER_SMALL, ladder_params  # noqa: F401  (re-exported)
 from .registry import MODELS, register_model
 from .torch_estimator import TorchEstimator
@@ -109,12 +112,14 @@ def _pair(kind: Rule) -> Rule:
                 ("x", (1,), tuple(kind.bad[:1]) * 2))
 
 
-WIDTH = integer(1) | Rule("'inputs+K'", lambda v: isinstance(v, str) and bool(_INPUTS.match(v)), ("wide",))
+WIDTH = integer(1, MAX_WIDTH) | Rule(
+    "'inputs+K'", lambda v: isinstance(v, str) and bool(_INPUTS.match(v)) and abs(int(v[6:])) <= MAX_WIDTH,
+    ("wide", f"inputs+{MAX_WIDTH + 1}"))
 SIZES = Rule("a list of integers >= 1",
-             lambda v: isinstance(v, (list, tuple)) and all(integer(1).ok(x) for x in v), ("x", [0]))
+             lambda v: isinstance(v, (list, tuple)) and all(integer(1, MAX_WIDTH).ok(x) for x in v), ("x", [0], [MAX_WIDTH + 1]))
 IDS = Rule("a list of distinct integers >= 0",
-           lambda v: isinstance(v, (list, tuple)) and all(integer(0).ok(x) for x in v) and len(set(v)) == len(v),
-           ("x", [0, 0], [-1]))
+           lambda v: isinstance(v, (list, tuple)) and all(integer(0, MAX_MEMBERS).ok(x) for x in v) and len(set(v)) == len(v),
+           ("x", [0, 0], [-1], [MAX_MEMBERS + 1]))
 
 
 def resolve_width(width: int | str, n_inputs: int) -> int:
@@ -143,7 +148,7 @@ class DNN(TorchEstimator):
     model_name = "dnn"
     PARAMS = {
         "width": Param(100, WIDTH, "neurons per layer of the main block, or 'inputs+K'"),
-        "depth": Param(4, integer(1), "layers of the main block"),
+        "depth": Param(4, integer(1, MAX_LAYERS), "layers of the main block"),
         "activation": Param("relu", one_of(*ACTIVATIONS), "relu, selu (LeCun init, alpha-dropout) or swish"),
         "dense": Param(False, BOOL, "dense connections (each layer sees all earlier ones)"),
         "growth_rate": Param(0.0, real(-1.0, 10.0), "LUMIN's width growth per dense layer"),
@@ -151,42 +156,42 @@ class DNN(TorchEstimator):
         "dropout": Param(0.0, real(0.0, 1.0, high_open=True), "dropout after each hidden layer (0: none)"),
         "body": Param("single", one_of(*BODIES), "single, split, bottleneck or wide-deep"),
         "high_prefixes": Param(("DER_",), NAMES, "name prefixes of the high-level features"),
-        "high_width": Param(50, integer(1), "neurons per layer of the high-level block"),
-        "high_depth": Param(1, integer(1), "layers of the high-level block"),
-        "bottleneck": Param(1, integer(1), "bottleneck neurons per block (body='bottleneck')"),
+        "high_width": Param(50, integer(1, MAX_WIDTH), "neurons per layer of the high-level block"),
+        "high_depth": Param(1, integer(1, MAX_LAYERS), "layers of the high-level block"),
+        "bottleneck": Param(1, integer(1, MAX_WIDTH), "bottleneck neurons per block (body='bottleneck')"),
         "feature_names": Param(None, NAMES | NONE, "the columns' names (the harness passes them)"),
         "categorical_features": Param(None, NAMES | NONE, "names of the columns to embed"),
         "embedding_sizes": Param(None, SIZES | NONE, "embedding size per categorical feature (None: LUMIN's rule)"),
         "missing_value": Param(None, real() | NONE, "the data's missing-value marker (None: none)"),
         "time_budget_s": Param(None, real(0.0, low_open=True) | NONE, "stop training after this many seconds"),
         "lr_range_test": Param(False, BOOL, "run the learning-rate range test after fitting"),
-        "n_members": Param(1, integer(1, 1000), "ensemble members trained as one batched network"),
+        "n_members": Param(1, integer(1, MAX_MEMBERS), "ensemble members trained as one batched network"),
         "member_ids": Param(None, IDS | NONE, "which members of random_state's sequence to train"),
         "member_weighting": Param("reciprocal", one_of("reciprocal", "uniform"), "members' weights from their losses"),
-        "batch_size": Param(256, integer(1), "training batch size"),
-        "max_epochs": Param(200, integer(1), "most passes over the training data"),
-        "subepochs": Param(1, integer(1), "engine epochs per pass (LUMIN's sub-epochs)"),
-        "patience": Param(50, integer(1) | NONE, "sub-epochs (or cycles) without improvement before a member stops"),
+        "batch_size": Param(256, integer(1, MAX_BATCH), "training batch size"),
+        "max_epochs": Param(200, integer(1, MAX_EPOCHS), "most passes over the training data"),
+        "subepochs": Param(1, integer(1, MAX_EPOCHS), "engine epochs per pass (LUMIN's sub-epochs)"),
+        "patience": Param(50, integer(1, MAX_EPOCHS) | NONE, "sub-epochs (or cycles) without improvement before a member stops"),
         "schedule": Param("constant", one_of(*SCHEDULES), "learning-rate schedule"),
         "lr": Param(2e-3, real(0.0, low_open=True), "(peak) learning rate"),
         "lr_min": Param(0.0, real(0.0), "lowest learning rate of a cyclic schedule"),
-        "cycle_length": Param(1, integer(1), "first cycle's length in sub-epochs"),
-        "cycle_mult": Param(1, integer(1), "each cycle's length over the previous one's"),
-        "onecycle_lengths": Param((45, 90), _pair(integer(1)), "one-cycle's sub-epochs up and down"),
+        "cycle_length": Param(1, integer(1, MAX_EPOCHS), "first cycle's length in sub-epochs"),
+        "cycle_mult": Param(1, integer(1, MAX_EPOCHS), "each cycle's length over the previous one's"),
+        "onecycle_lengths": Param((45, 90), _pair(integer(1, MAX_EPOCHS)), "one-cycle's sub-epochs up and down"),
         "momentum_range": Param((0.85, 0.95), _pair(real(0.0, 1.0, high_open=True)), "one-cycle's beta1 range"),
         "weight_decay": Param(0.0, real(0.0), "Adam's L2 penalty"),
-        "snapshots": Param(0, integer(0), "cycle-end snapshots per member (SSE/FGE)"),
+        "snapshots": Param(0, integer(0, MAX_MEMBERS), "cycle-end snapshots per member (SSE/FGE)"),
         "snapshot_power": Param(0.0, real(), "snapshot weight exponent (SSE -1, FGE 0)"),
         "swa": Param(False, BOOL, "stochastic weight averaging"),
-        "swa_start": Param(5, integer(0), "sub-epoch (cycle) SWA starts at"),
-        "swa_renewal": Param(5, integer(0), "SWA's renewal period"),
+        "swa_start": Param(5, integer(0, MAX_EPOCHS), "sub-epoch (cycle) SWA starts at"),
+        "swa_renewal": Param(5, integer(0, MAX_EPOCHS), "SWA's renewal period"),
         "augmentation": Param(None, doc="an object with random(X, generator) and views()"),
         "augment": Param(False, BOOL, "augment training rows with augmentation.random"),
         "tta": Param(False, BOOL, "average predictions over augmentation.views()"),
         "class_balance": Param(True, BOOL, "weight each class to the same total in the loss"),
         "standardise": Param(True, BOOL, "scale continuous columns by their training mean and std"),
         "precision": Param("fp32", one_of(*PRECISIONS), "fp32, or bf16 autocast on CUDA"),
-        "eval_batch_size": Param(65536, integer(1), "member-rows per evaluation batch"),
+        "eval_batch_size": Param(65536, integer(1, MAX_BATCH), "member-rows per evaluation batch"),
     }
 
     # ------------------------------------------------------------------ parameters

@@ -10,7 +10,7 @@ import numpy as np
 
 from benchmarks.core.errors import ConfigError
 
-from .base import BOOL, NONE, Param, integer, real
+from .base import BOOL, MAX_BATCH, MAX_EPOCHS, MAX_LAYERS, MAX_WIDTH, NONE, Param, integer, real
 from .registry import register_model
 from .torch_estimator import TorchEstimator
 
@@ -28,19 +28,19 @@ class FCNN(TorchEstimator):
 
     model_name = "fcnn"
     PARAMS = {
-        "hidden": Param(100, integer(1), "width of each hidden layer"),
-        "layers": Param(4, integer(1), "number of hidden layers"),
+        "hidden": Param(100, integer(1, MAX_WIDTH), "width of each hidden layer"),
+        "layers": Param(4, integer(1, MAX_LAYERS), "number of hidden layers"),
         "dropout": Param(0.0, real(0.0, 1.0, high_open=True), "dropout after each hidden layer (0: none)"),
         "batchnorm": Param(False, BOOL, "batch norm after each hidden linear layer"),
         "lr": Param(1e-3, real(0.0, low_open=True), "peak learning rate of the one-cycle schedule"),
         "weight_decay": Param(1e-4, real(0.0), "AdamW weight decay"),
-        "batch_size": Param(256, integer(1), "training batch size"),
-        "max_epochs": Param(50, integer(1), "most epochs to train"),
-        "patience": Param(5, integer(0) | NONE, "epochs without a better validation loss before stopping (None: never)"),
+        "batch_size": Param(256, integer(1, MAX_BATCH), "training batch size"),
+        "max_epochs": Param(50, integer(1, MAX_EPOCHS), "most epochs to train"),
+        "patience": Param(5, integer(0, MAX_EPOCHS) | NONE, "epochs without a better validation loss before stopping (None: never)"),
         "class_balance": Param(True, BOOL, "weight each class to the same total in the loss"),
         "standardise": Param(True, BOOL, "scale X by its training mean and std"),
         "amp": Param(True, BOOL, "bf16 autocast on CUDA"),
-        "eval_batch_size": Param(16384, integer(1), "rows per evaluation batch"),
+        "eval_batch_size": Param(16384, integer(1, MAX_BATCH), "rows per evaluation batch"),
     }
 
     def check_params(self) -> None:

@@ -25,10 +25,16 @@ import numpy as np
 
 from benchmarks.core.errors import ConfigError, DataError
 
-from .base import NAMES, NONE, SEED, TEXT, Param, categorical_columns, count_classes, integer
+from .base import (
+    MAX_BATCH, MAX_EPOCHS, MAX_LAYERS, MAX_MEMBERS, MAX_THREADS, MAX_WIDTH, NAMES, NONE, SEED, TEXT, Param, Rule,
+    categorical_columns, count_classes, integer,
+)
 from .registry import register_model
 from .tabular import LibraryModel
 
+WIDTHS = Rule(f"a list of at most {MAX_LAYERS} integers from 1 to {MAX_WIDTH}",
+              lambda v: isinstance(v, (list, tuple)) and 0 < len(v) <= MAX_LAYERS
+              and all(integer(1, MAX_WIDTH).ok(x) for x in v), ("x", [0], [MAX_WIDTH + 1]))
 HIDDEN = {"256x3": [256] * 3, "64x5": [64] * 5, "512x1": [512]}  # the HPO space's three shapes
 
 
@@ -37,13 +43,20 @@ class RealMLP(LibraryModel):
 
     model_name = "realmlp"
     PARAMS = {
-        "n_threads": Param(None, integer(1) | NONE, "CPU threads (None: pytabkit's choice)"),
+        "n_threads": Param(None, integer(1, MAX_THREADS) | NONE, "CPU threads (None: pytabkit's choice)"),
         "random_state": Param(0, SEED, "seed"),
         "feature_names": Param(None, NAMES | NONE, "names of the columns (to find the categorical ones)"),
         "categorical_features": Param(None, NAMES | NONE, "names of the columns RealMLP treats as categories"),
         "device": Param("cpu", TEXT, "'cuda' or 'cuda:N' trains on the GPU, anything else on the CPU"),
     }
     _LIBRARY_OWN = ("n_threads", "random_state")
+    EXTRA_RULES = {"n_epochs": integer(1, MAX_EPOCHS), "stop_epoch": integer(1, MAX_EPOCHS) | NONE,
+                   "batch_size": integer(1, MAX_BATCH), "predict_batch_size": integer(1, MAX_BATCH),
+                   "n_hidden_layers": integer(1, MAX_LAYERS), "hidden_width": integer(1, MAX_WIDTH),
+                   "hidden_sizes": WIDTHS | TEXT | NONE, "embedding_size": integer(1, MAX_WIDTH),
+                   "plr_hidden_1": integer(1, MAX_WIDTH), "plr_hidden_2": integer(1, MAX_WIDTH),
+                   "n_ens": integer(1, MAX_MEMBERS), "n_cv": integer(1, MAX_MEMBERS), "n_refit": integer(0, MAX_MEMBERS),
+                   "n_repeats": integer(1, MAX_MEMBERS)}
 
     @staticmethod
     def _library():

@@ -21,7 +21,9 @@ from benchmarks.core import network
 from benchmarks.core.errors import ConfigError, MissingBackendError
 from benchmarks.core.registry import Entry
 
-from .base import BOOL, MAPPING, NAMES, NONE, TEXT, Param, integer, one_of, real
+from benchmarks.core.limits import MAX_IMAGE_SIZE
+
+from .base import BOOL, MAPPING, MAX_BATCH, MAX_EPOCHS, MAX_MEMBERS, NAMES, NONE, TEXT, Param, integer, one_of, real
 from .registry import MODELS, register_model
 from .torch_estimator import TorchEstimator
 
@@ -285,7 +287,7 @@ class SuperTML(TorchEstimator):
         "encoder": Param("text", TEXT, "image encoder (a registered encoder's name)"),
         "encoder_options": Param(None, MAPPING | NONE, "the encoder's options (override image_size, channels, missing_value)"),
         "backbone": Param("resnet34", TEXT, "timm model name"),
-        "image_size": Param(224, integer(8), "image side in pixels"),
+        "image_size": Param(224, integer(8, MAX_IMAGE_SIZE), "image side in pixels"),
         "channels": Param(3, one_of(1, 3), "image channels asked of the encoder"),
         "pretrained": Param("auto", one_of("auto", True, False), "timm hub weights: 'auto' (if reachable), True, False"),
         "pretrained_path": Param(None, TEXT | NONE, "a state_dict file to start from"),
@@ -293,14 +295,14 @@ class SuperTML(TorchEstimator):
         "lr": Param(1e-3, real(0.0, low_open=True), "peak learning rate (last stage and head)"),
         "head_lr": Param(None, real(0.0, low_open=True) | NONE, "the head stage's learning rate (None: lr)"),
         "lr_mult": Param(100.0, real(0.0, low_open=True), "two-stage: lr over the stem's learning rate"),
-        "epochs": Param(10, integer(0), "epochs of the (full) training"),
-        "head_epochs": Param(2, integer(0), "two-stage: epochs of the head stage"),
-        "batch_size": Param(64, integer(2, note=" (batch norm)"), "training batch size"),
-        "eval_batch_size": Param(None, integer(1) | NONE, "evaluation batch size (None: 2 x batch_size)"),
+        "epochs": Param(10, integer(0, MAX_EPOCHS), "epochs of the (full) training"),
+        "head_epochs": Param(2, integer(0, MAX_EPOCHS), "two-stage: epochs of the head stage"),
+        "batch_size": Param(64, integer(2, MAX_BATCH, note=" (batch norm)"), "training batch size"),
+        "eval_batch_size": Param(None, integer(1, MAX_BATCH) | NONE, "evaluation batch size (None: 2 x batch_size)"),
         "weight_decay": Param(1e-2, real(0.0), "AdamW weight decay"),
-        "patience": Param(3, integer(0) | NONE, "epochs without a better validation loss before stopping (None: never)"),
+        "patience": Param(3, integer(0, MAX_EPOCHS) | NONE, "epochs without a better validation loss before stopping (None: never)"),
         "augment": Param(False, BOOL, "random brightness and contrast in training"),
-        "tta": Param(0, integer(0), "jittered copies averaged at prediction"),
+        "tta": Param(0, integer(0, MAX_MEMBERS), "jittered copies averaged at prediction"),
         "class_balance": Param(True, BOOL, "weight each class to the same total in the loss"),
         "feature_names": Param(None, NAMES | NONE, "the columns' names (the harness passes them)"),
         "missing_value": Param(None, real() | NONE, "the data's missing-value marker (None: only NaN)"),

@@ -34,7 +34,10 @@ import numpy as np
 
 from benchmarks.core.errors import ConfigError, MissingBackendError
 
-from .base import BOOL, NAMES, NONE, Param, categorical_columns, integer, one_of, real
+from .base import (
+    BOOL, MAX_BATCH, MAX_EPOCHS, MAX_LAYERS, MAX_MEMBERS, MAX_WIDTH, NAMES, NONE, Param, categorical_columns,
+    integer, one_of, real,
+)
 from .registry import register_model
 from .torch_estimator import TorchEstimator
 
@@ -46,25 +49,25 @@ class TabM(TorchEstimator):
     model_name = "tabm"
     BACKEND: ClassVar[tuple[str, ...]] = ("torch", "tabm", "rtdl_num_embeddings")
     PARAMS = {
-        "k": Param(32, integer(1), "ensemble members"),
+        "k": Param(32, integer(1, MAX_MEMBERS), "ensemble members"),
         "arch_type": Param("tabm", one_of("tabm", "tabm-mini", "tabm-packed"), "TabM's variant"),
-        "n_blocks": Param(None, integer(1) | NONE, "MLP blocks (None: 2 with embeddings, else 3)"),
-        "d_block": Param(512, integer(1), "width of each block"),
+        "n_blocks": Param(None, integer(1, MAX_LAYERS) | NONE, "MLP blocks (None: 2 with embeddings, else 3)"),
+        "d_block": Param(512, integer(1, MAX_WIDTH), "width of each block"),
         "dropout": Param(0.1, real(0.0, 1.0, high_open=True), "dropout in each block"),
         "embeddings": Param(True, BOOL, "piecewise-linear embeddings of the numeric features"),
-        "n_bins": Param(48, integer(2), "bins of the piecewise-linear embeddings"),
-        "d_embedding": Param(16, integer(1), "size of each numeric feature's embedding"),
+        "n_bins": Param(48, integer(2, MAX_WIDTH), "bins of the piecewise-linear embeddings"),
+        "d_embedding": Param(16, integer(1, MAX_WIDTH), "size of each numeric feature's embedding"),
         "lr": Param(2e-3, real(0.0, low_open=True), "AdamW learning rate (constant)"),
         "weight_decay": Param(3e-4, real(0.0), "AdamW weight decay"),
-        "batch_size": Param(256, integer(1), "training batch size"),
-        "max_epochs": Param(1000, integer(1), "most epochs (the paper: no limit; the patience ends the fit)"),
-        "patience": Param(16, integer(0) | NONE, "epochs without a better validation loss before stopping (None: never)"),
+        "batch_size": Param(256, integer(1, MAX_BATCH), "training batch size"),
+        "max_epochs": Param(1000, integer(1, MAX_EPOCHS), "most epochs (the paper: no limit; the patience ends the fit)"),
+        "patience": Param(16, integer(0, MAX_EPOCHS) | NONE, "epochs without a better validation loss before stopping (None: never)"),
         "clip_norm": Param(1.0, real(0.0, low_open=True) | NONE, "clip the gradients' norm to this (None: never)"),
         "class_balance": Param(True, BOOL, "weight each class to the same total in the loss"),
         "feature_names": Param(None, NAMES | NONE, "names of the columns (to find the categorical ones)"),
         "categorical_features": Param(None, NAMES | NONE, "names of the columns to one-hot encode"),
         "amp": Param(True, BOOL, "bf16 autocast on CUDA"),
-        "eval_batch_size": Param(8192, integer(1), "rows per evaluation batch (times k member rows)"),
+        "eval_batch_size": Param(8192, integer(1, MAX_BATCH), "rows per evaluation batch (times k member rows)"),
     }
 
     @classmethod

@@ -15,12 +15,17 @@ import numpy as np
 from benchmarks.core.errors import ConfigError, DataError
 from benchmarks.core.weights import balance_classes
 
-from .base import NONE, SEED, TEXT, Estimator, Param, count_classes, integer, one_of, real
+from benchmarks.core.params import check_value
+
+from .base import (
+    MAX_LAYERS, MAX_MEMBERS, MAX_ROUNDS, MAX_ROWS, MAX_WIDTH, NONE, SEED, TEXT, THREADS, Estimator, Param, Rule,
+    count_classes, integer, one_of, real,
+)
 from .registry import register_model
 
 
 RATIO = real(0.0, 1.0, low_open=True)  # a fraction of the rows or columns
-JOBS = integer() | NONE
+JOBS = THREADS
 
 
 class LibraryModel(Estimator):
@@ -31,11 +36,14 @@ class LibraryModel(Estimator):
     ``extra_params``, reported by ``get_params``, settable by ``set_params``, kept by
     ``clone``; a name the library does not know is a one-line ConfigError (in
     ``check_params``, hence before training, and in ``set_params``). Extras' values are
-    the library's to check: a bad one is a one-line ConfigError when ``fit`` starts.
+    the library's to check (a bad one is a one-line ConfigError when ``fit`` starts), except
+    those that size work, which ``EXTRA_RULES`` bounds like a declared parameter: the
+    library would accept 1e12 epochs and run until killed.
     """
 
     EXTRA = "extra"  # the generated __init__ takes **extra and keeps it in extra_params
     _LIBRARY_OWN: tuple[str, ...] = ()  # the wrapper's parameters that go to the library as they are
+    EXTRA_RULES: dict[str, Rule] = {}  # the library's own arguments that size work, and their bounds
 
     @staticmethod
     def _library():
@@ -61,6 +69,9 @@ class LibraryModel(Estimator):
     def check_params(self) -> None:
         super().check_params()
         self._check_extra_names(self.extra_params)
+        for name, rule in self.EXTRA_RULES.items():
+            if name in self.extra_params:
+                check_value(self.model_name, name, self.extra_params[name], rule)
 
     def _library_params(self) -> dict:
         """What the library's constructor gets: the wrapper's parameters and the extras."""
@@ -96,11 +107,11 @@ class RandomForest(LibraryModel):
 
     model_name = "random-forest"
     PARAMS = {
-        "n_estimators": Param(300, integer(1), "trees"),
-        "max_depth": Param(None, integer(1) | NONE, "deepest a tree grows (None: until the leaves are pure)"),
-        "min_samples_leaf": Param(2, integer(1) | real(0.0, 1.0, low_open=True, high_open=True),
+        "n_estimators": Param(300, integer(1, MAX_ROUNDS), "trees"),
+        "max_depth": Param(None, integer(1, MAX_LAYERS) | NONE, "deepest a tree grows (None: until the leaves are pure)"),
+        "min_samples_leaf": Param(2, integer(1, MAX_ROWS) | real(0.0, 1.0, low_open=True, high_open=True),
                                   "fewest rows (or fraction of rows) in a leaf"),
-        "max_features": Param("sqrt", one_of("sqrt", "log2") | integer(1) | RATIO | NONE,
+        "max_features": Param("sqrt", one_of("sqrt", "log2") | integer(1, MAX_WIDTH) | RATIO | NONE,
                               "features tried per split"),
         "n_jobs": Param(-1, JOBS, "threads (-1: all)"),
         "random_state": Param(0, SEED, "seed of the bootstrap and the feature draws"),
@@ -151,19 +162,21 @@ class XGBoost(LibraryModel):
 
     model_name = "xgboost"
     PARAMS = {
-        "n_estimators": Param(1000, integer(1), "most boosting rounds"),
+        "n_estimators": Param(1000, integer(1, MAX_ROUNDS), "most boosting rounds"),
         "learning_rate": Param(0.05, real(0.0, low_open=True), "shrinkage per round"),
-        "max_depth": Param(6, integer(0), "deepest a tree grows (0: no limit)"),
+        "max_depth": Param(6, integer(0, MAX_LAYERS), "deepest a tree grows (0: no limit)"),
         "subsample": Param(0.9, RATIO, "fraction of the rows per tree"),
         "colsample_bytree": Param(0.8, RATIO, "fraction of the features per tree"),
         "min_child_weight": Param(1.0, real(0.0), "least hessian weight in a child"),
         "reg_lambda": Param(1.0, real(0.0), "L2 penalty on leaf weights"),
-        "early_stopping_rounds": Param(50, integer(1) | NONE, "rounds without a better validation loss before stopping"),
+        "early_stopping_rounds": Param(50, integer(1, MAX_ROUNDS) | NONE, "rounds without a better validation loss before stopping"),
         "n_jobs": Param(-1, JOBS, "threads (-1: all)"),
         "random_state": Param(0, SEED, "seed"),
         "device": Param("cpu", TEXT, "'cuda' trains on the GPU, anything else on the CPU"),
     }
     _LIBRARY_OWN = tuple(k for k in PARAMS if k != "device")
+    EXTRA_RULES = {"max_bin": integer(2, MAX_WIDTH), "num_parallel_tree": integer(1, MAX_MEMBERS),
+                   "max_leaves": integer(0, MAX_ROWS)}
 
     @staticmethod
     def _library():
@@ -199,19 +212,20 @@ class LightGBM(LibraryModel):
 
     model_name = "lightgbm"
     PARAMS = {
-        "n_estimators": Param(1000, integer(1), "most boosting rounds"),
+        "n_estimators": Param(1000, integer(1, MAX_ROUNDS), "most boosting rounds"),
         "learning_rate": Param(0.05, real(0.0, low_open=True), "shrinkage per round"),
-        "num_leaves": Param(63, integer(2), "most leaves per tree"),
+        "num_leaves": Param(63, integer(2, 131_072), "most leaves per tree (LightGBM's own limit)"),
         "subsample": Param(0.9, RATIO, "fraction of the rows per bagging"),
-        "subsample_freq": Param(1, integer(0), "bagging every this many rounds (0: never)"),
+        "subsample_freq": Param(1, integer(0, MAX_ROUNDS), "bagging every this many rounds (0: never)"),
         "colsample_bytree": Param(0.8, RATIO, "fraction of the features per tree"),
-        "min_child_samples": Param(20, integer(0), "fewest rows in a leaf"),
+        "min_child_samples": Param(20, integer(0, MAX_ROWS), "fewest rows in a leaf"),
         "reg_lambda": Param(1.0, real(0.0), "L2 penalty on leaf weights"),
-        "early_stopping_rounds": Param(50, integer(1) | NONE, "rounds without a better validation loss before stopping"),
+        "early_stopping_rounds": Param(50, integer(1, MAX_ROUNDS) | NONE, "rounds without a better validation loss before stopping"),
         "n_jobs": Param(-1, JOBS, "threads (-1: all)"),
         "random_state": Param(0, SEED, "seed"),
     }
     _LIBRARY_OWN = tuple(k for k in PARAMS if k != "early_stopping_rounds")
+    EXTRA_RULES = {"max_depth": integer(-1, MAX_LAYERS), "subsample_for_bin": integer(1, MAX_ROWS)}
 
     @staticmethod
     def _library():

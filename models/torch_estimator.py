@@ -12,7 +12,7 @@ import numpy as np
 from benchmarks.core.device import resolve_device
 from benchmarks.core.errors import ConfigError, MissingBackendError
 
-from .base import BOOL, NONE, SEED, Estimator, Param, check_device, count_classes, integer
+from .base import BOOL, MAX_CLASSES, NONE, SEED, THREADS, Estimator, Param, check_device, count_classes, integer
 
 
 class TorchEstimator(Estimator):
@@ -21,11 +21,11 @@ class TorchEstimator(Estimator):
     only when both X_val and y_val are given) and ``_fit_setup`` (classes, device, threads)."""
 
     PARAMS = {
-        "n_classes": Param(None, integer(2) | NONE, "number of classes (None: one more than the largest label)"),
+        "n_classes": Param(None, integer(2, MAX_CLASSES) | NONE, "number of classes (None: one more than the largest label)"),
         "device": Param("auto", doc="'auto', 'cpu', 'cuda' or 'cuda:N'"),
         "random_state": Param(0, SEED, "seed of initialisation and shuffling"),
         "progress": Param(True, BOOL, "show a progress bar"),
-        "num_threads": Param(None, integer() | NONE, "torch CPU threads (None or <= 0: all physical cores)"),
+        "num_threads": Param(None, THREADS, "torch CPU threads (None or <= 0: all physical cores)"),
     }
     BACKEND: ClassVar[tuple[str, ...]] = ("torch",)
 

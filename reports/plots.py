@@ -24,7 +24,7 @@ from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 from benchmarks import store  # noqa: E402
 from benchmarks.core.files import atomic_write  # noqa: E402
-from benchmarks.core.naming import safe_name  # noqa: E402
+from benchmarks.core.naming import file_name  # noqa: E402
 
 from .analysis import DatasetAnalysis, RunAnalysis  # noqa: E402
 from .curves import CutCurve  # noqa: E402
@@ -118,7 +118,7 @@ def roc_plot(out_dir: Path, data: DatasetAnalysis, blind: bool, colors: dict) ->
     if skipped:
         ax.text(0.02, 0.98, "no predictions for: " + ", ".join(skipped), transform=ax.transAxes,
                 va="top", fontsize=7, color="grey")
-    rel = save_figure(fig, out_dir, f"{safe_name(data.name)}_roc.png")
+    rel = save_figure(fig, out_dir, f"{file_name(data.name)}_roc.png")
     caption = f"ROC curves ({kind}, event-weighted), test part(s) {what}"
     return Plot(caption + (" (blind: private part not used)" if blind else ""), rel)
 
@@ -155,7 +155,7 @@ def threshold_plot(out_dir: Path, data: DatasetAnalysis, colors: dict) -> Plot |
     ax.set_ylabel(f"{title} (validation split)")
     ax.set_title(f"{data.name}: {title} vs cut on validation; dashed: chosen cut", fontsize=10)
     ax.legend(fontsize=8, loc="best")
-    rel = save_figure(fig, out_dir, f"{safe_name(data.name)}_{safe_name(data.metric.name)}_cut.png")
+    rel = save_figure(fig, out_dir, f"{file_name(data.name)}_{file_name(data.metric.name)}_cut.png")
     return Plot(f"{title} vs cut on the validation split (dashed: the cut chosen there; grey: cuts keeping "
                 "too few background events for the figure to mean anything)", rel)
 
@@ -193,7 +193,7 @@ def timing_plot(out_dir: Path, data: DatasetAnalysis, colors: dict) -> Plot | No
         ax.set_xlabel(title)
         ax.set_ylabel("")
     fig.suptitle(f"{data.name}: timing (bars: mean over seeds, dots: seeds)", fontsize=10)
-    rel = save_figure(fig, out_dir, f"{safe_name(data.name)}_timing.png")
+    rel = save_figure(fig, out_dir, f"{file_name(data.name)}_timing.png")
     return Plot("Training time and inference time per 1k events (bars: mean over seeds; dots: single seeds)", rel)
 
 
@@ -219,7 +219,7 @@ def tuning_plot(out_dir: Path, name: str, tuning: Sequence[TuningRow], colors: d
     ax.set_ylabel("objective on the validation split")
     ax.set_title(f"{name}: Optuna history (dots: trials, line: running best)", fontsize=10)
     ax.legend(fontsize=8)
-    rel = save_figure(fig, out_dir, f"{safe_name(name)}_tuning.png")
+    rel = save_figure(fig, out_dir, f"{file_name(name)}_tuning.png")
     return Plot("Hyper-parameter search: objective per trial and running best", rel)
 
 
@@ -279,7 +279,7 @@ def ladder_plots(out_dir: Path, data: DatasetAnalysis) -> list[Plot]:
     ax.legend(fontsize=8)
     beside = "; the paper's private AMS beside" if paper else ""
     first = Plot(f"{title} by rung (this run's {split} split, mean ± std over seeds{beside})",
-                 save_figure(fig, out_dir, f"{safe_name(data.name)}_ladder_{safe_name(data.metric.name)}.png"))
+                 save_figure(fig, out_dir, f"{file_name(data.name)}_ladder_{file_name(data.metric.name)}.png"))
     fig, ax = subplots(figsize=(max(7.0, 0.45 * len(rows) + 2), 4.5))
     ax.plot(x, [row.time_ratio if row.time_ratio else np.nan for row in rows], "o-", label="this run")
     if paper:
@@ -290,7 +290,7 @@ def ladder_plots(out_dir: Path, data: DatasetAnalysis) -> list[Plot]:
     ax.set_title(f"{data.name}: relative training time by rung", fontsize=10)
     ax.legend(fontsize=8)
     second = Plot(f"Training time by rung relative to the baseline ({'this run and the paper' if paper else 'this run'})",
-                  save_figure(fig, out_dir, f"{safe_name(data.name)}_ladder_time.png"))
+                  save_figure(fig, out_dir, f"{file_name(data.name)}_ladder_time.png"))
     return [first, second]
 
 
@@ -312,7 +312,7 @@ def lr_find_plot(out_dir: Path, data: DatasetAnalysis, colors: dict) -> Plot | N
     ax.set_title(f"{data.name}: learning-rate range test (dashed: suggestion, a tenth of the minimum's rate)",
                  fontsize=10)
     ax.legend(fontsize=8)
-    rel = save_figure(fig, out_dir, f"{safe_name(data.name)}_lr_find.png")
+    rel = save_figure(fig, out_dir, f"{file_name(data.name)}_lr_find.png")
     return Plot("Learning-rate range test (lr_find) on the training split, first seed", rel)
 
 
@@ -340,7 +340,7 @@ def importance_plot(out_dir: Path, data: DatasetAnalysis, colors: dict) -> Plot 
     for ax, (label, ranking) in zip(axes[0], ranked.items()):
         _importance_axes(ax, ranking, label, colors.get(label))
     fig.suptitle(f"{data.name}: permutation importance (top {TOP_FEATURES}, mean ± std over repeats)", fontsize=10)
-    rel = save_figure(fig, out_dir, f"{safe_name(data.name)}_importance.png")
+    rel = save_figure(fig, out_dir, f"{file_name(data.name)}_importance.png")
     return Plot("Permutation importance on the validation split (first seed): the objective's drop when a "
                 "feature is shuffled", rel)
 

@@ -154,7 +154,7 @@ def test_a_fit_that_forgets_check_params_still_validates(data):
             return self
 
     X, y = data
-    with pytest.raises(ConfigError, match=r"^fcnn: batch_size must be an integer >= 1, got 0$"):
+    with pytest.raises(ConfigError, match=r"^fcnn: batch_size must be an integer in \[1, 16777216\], got 0$"):
         Forgetful(batch_size=0).fit(X, y)
     assert Forgetful(batch_size=4).fit(X, y).fitted_
 
@@ -223,6 +223,58 @@ def test_every_bad_encoder_option_is_a_one_line_config_error_at_construction(nam
         with pytest.raises(ConfigError) as err:
             create_encoder(name, **{pname: bad})
         assert str(err.value) == _message(cls.param_owner(), pname, cls.PARAMS[pname].rule, bad)
+
+
+# ----------------------------------------------------------------------------- bounds on work
+
+HUGE = 10**12  # the typo (one zero too many, an exponent) that would run until killed
+
+
+def _accepts(rule, value) -> bool:
+    try:
+        return bool(rule.ok(value))
+    except Exception:  # noqa: BLE001 - a rule that cannot read a value refuses it
+        return False
+
+
+def _integer_like(rule) -> bool:
+    return any(_accepts(rule, v) for v in (0, 1, 2, 8)) and not _accepts(rule, 1.5)
+
+
+@pytest.mark.sklearn
+def test_every_integer_parameter_of_a_model_or_encoder_is_bounded():
+    """Trees, rounds, epochs, widths, members, batches, threads, seeds: every integer a user can
+    give is refused beyond its bound, in both directions, so no parameter sizes unbounded work."""
+    classes = [cls for cls, _ in _declared_classes()]
+    assert len(classes) > 15
+    unbounded = [f"{cls.__name__}.{name}" for cls in classes for name, p in cls.PARAMS.items()
+                 if _integer_like(p.rule) and (_accepts(p.rule, HUGE) or _accepts(p.rule, -HUGE))]
+    assert not unbounded, f"integer parameters without an upper (or lower) bound: {unbounded}"
+    extras = [(cls, name, rule) for cls in classes for name, rule in getattr(cls, "EXTRA_RULES", {}).items()]
+    assert {cls.__name__ for cls, _, _ in extras} >= {"XGBoost", "LightGBM", "CatBoost", "RealMLP"}
+    loose = [f"{cls.__name__}.{name}" for cls, name, rule in extras
+             if _accepts(rule, HUGE) or _accepts(rule, [HUGE]) or _accepts(rule, -HUGE)]
+    assert not loose, f"library arguments that size work without a bound: {loose}"
+
+
+@pytest.mark.parametrize("name", [p for p in MODEL_NAMES if p.values[0] in ("xgboost", "lightgbm", "catboost", "realmlp")])
+def test_a_library_argument_that_sizes_work_is_bounded_before_training(name, data):
+    """The library's own arguments, passed through as extras, are bounded like declared ones:
+    the library itself would accept 1e12 epochs or an alias of the declared rounds."""
+    _needs_backend(name)
+    model = create_model(name, **_tiny(name))
+    cls = type(model)
+    model._check_extra_names(dict.fromkeys(cls.EXTRA_RULES))  # each bounded name is one the library takes
+    X, y = data
+    for extra, rule in cls.EXTRA_RULES.items():
+        for bad in (*rule.bad, HUGE):
+            want = _message(cls.model_name, extra, rule, bad)
+            with pytest.raises(ConfigError) as err:
+                validate_model(name, **{**_tiny(name), extra: bad})
+            assert str(err.value) == want
+            with pytest.raises(ConfigError) as err:  # fit checks before it trains anything
+                create_model(name, **{**_tiny(name), extra: bad}).fit(X, y)
+            assert str(err.value) == want
 
 
 # ----------------------------------------------------------------------------- by hand, nowhere

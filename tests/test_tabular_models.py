@@ -108,10 +108,10 @@ def test_unknown_parameter_is_a_config_error(name):
 
 
 @pytest.mark.parametrize("name, bad, message", _cases([
-    ("random-forest", {"n_estimators": 0}, "random-forest: n_estimators must be an integer >= 1, got 0"),
+    ("random-forest", {"n_estimators": 0}, "random-forest: n_estimators must be an integer in [1, 1000000], got 0"),
     ("random-forest", {"max_features": "all"}, "random-forest: max_features must be one of 'sqrt', 'log2' or"),
     ("xgboost", {"subsample": 1.5}, "xgboost: subsample must be a number in (0.0, 1.0], got 1.5"),
-    ("lightgbm", {"num_leaves": 1}, "lightgbm: num_leaves must be an integer >= 2, got 1"),
+    ("lightgbm", {"num_leaves": 1}, "lightgbm: num_leaves must be an integer in [2, 131072], got 1"),
 ]))
 def test_bad_values_are_one_line_errors_before_training(name, bad, message):
     _needs_backend(name)

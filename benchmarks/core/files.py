@@ -1,10 +1,13 @@
-"""Atomic file writes: a crash, a kill or a full disk never leaves a half-written file."""
+"""Atomic file writes: a crash, a kill or a full disk never leaves a half-written file (or,
+for a set of files, a half-written directory)."""
 from __future__ import annotations
 
+import contextlib
 import os
+import shutil
 import tempfile
 from pathlib import Path
-from typing import BinaryIO, Callable
+from typing import BinaryIO, Callable, Iterator
 
 
 def atomic_write(path: str | os.PathLike, write: Callable[[BinaryIO], object]) -> Path:
@@ -28,3 +31,29 @@ def atomic_write(path: str | os.PathLike, write: Callable[[BinaryIO], object]) -
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+@contextlib.contextmanager
+def staged_directory(out: str | os.PathLike) -> Iterator[Path]:
+    """A directory to write a set of files into that ``out`` receives whole or not at all.
+
+    The files go to a hidden staging directory beside ``out``; on success they are moved into
+    ``out`` (created, or an existing directory whose other files are kept; a file of the
+    same name is replaced atomically); on any failure (a full disk, Ctrl-C) the staging
+    directory is removed and ``out`` is as it was.
+    """
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    stage = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".partial", dir=out.parent))
+    try:
+        yield stage
+        if not out.exists():
+            os.rename(stage, out)
+            return
+        for path in sorted(stage.rglob("*")):
+            if path.is_file():
+                target = out / path.relative_to(stage)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                os.replace(path, target)
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)

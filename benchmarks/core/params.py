@@ -147,7 +147,22 @@ TEXT = Rule("a string", lambda v: isinstance(v, str), (1,))
 MAPPING = Rule("a table of options", lambda v: isinstance(v, Mapping), ("x",))
 NAMES = Rule("a list of strings", lambda v: isinstance(v, (list, tuple)) and all(isinstance(s, str) for s in v),
              ("x", [1]))
-SEED = integer() | NONE
+
+# Upper bounds of the integers a user can give a model or an encoder. Every integer parameter
+# has one (a test checks): generous for any real use, they turn a typo such as 1e12 trees or
+# epochs, which would run until killed or allocate without end, into a one-line error.
+MAX_ROUNDS = 1_000_000  # trees, boosting rounds, optimisation steps
+MAX_EPOCHS = 100_000  # passes over the training data (and patiences, schedule lengths in them)
+MAX_WIDTH = 1 << 16  # neurons of a layer, embedding sizes, bins
+MAX_LAYERS = 1_000  # layers, blocks, tree depth
+MAX_BATCH = 1 << 24  # rows of a training or evaluation batch
+MAX_MEMBERS = 1_000  # ensemble members, snapshots, test-time copies
+MAX_THREADS = 1_024  # CPU threads of one fit
+MAX_CLASSES = 100_000
+MAX_ROWS = 10**9  # rows in a leaf (a minimum: large only makes less work)
+
+SEED = integer(0, 2**32 - 1) | NONE  # numpy's and scikit-learn's seed range
+THREADS = integer(-1, MAX_THREADS) | NONE  # -1 (or None): the library's all-cores default
 
 
 def check_value(owner: str, name: str, value: Any, rule: Rule) -> None:
