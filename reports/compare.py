@@ -20,6 +20,7 @@ from benchmarks.core.scoring import Column
 from benchmarks.run_record import Record, thaw
 from benchmarks.store import StoredRun
 
+from .escape import code, plain
 from .leaderboard import Leaderboard, build_leaderboard, run_cells
 from .leaderboard_plots import leaderboard_plots
 from .leaderboard_section import leaderboard_section
@@ -78,7 +79,7 @@ def _run_header(labels: list[str], runs: list[StoredRun], run_dirs: Sequence[Pat
     rows = []
     for label, run, path in zip(labels, runs, run_dirs):
         manifest = run.manifest
-        rows.append([label, f"`{path}`", run.suite, manifest.get("device", "?"),
+        rows.append([label, code(path), run.suite, manifest.get("device", "?"),
                      manifest.get("gpu") or "none", f"{manifest.get('cpu', '?')} ({manifest.get('cpu_count', '?')} cores)",
                      manifest.get("git_commit") or "unknown", manifest.get("started", "?"),
                      "yes" if run.blind_run else "no"])
@@ -94,8 +95,8 @@ def _dataset_notes(name: str, labels: list[str], runs: list[StoredRun]) -> list[
     for fact in DATASET_FACTS:
         values = [(lab, thaw(info.get(fact))) for lab, info in infos]
         if len({json.dumps(v, sort_keys=True, default=str) for _, v in values}) > 1:
-            detail = "; ".join(f"{lab}: {v}" for lab, v in values)
-            notes.append(f"> **Note:** `{fact}` of `{name}` differs between runs ({detail}); "
+            detail = plain("; ".join(f"{lab}: {v}" for lab, v in values))
+            notes.append(f"> **Note:** `{fact}` of {code(name)} differs between runs ({detail}); "
                          "differences below mix data and code/machine effects.")
     return notes
 
@@ -127,8 +128,8 @@ def _row_table(key: Key, labels: list[str], groups: list[list[Record]], metric_c
             row.append("ref" if recs is ref else _ratio(_mean(vals), _mean((r.timing or {}).get(tkey) for r in ref)))
         rows.append(row)
     dataset, model, control, params = key
-    title = f"### {dataset} / {model} (control {control})"
-    return f"{title}\n\nparams: `{params}`; reference: {labels[ref_i]}\n\n{table(headers, rows)}"
+    title = f"### {plain(dataset)} / {plain(model)} (control {plain(control)})"
+    return f"{title}\n\nparams: {code(params)}; reference: {plain(labels[ref_i])}\n\n{table(headers, rows)}"
 
 
 def summary_columns(metric_of: Mapping[str, Mapping], dataset: str, hide_private: bool) -> list[Column]:
@@ -202,7 +203,7 @@ def compare_runs(run_dirs: Sequence[Path], unblind: bool = False, plots_dir: Pat
             lonely.append((key, present[0]))
     for dataset, keys in by_dataset.items():
         cols = summary_columns(metric_of, dataset, hide_private)
-        parts += ["", f"## Dataset: {dataset}"]
+        parts += ["", f"## Dataset: {plain(dataset)}"]
         notes = _dataset_notes(dataset, labels, runs)
         if notes:
             parts += [""] + notes
@@ -212,7 +213,7 @@ def compare_runs(run_dirs: Sequence[Path], unblind: bool = False, plots_dir: Pat
     if not by_dataset:
         parts += ["", "_No dataset/model/settings row is present in more than one run._"]
     if lonely:
-        rows = [[d, m, c, f"`{p}`", run] for (d, m, c, p), run in lonely]
+        rows = [[d, m, c, code(p), run] for (d, m, c, p), run in lonely]
         parts += ["", "## Not comparable", "",
                   "Present in one run only (a different model label, control or parameters, "
                   "e.g. tuned parameters that differ between runs):", "",
