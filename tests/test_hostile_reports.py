@@ -1,9 +1,10 @@
-"""Hostile stored runs: text that must stay inert in a report.
+"""Hostile stored runs: text that must stay inert in a report, files of the wrong type or shape.
 
 One small run is made once; each row copies it and edits what a hand, another tool or a
 hostile user could have put there. Text rows put Markdown, HTML and a ``javascript:`` link
 into labels, names, notes, parameters and the manifest: the report (and a comparison)
-keeps every table intact and shows the text as text.
+keeps every table intact and shows the text as text. Defect rows give wrong types and
+shapes to results.json, manifest.json and the prediction files: one line, exit 2.
 """
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import shutil
 from pathlib import Path
 from typing import Callable
 
+import numpy as np
 import pytest
 
 from benchmarks import store
@@ -141,3 +143,82 @@ def test_hostile_text_is_inert_in_a_comparison(run_dir, tmp_path):
     out = tmp_path / "cmp.md"
     assert main(["compare", str(a), str(b), "--out", str(out)]) == 0
     assert_inert(out.read_text())
+
+
+# --------------------------------------------------------------------------- stored files of the wrong type or shape
+
+
+def _arrays(edit: Callable[[dict], None]) -> Callable[[Path], None]:
+    """Edit the first record's prediction arrays in place (an object array is pickled, as NumPy does)."""
+    def apply(d: Path) -> None:
+        path = d / json.loads((d / store.RESULTS).read_text())["records"][0]["predictions"]
+        with np.load(path) as npz:
+            arrays = {k: npz[k] for k in npz.files}
+        edit(arrays)
+        with open(path, "wb") as fh:
+            np.savez(fh, **arrays)
+    return apply
+
+
+def _nan(arrays: dict) -> None:
+    arrays["test_proba"] = arrays["test_proba"].copy()
+    arrays["test_proba"][0, 0] = np.nan
+
+
+def _first(key: str, value) -> Callable[[dict], None]:
+    def edit(res: dict) -> None:
+        target = res["records"][0]
+        *inner, last = key.split(".")
+        for k in inner:
+            target = target[k]
+        target[last] = value
+    return edit
+
+
+DEFECTS = {
+    "info a string": (_results(_first("info", "fast")), "field 'info' is not a JSON object"),
+    "a timing a list": (_results(_first("timing.train_s", [1.0, 2.0])), "timing 'train_s' is not a number"),
+    "a metric a list": (_results(_first("metrics.accuracy", [0.9])), "metrics 'accuracy' is not a number"),
+    "no seeds": (_results(lambda res: _iris(res).update(seeds=[])), "'seeds' must hold at least 1 item"),
+    "a weight total a string": (_results(lambda res: _iris(res).update(weight_totals={"setosa": "1"})),
+                                "'setosa' is not a number"),
+    "a search's best value a string": (_results(_search("high", {})), "'best_value' is not a number"),
+    "manifest packages a list": (_manifest(lambda man: man.update(packages=["numpy"])),
+                                 "'packages' must be a JSON object"),
+    "probabilities shorter than labels": (_arrays(lambda a: a.update(val_proba=a["val_proba"][:-1])),
+                                          "events; they must match"),
+    "labels as strings": (_arrays(lambda a: a.update(test_y=a["test_y"].astype(str))), "test_y holds <U"),
+    "labels as objects": (_arrays(lambda a: a.update(test_y=a["test_y"].astype(object))),
+                          "array of Python objects"),
+    "probabilities of one dimension": (_arrays(lambda a: a.update(test_proba=a["test_proba"][:, 0])),
+                                       "test_proba has 1 dimension(s), not 2"),
+    "a column per class missing": (_arrays(lambda a: a.update(val_proba=a["val_proba"][:, :2])),
+                                   "val_proba has 2 column(s) for 3 classes"),
+    "non-finite probabilities": (_arrays(_nan), "test_proba holds non-finite values"),
+    "labels beyond the classes": (_arrays(lambda a: a.update(val_y=a["val_y"] + 5)), "not classes 0..2"),
+}
+
+
+@pytest.mark.parametrize("case", list(DEFECTS))
+def test_a_stored_defect_is_one_line_and_exit_2(case, run_dir, tmp_path, capsys):
+    d = _copy(run_dir, tmp_path / "run")
+    edit, message = DEFECTS[case]
+    edit(d)
+    (d / store.REPORT).unlink()
+    capsys.readouterr()
+    rc = main(["report", str(d)])
+    err = capsys.readouterr().err.strip()
+    assert rc == 2, (case, err)
+    assert len(err.splitlines()) == 1 and err.startswith("error: ") and message in err, (case, err)
+    assert not (d / store.REPORT).exists()  # nothing half-written
+
+
+def test_resume_reruns_a_fit_whose_predictions_have_the_wrong_shape(run_dir, tmp_path, capsys):
+    d = _copy(run_dir, tmp_path / "run")
+    _arrays(lambda a: a.update(val_proba=a["val_proba"][:-1]))(d)
+    capsys.readouterr()
+    assert main(["run", "--resume", str(d)]) == 0
+    assert "1 record(s) with missing, torn or wrong predictions will be rerun" in capsys.readouterr().err
+    run = store.open_run(d)
+    assert all(run.splits(r) is not None for r in run.records)  # every file now reads back whole
+    assert main(["report", str(d)]) == 0
