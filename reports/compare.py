@@ -41,17 +41,25 @@ def record_row_key(rec: Record) -> Key:
     return rec.dataset, rec.model, rec.control, params_key(rec.params)
 
 
+def distinct_runs(run_dirs: Sequence[Path]) -> list[Path]:
+    """The run directories, refused when two are the same run (a run ranked against itself
+    would show every model tying with itself, as if that were a finding)."""
+    seen: dict[Path, Path] = {}
+    for p in map(Path, run_dirs):
+        same = seen.setdefault(p.resolve(), p)
+        if same is not p:
+            raise ConfigError(f"{same} and {p} are the same run; compare needs different runs")
+    return [Path(p) for p in run_dirs]
+
+
 def run_labels(run_dirs: Sequence[Path]) -> list[str]:
-    """Directory names, lengthened with parent folders until they are unique."""
+    """Directory names of distinct runs, lengthened with parent folders until they are unique."""
     paths = [Path(p).resolve() for p in run_dirs]
     for depth in range(1, max(len(p.parts) for p in paths) + 1):
         labels = ["/".join(p.parts[-depth:]) for p in paths]
         if len(set(labels)) == len(labels):
             return labels
-    # the same directory given twice: number the repeats
-    labels = [str(p) for p in paths]
-    return [lab if labels[:i].count(lab) == 0 else f"{lab} ({labels[:i].count(lab) + 1})"
-            for i, lab in enumerate(labels)]
+    return [str(p) for p in paths]
 
 
 def _mean(values) -> float | None:
@@ -170,9 +178,9 @@ def compare_runs(run_dirs: Sequence[Path], unblind: bool = False, plots_dir: Pat
     With ``plots_dir`` the leaderboard's plots are written under ``plots_dir/plots`` (file
     names starting with ``plot_prefix``) and linked relative to ``plots_dir``.
     """
-    run_dirs = [Path(p) for p in run_dirs]
     if len(run_dirs) < 2:
         raise ConfigError("compare needs at least two run directories")
+    run_dirs = distinct_runs(run_dirs)
     runs = [store.open_run(p) for p in run_dirs]  # BenchmarkError for anything not a run
     labels = run_labels(run_dirs)
     hide_private = not unblind and any(run.blind_run for run in runs)

@@ -222,3 +222,20 @@ def test_resume_reruns_a_fit_whose_predictions_have_the_wrong_shape(run_dir, tmp
     run = store.open_run(d)
     assert all(run.splits(r) is not None for r in run.records)  # every file now reads back whole
     assert main(["report", str(d)]) == 0
+
+
+# --------------------------------------------------------------------------- compare of a run with itself
+
+
+@pytest.mark.parametrize("how", ["the same path twice", "a link to the same run"])
+def test_compare_refuses_a_run_with_itself(how, run_dir, tmp_path, capsys):
+    other = run_dir
+    if how == "a link to the same run":
+        other = tmp_path / "link"
+        other.symlink_to(run_dir)
+    out = tmp_path / "cmp.md"
+    capsys.readouterr()
+    assert main(["compare", str(run_dir), str(other), "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "are the same run" in err, err
+    assert not out.exists()
