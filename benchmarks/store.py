@@ -97,7 +97,7 @@ def prediction_path(run_dir: Path, key: str) -> Path:
 
 def _load_npz(path: Path, keys: Iterable[str] | None) -> dict[str, np.ndarray] | None:
     """The named arrays of one prediction file (all without ``keys``); None when missing or
-    unreadable. The one place a prediction file is opened."""
+    torn, BenchmarkError for an array of Python objects. The one place a prediction file is opened."""
     try:
         with np.load(path) as npz:
             return {k: npz[k] for k in (npz.files if keys is None else keys)}
