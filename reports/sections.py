@@ -208,11 +208,15 @@ def tuning_section(ctx: SectionContext) -> str:
     ])
 
 
+def _score(value) -> str:
+    return MISSING if value is None else f"{float(value):.4f}"
+
+
 def _ensembles(tuning) -> list[str]:
     """The tuned+ensemble entries' greedy selections (Caruana et al. 2004), one row a search."""
     rows = [[row.name, e.get("candidates", "?"), e.get("rounds", "?"),
-             ", ".join(f"#{m.get('trial')} x {float(m.get('weight', 0)):.3g}" for m in e.get("members") or []),
-             f"{float(e.get('val_score', float('nan'))):.4f}", f"{float(e.get('best_single', float('nan'))):.4f}"]
+             Markup(", ".join(f"#{m.get('trial')} x {float(m['weight']):.3g}" for m in e.get("members") or [])),
+             _score(e.get("val_score")), _score(e.get("best_single"))]
             for row in tuning if (e := row.ensemble) is not None]
     if not rows:
         return []
