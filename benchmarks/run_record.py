@@ -9,15 +9,14 @@ the store keeps it, and nothing afterwards changes what was stored.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields, replace
-from pathlib import PurePosixPath
 from types import MappingProxyType
 from typing import Any, Mapping
 
 from .core.errors import BenchmarkError
+from .run_schema import FAILURE, PREDICTIONS, RECORD, check  # noqa: F401 - PREDICTIONS: named from here too
 
 NO_CONTROL = "none"  # the control of a real (uncontrolled) fit
 FAILED = "failed"
-PREDICTIONS = "predictions"  # the run directory's folder of prediction files
 
 FitKey = tuple[str, str, int, str]  # (dataset, model label, seed, control)
 
@@ -38,24 +37,6 @@ def thaw(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return [thaw(v) for v in value]
     return value
-
-
-_NUMBER = (int, float)
-
-
-def _is_figure(value: Any) -> bool:
-    if isinstance(value, (list, tuple)):
-        return all(_is_figure(v) for v in value)
-    return value is None or (isinstance(value, _NUMBER) and not isinstance(value, bool))
-
-
-def check_fields(obj: Mapping, required: Mapping[str, type], where: str) -> None:
-    if not isinstance(obj, Mapping):
-        raise BenchmarkError(f"{where} is not a JSON object")
-    for key, kind in required.items():
-        value = obj.get(key)
-        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-            raise BenchmarkError(f"{where}: field {key!r} must be {kind.__name__}, got {type(value).__name__}")
 
 
 class _Frozen:
@@ -127,15 +108,7 @@ class Record(_Frozen):
 
     @classmethod
     def from_json(cls, obj: Mapping, where: str = "record") -> "Record":
-        check_fields(obj, {"dataset": str, "model": str, "seed": int, "control": str, "metrics": Mapping,
-                     "timing": Mapping}, where)
-        bad = [k for k, v in {**obj["metrics"], **obj["timing"]}.items() if not _is_figure(v)]
-        if bad:
-            raise BenchmarkError(f"{where}: {bad[0]!r} is not a number")
-        rel = obj.get("predictions")
-        if rel is not None and (not isinstance(rel, str) or PurePosixPath(rel).parent.as_posix() != PREDICTIONS
-                                or PurePosixPath(rel).name in ("", ".", "..")):
-            raise BenchmarkError(f"{where}: predictions must name a file in {PREDICTIONS}/")
+        check(RECORD, obj, where)
         if obj.get("status", "ok") != "ok":
             raise BenchmarkError(f"{where}: a failed fit belongs in 'failures', not 'records'")
         known = {f.name for f in fields(cls)}
@@ -166,7 +139,7 @@ class Failure(_Frozen):
 
     @classmethod
     def from_json(cls, obj: Mapping, where: str = "failure") -> "Failure":
-        check_fields(obj, {"dataset": str, "model": str, "seed": int, "control": str, "status": str, "error": str}, where)
+        check(FAILURE, obj, where)
         if obj["status"] != FAILED or "predictions" in obj:
             raise BenchmarkError(f"{where}: status must be 'failed', with no predictions")
         known = {f.name for f in fields(cls)}

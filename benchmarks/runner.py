@@ -443,7 +443,7 @@ def _resume(plan: Plan, out_dir: Path, fingerprint: str, log: Callable[[str], No
                           "--resume must repeat the original run exactly")
     writer, torn, failed = store.RunWriter.resume(out_dir, plan.order())
     if torn:
-        log(f"{torn} record(s) with missing or corrupt predictions will be rerun")
+        log(f"{torn} record(s) with missing, torn or wrong predictions will be rerun")
     if failed:
         log(f"{failed} failed fit(s) will be rerun")
     log(f"resuming {out_dir}: {len(writer.done())} fit(s) already recorded")

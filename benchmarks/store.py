@@ -16,7 +16,7 @@ import shutil
 import zipfile
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 
@@ -24,7 +24,8 @@ from .core.errors import BenchmarkError
 from .core.files import atomic_write
 from .core.naming import file_name
 from .core.scoring import PRIVATE, SplitArrays
-from .run_record import PREDICTIONS, Failure, FitKey, Record, check_fields, freeze, thaw
+from .run_record import PREDICTIONS, Failure, FitKey, Record, freeze, thaw
+from .run_schema import MANIFEST as MANIFEST_FIELDS, RESULTS as RESULTS_FIELDS, check, check_arrays
 
 RESULTS = "results.json"
 MANIFEST = "manifest.json"
@@ -96,12 +97,27 @@ def prediction_path(run_dir: Path, key: str) -> Path:
 
 def _load_npz(path: Path, keys: Iterable[str] | None) -> dict[str, np.ndarray] | None:
     """The named arrays of one prediction file (all without ``keys``); None when missing or
-    unreadable. The one place a prediction file is opened."""
+    torn, BenchmarkError for an array of Python objects. The one place a prediction file is opened."""
     try:
         with np.load(path) as npz:
             return {k: npz[k] for k in (npz.files if keys is None else keys)}
-    except (OSError, KeyError, ValueError, zipfile.BadZipFile):
+    except ValueError as exc:
+        if "allow_pickle" in str(exc):  # an array of Python objects: written by something else
+            raise BenchmarkError(f"{path} holds an array of Python objects, not numbers") from None
         return None
+    except (OSError, KeyError, zipfile.BadZipFile):
+        return None
+
+
+def read_predictions(path: Path, splits: Sequence[str], n_classes: int | None) -> dict[str, SplitArrays] | None:
+    """The checked arrays of ``splits`` in one prediction file (``run_schema.check_arrays``:
+    types, dimensions, one length per split, finite probabilities); None when the file is
+    missing or torn, BenchmarkError (one line) when its arrays are of the wrong type or shape."""
+    arrays = _load_npz(path, [k for n in splits for k in SplitArrays.keys(n)])
+    if arrays is None:
+        return None
+    check_arrays(arrays, splits, n_classes, str(path))
+    return {n: SplitArrays.from_npz(arrays, n) for n in splits}
 
 
 _HELD: set[Path] = set()  # the run directories this process holds the lock of
@@ -247,10 +263,14 @@ class StoredRun:
         if rel is None:
             return None
         if rel not in self._arrays:
-            names = ["val", *self.visible_tests(record.dataset)]
-            arrays = _load_npz(self.run_dir / rel, [k for n in names for k in SplitArrays.keys(n)])
-            self._arrays[rel] = None if arrays is None else {n: SplitArrays.from_npz(arrays, n) for n in names}
+            self._arrays[rel] = read_predictions(self.run_dir / rel, ["val", *self.visible_tests(record.dataset)],
+                                                 self.n_classes(record.dataset))
         return self._arrays[rel]
+
+    def n_classes(self, dataset: str) -> int | None:
+        """How many classes the dataset's probabilities have (None for a dataset not described)."""
+        info = self.datasets.get(dataset)
+        return None if info is None else len(info["class_names"])
 
     def unreadable(self) -> tuple[str, ...]:
         """The prediction files a report needs but cannot read (missing, torn, corrupt)."""
@@ -271,25 +291,18 @@ class StoredRun:
 
 def _checked(results: Any, where: str) -> tuple[tuple[Record, ...], tuple[Failure, ...]]:
     """The typed records and failures of a results.json document; BenchmarkError (one line)
-    for any field a reader uses with the wrong type."""
+    for any field a reader uses with the wrong type (``run_schema`` says what each is)."""
     if not isinstance(results, dict) or "records" not in results:
         raise BenchmarkError(f"{where} has no 'records': not written by this tool")
     if results.get("schema") != SCHEMA:
         raise BenchmarkError(f"{where} has schema {results.get('schema')!r}; this version reads schema {SCHEMA}")
-    if not isinstance(results.get("datasets"), dict) or not isinstance(results.get("tuning", {}), dict):
-        raise BenchmarkError(f"{where}: 'datasets' and 'tuning' must be JSON objects")
-    if not isinstance(results["records"], list) or not isinstance(results.get("failures", []), list):
-        raise BenchmarkError(f"{where}: 'records' and 'failures' must be lists")
+    check(RESULTS_FIELDS, results, where)
     for name, info in results["datasets"].items():
-        check_fields(info, _DATASET_FIELDS, f"{where}, dataset {name!r}")
         if info["name"] != name:
             raise BenchmarkError(f"{where}: dataset {name!r} is described as {info['name']!r}")
     records = tuple(Record.from_json(r, f"{where}, record {i}") for i, r in enumerate(results["records"]))
     failures = tuple(Failure.from_json(f, f"{where}, failure {i}") for i, f in enumerate(results.get("failures", [])))
     return records, failures
-
-
-_DATASET_FIELDS = {"name": str, "metric": str, "class_names": list, "seeds": list, "splits": dict}
 
 
 def open_run(run_dir: Path, unblind: bool = False) -> StoredRun:
@@ -306,8 +319,7 @@ def open_run(run_dir: Path, unblind: bool = False) -> StoredRun:
     results = read_json(run_dir / RESULTS)
     manifest = read_json(run_dir / MANIFEST) if (run_dir / MANIFEST).is_file() else {}
     records, failures = _checked(results, str(run_dir / RESULTS))
-    if not isinstance(manifest, dict):
-        raise BenchmarkError(f"{run_dir / MANIFEST} is not a JSON object")
+    check(MANIFEST_FIELDS, manifest, str(run_dir / MANIFEST))
     blind = bool(results.get("blind"))
     return StoredRun(run_dir, str(results.get("suite", "?")), blind, freeze(manifest), freeze(results["datasets"]),
                      freeze(results.get("tuning") or {}), records, failures, blind=blind and not unblind)
@@ -347,7 +359,7 @@ class RunWriter:
         """An interrupted run, keeping the records whose predictions are intact; returns it with
         the numbers of records and failures dropped (to be rerun)."""
         run = open_run(run_dir)
-        kept = [r for r in run.records if _intact(run.run_dir, r)]
+        kept = [r for r in run.records if _intact(run, r)]
         writer = cls(run_dir, run.suite, run.blind_run, thaw(run.manifest), order, thaw(run.datasets),
                      thaw(run.tuning), kept)
         writer._flush()
@@ -417,7 +429,14 @@ def record_key(rec: Record) -> str:
     return f"{file_name(rec.dataset)}__{file_name(rec.model)}__{file_name(rec.control)}__seed{rec.seed}"
 
 
-def _intact(run_dir: Path, record: Record) -> bool:
-    """Whether a record's predictions file holds every array it should (not torn or lost)."""
-    arrays = _load_npz(run_dir / record.predictions, None) if record.predictions else None
-    return arrays is not None and "val_proba" in arrays and any(k.endswith("_proba") and k != "val_proba" for k in arrays)
+def _intact(run: StoredRun, record: Record) -> bool:
+    """Whether a record's predictions file holds every array it should, of the right type and
+    shape; a torn, lost or wrong one is not kept (its fit is rerun)."""
+    if not record.predictions:
+        return False
+    tests = visible_tests(run.datasets.get(record.dataset) or {}, blind=False)
+    try:
+        return read_predictions(run.run_dir / record.predictions, ["val", *tests], run.n_classes(record.dataset)) \
+            is not None
+    except BenchmarkError:
+        return False

@@ -20,6 +20,7 @@ from benchmarks.core.scoring import Column
 from benchmarks.run_record import Record, thaw
 from benchmarks.store import StoredRun
 
+from .escape import code, plain
 from .leaderboard import Leaderboard, build_leaderboard, run_cells
 from .leaderboard_plots import leaderboard_plots
 from .leaderboard_section import leaderboard_section
@@ -40,17 +41,25 @@ def record_row_key(rec: Record) -> Key:
     return rec.dataset, rec.model, rec.control, params_key(rec.params)
 
 
+def distinct_runs(run_dirs: Sequence[Path]) -> list[Path]:
+    """The run directories, refused when two are the same run (a run ranked against itself
+    would show every model tying with itself, as if that were a finding)."""
+    seen: dict[Path, Path] = {}
+    for p in map(Path, run_dirs):
+        same = seen.setdefault(p.resolve(), p)
+        if same is not p:
+            raise ConfigError(f"{same} and {p} are the same run; compare needs different runs")
+    return [Path(p) for p in run_dirs]
+
+
 def run_labels(run_dirs: Sequence[Path]) -> list[str]:
-    """Directory names, lengthened with parent folders until they are unique."""
+    """Directory names of distinct runs, lengthened with parent folders until they are unique."""
     paths = [Path(p).resolve() for p in run_dirs]
     for depth in range(1, max(len(p.parts) for p in paths) + 1):
         labels = ["/".join(p.parts[-depth:]) for p in paths]
         if len(set(labels)) == len(labels):
             return labels
-    # the same directory given twice: number the repeats
-    labels = [str(p) for p in paths]
-    return [lab if labels[:i].count(lab) == 0 else f"{lab} ({labels[:i].count(lab) + 1})"
-            for i, lab in enumerate(labels)]
+    return [str(p) for p in paths]
 
 
 def _mean(values) -> float | None:
@@ -78,7 +87,7 @@ def _run_header(labels: list[str], runs: list[StoredRun], run_dirs: Sequence[Pat
     rows = []
     for label, run, path in zip(labels, runs, run_dirs):
         manifest = run.manifest
-        rows.append([label, f"`{path}`", run.suite, manifest.get("device", "?"),
+        rows.append([label, code(path), run.suite, manifest.get("device", "?"),
                      manifest.get("gpu") or "none", f"{manifest.get('cpu', '?')} ({manifest.get('cpu_count', '?')} cores)",
                      manifest.get("git_commit") or "unknown", manifest.get("started", "?"),
                      "yes" if run.blind_run else "no"])
@@ -94,8 +103,8 @@ def _dataset_notes(name: str, labels: list[str], runs: list[StoredRun]) -> list[
     for fact in DATASET_FACTS:
         values = [(lab, thaw(info.get(fact))) for lab, info in infos]
         if len({json.dumps(v, sort_keys=True, default=str) for _, v in values}) > 1:
-            detail = "; ".join(f"{lab}: {v}" for lab, v in values)
-            notes.append(f"> **Note:** `{fact}` of `{name}` differs between runs ({detail}); "
+            detail = plain("; ".join(f"{lab}: {v}" for lab, v in values))
+            notes.append(f"> **Note:** `{fact}` of {code(name)} differs between runs ({detail}); "
                          "differences below mix data and code/machine effects.")
     return notes
 
@@ -127,8 +136,8 @@ def _row_table(key: Key, labels: list[str], groups: list[list[Record]], metric_c
             row.append("ref" if recs is ref else _ratio(_mean(vals), _mean((r.timing or {}).get(tkey) for r in ref)))
         rows.append(row)
     dataset, model, control, params = key
-    title = f"### {dataset} / {model} (control {control})"
-    return f"{title}\n\nparams: `{params}`; reference: {labels[ref_i]}\n\n{table(headers, rows)}"
+    title = f"### {plain(dataset)} / {plain(model)} (control {plain(control)})"
+    return f"{title}\n\nparams: {code(params)}; reference: {plain(labels[ref_i])}\n\n{table(headers, rows)}"
 
 
 def summary_columns(metric_of: Mapping[str, Mapping], dataset: str, hide_private: bool) -> list[Column]:
@@ -169,9 +178,9 @@ def compare_runs(run_dirs: Sequence[Path], unblind: bool = False, plots_dir: Pat
     With ``plots_dir`` the leaderboard's plots are written under ``plots_dir/plots`` (file
     names starting with ``plot_prefix``) and linked relative to ``plots_dir``.
     """
-    run_dirs = [Path(p) for p in run_dirs]
     if len(run_dirs) < 2:
         raise ConfigError("compare needs at least two run directories")
+    run_dirs = distinct_runs(run_dirs)
     runs = [store.open_run(p) for p in run_dirs]  # BenchmarkError for anything not a run
     labels = run_labels(run_dirs)
     hide_private = not unblind and any(run.blind_run for run in runs)
@@ -202,7 +211,7 @@ def compare_runs(run_dirs: Sequence[Path], unblind: bool = False, plots_dir: Pat
             lonely.append((key, present[0]))
     for dataset, keys in by_dataset.items():
         cols = summary_columns(metric_of, dataset, hide_private)
-        parts += ["", f"## Dataset: {dataset}"]
+        parts += ["", f"## Dataset: {plain(dataset)}"]
         notes = _dataset_notes(dataset, labels, runs)
         if notes:
             parts += [""] + notes
@@ -212,7 +221,7 @@ def compare_runs(run_dirs: Sequence[Path], unblind: bool = False, plots_dir: Pat
     if not by_dataset:
         parts += ["", "_No dataset/model/settings row is present in more than one run._"]
     if lonely:
-        rows = [[d, m, c, f"`{p}`", run] for (d, m, c, p), run in lonely]
+        rows = [[d, m, c, code(p), run] for (d, m, c, p), run in lonely]
         parts += ["", "## Not comparable", "",
                   "Present in one run only (a different model label, control or parameters, "
                   "e.g. tuned parameters that differ between runs):", "",

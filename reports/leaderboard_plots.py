@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 
 from .leaderboard import Leaderboard
-from .plots import Plot, model_colors, plt, save_figure, subplots
+from .plots import Plot, literal_text, model_colors, plt, save_figure, subplots
 
 CD_PLOT = "leaderboard_cd.png"
 TIME_PLOT = "leaderboard_time.png"
@@ -99,4 +99,5 @@ def leaderboard_plots(board: Leaderboard | None, out_dir: Path, prefix: str = ""
     """Both plots under ``out_dir/plots`` (file names start with `prefix`)."""
     if board is None:
         return []
-    return [p for p in (cd_diagram(board, out_dir, prefix), time_plot(board, out_dir, prefix)) if p is not None]
+    with literal_text():
+        return [p for p in (cd_diagram(board, out_dir, prefix), time_plot(board, out_dir, prefix)) if p is not None]

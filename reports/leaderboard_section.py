@@ -5,6 +5,7 @@ from typing import Sequence
 
 import numpy as np
 
+from .escape import image, plain
 from .leaderboard import ALPHA, MIN_SEEDS, Leaderboard
 from .plots import Plot
 from .tables import MISSING, p_value, seconds, table
@@ -38,7 +39,7 @@ def significance(board: Leaderboard) -> str:
         return (f"One dataset only: no test across datasets (Friedman's needs at least two). "
                 f"Ranks over {n} dataset are anecdotes.")
     verdict = ("differ significantly" if f["p_ff"] < ALPHA else "do **not** differ significantly")
-    groups = "; ".join("{" + ", ".join(board.entrants[i] for i in c) + "}" for c in board.cliques) or "none"
+    groups = "; ".join("{" + ", ".join(plain(board.entrants[i]) for i in c) + "}" for c in board.cliques) or "none"
     return (f"Friedman's test over N = {n} datasets and k = {k} models: chi2_F = {f['chi2']:.3f} "
             f"(df {f['df']}, with the tie correction for models tied on a dataset, as scipy computes it), "
             f"{p_value(f['p_chi2'])}; Iman-Davenport F_F (from that chi2_F) = {_num(f['ff'], 3)} "
@@ -71,7 +72,7 @@ def wtl_matrix(board: Leaderboard) -> str:
         "t-test; with fewer seeds the metric's paired bootstrap on the first seed's test events, its verdict "
         "*different*), better meaning higher or lower as the dataset's metric says; a tie otherwise, which only "
         "means *not shown different*, not equivalent; n/a: no paired test was possible (different seeds or test "
-        f"events). No correction for the many comparisons. Tests used: {', '.join(tests)}.", "",
+        f"events). No correction for the many comparisons. Tests used: {plain(', '.join(tests))}.", "",
         table(["model", *names], rows, ["l"] * (len(names) + 1)),
     ])
 
@@ -104,7 +105,7 @@ def leaderboard_section(board: Leaderboard | None, plots: Sequence[Plot] = (), h
     """Markdown of a leaderboard ("" without one), with its plots."""
     if board is None:
         return ""
-    ranked = ", ".join(f"{d} ({f})" for d, f in zip(board.datasets, board.figures))
+    ranked = plain(", ".join(f"{d} ({f})" for d, f in zip(board.datasets, board.figures)))
     parts = [f"{heading} Leaderboard across datasets", "",
              f"Every model ranked on each dataset by that dataset's headline test figure, mean over seeds: {ranked}. "
              "Normalised score: 1 = the best model on that dataset, 0 = the worst, averaged over datasets. Elo: a "
@@ -114,8 +115,8 @@ def leaderboard_section(board: Leaderboard | None, plots: Sequence[Plot] = (), h
              "lower as each dataset's metric says (a lower-is-better figure is ranked lowest first)."]
     parts += [*([""] if board.notes else []), *board.notes]
     if board.left_out:
-        parts += ["", "Left out of the ranking (a model lacks a score there): " + "; ".join(board.left_out) + "."]
+        parts += ["", "Left out of the ranking (a model lacks a score there): " + plain("; ".join(board.left_out)) + "."]
     parts += ["", ranking_table(board), "", significance(board), "", wtl_matrix(board), "", score_table(board)]
     for plot in plots:
-        parts += ["", f"![{plot.caption}]({plot.path})", "", f"*{plot.caption}*"]
+        parts += ["", image(plot.caption, plot.path), "", f"*{plain(plot.caption)}*"]
     return "\n".join(parts)

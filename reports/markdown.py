@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import Mapping, Sequence
 
 from .analysis import RunAnalysis
+from .escape import code, plain
 from .leaderboard_section import leaderboard_section
 from .plots import Plot
 from .sections import SectionContext, render_dataset
@@ -17,15 +18,15 @@ BLIND_NOTE = ("> **Blind mode**: private-test AMS is hidden. Re-render with "
 
 def run_header(analysis: RunAnalysis) -> str:
     manifest = analysis.manifest
-    lines = [f"# Benchmark report: suite `{analysis.suite}`", ""]
+    lines = [f"# Benchmark report: suite {code(analysis.suite)}", ""]
     facts = [
-        ("command", f"`{manifest.get('command', '?')}`"),
-        ("started", manifest.get("started", "?")),
-        ("device", manifest.get("device", "?")),
-        ("CPU", f"{manifest.get('cpu', '?')} ({manifest.get('cpu_count', '?')} logical cores)"),
-        ("GPU", manifest.get("gpu") or "none"),
-        ("git commit", manifest.get("git_commit") or "unknown"),
-        ("packages", ", ".join(f"{k} {v}" for k, v in (manifest.get("packages") or {}).items() if v)),
+        ("command", code(manifest.get("command", "?"))),
+        ("started", plain(manifest.get("started", "?"))),
+        ("device", plain(manifest.get("device", "?"))),
+        ("CPU", plain(f"{manifest.get('cpu', '?')} ({manifest.get('cpu_count', '?')} logical cores)")),
+        ("GPU", plain(manifest.get("gpu") or "none")),
+        ("git commit", plain(manifest.get("git_commit") or "unknown")),
+        ("packages", plain(", ".join(f"{k} {v}" for k, v in (manifest.get("packages") or {}).items() if v))),
     ]
     lines += [f"- {k}: {v}" for k, v in facts]
     return "\n".join(lines)
@@ -57,15 +58,15 @@ def completeness_note(analysis: RunAnalysis) -> str:
     lines = []
     if analysis.missing_fits:
         n = len(analysis.missing_fits)
-        shown = "; ".join(f"{d}/{m} seed {s}" + ("" if c == "none" else f" ({c})")
-                          for d, m, s, c in analysis.missing_fits[:12])
+        shown = plain("; ".join(f"{d}/{m} seed {s}" + ("" if c == "none" else f" ({c})")
+                                for d, m, s, c in analysis.missing_fits[:12]))
         more = f"; and {n - 12} more" if n > 12 else ""
         state = ("the run is still in progress" if analysis.in_progress
                  else "finish it with `python -m benchmarks run --resume RUN_DIR`")
         lines.append(f"> **Incomplete run**: {n} planned fit(s) have no results ({state}): {shown}{more}. "
                      "Every table below covers only the fits that finished.")
     if analysis.unreadable:
-        files = ", ".join(f"`{f}`" for f in analysis.unreadable)
+        files = ", ".join(code(f) for f in analysis.unreadable)
         lines.append(f"> **Unreadable prediction files**: {files} (missing or corrupt). Their fits' metrics "
                      "come from results.json, but their intervals, comparisons, audit rows and plots are "
                      "left out; `run --resume RUN_DIR` reruns them.")

@@ -28,6 +28,7 @@ from benchmarks.core.naming import file_name  # noqa: E402
 
 from .analysis import DatasetAnalysis, RunAnalysis  # noqa: E402
 from .curves import CutCurve  # noqa: E402
+from .escape import Markup, code, plain  # noqa: E402
 from .summaries import TuningRow  # noqa: E402
 
 DPI = 100
@@ -55,6 +56,12 @@ def save_figure(fig, out_dir: Path, name: str) -> str:
     rel = f"{store.PLOTS}/{name}"
     _save_to(fig, Path(out_dir) / rel)
     return rel
+
+
+def literal_text():
+    """Text drawn as it is: a stored label holding `$` is not parsed as mathtext (which would
+    fail on, or typeset, whatever lies between two dollars)."""
+    return plt.rc_context({"text.parse_math": False})
 
 
 def subplots(*args, **kw):
@@ -226,16 +233,16 @@ def tuning_plot(out_dir: Path, name: str, tuning: Sequence[TuningRow], colors: d
 # --------------------------------------------------------------------------- encoder sheets
 
 
-def _encoder_caption(rec) -> str:
+def _encoder_caption(rec) -> Markup:
     info = rec.info or {}
     opts = info.get("encoder_options") or {}
     opts = ", ".join(f"{k}={v}" for k, v in opts.items() if k not in ("size", "channels"))
-    bits = [f"encoder `{info['encoder']}`"] if info.get("encoder") else []
+    bits = [f"encoder {code(info['encoder'])}"] if info.get("encoder") else []
     if info.get("image_size"):
-        bits.append(f"{info['image_size']} px")
+        bits.append(f"{plain(info['image_size'])} px")
     if opts:
-        bits.append(opts)
-    return f"Example images of {rec.model}" + (f" ({'; '.join(bits)})" if bits else "")
+        bits.append(plain(opts))
+    return Markup(f"Example images of {plain(rec.model)}" + (f" ({'; '.join(bits)})" if bits else ""))
 
 
 def encoder_sheets(data: DatasetAnalysis) -> list[Plot]:
@@ -369,5 +376,6 @@ def make_plots(analysis: RunAnalysis, out_dir: Path) -> dict[str, list[Plot]]:
     """Draw every plot of an analysed run under ``out_dir/plots`` (the run directory); dataset ->
     its plots. Nothing here reads a stored file: every curve comes computed in the analysis."""
     out_dir = Path(out_dir)
-    return {data.name: dataset_plots(out_dir, data, analysis.blind) if data.groups else []
-            for data in analysis.datasets}
+    with literal_text():
+        return {data.name: dataset_plots(out_dir, data, analysis.blind) if data.groups else []
+                for data in analysis.datasets}

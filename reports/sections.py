@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Callable, Mapping, Sequence
 
 from .analysis import DatasetAnalysis, RunAnalysis
+from .escape import Markup, code, image, plain
 from .plots import Plot
 from .tables import MISSING, fmt_mean_std, p_value, seconds, table, times
 from .uncertainty import MIN_SEEDS
@@ -32,22 +33,23 @@ class Section:
 
 def dataset_section(ctx: SectionContext) -> str:
     info = ctx.data.info
-    lines = [f"## Dataset: {info['name']}", ""]
+    lines = [f"## Dataset: {plain(info['name'])}", ""]
     if info.get("synthetic"):
         lines += ["> **Synthetic data.** These events come from a seeded generator with the CERN "
                   "file's schema; no physics conclusion can be drawn from them.", ""]
-    lines += [f"- Source: {info['source']}",
-              f"- Events: {info['n_events']}, features used: {info['n_features']}, "
-              f"task: {info['task']}, metric: {ctx.data.metric.text.title}",
-              f"- Seeds (repeats of split + train + evaluate): {', '.join(map(str, info['seeds']))}",
+    lines += [f"- Source: {plain(info.get('source', '?'))}",
+              f"- Events: {plain(info.get('n_events', '?'))}, features used: {plain(info.get('n_features', '?'))}, "
+              f"task: {plain(info.get('task', '?'))}, metric: {ctx.data.metric.text.title}",
+              f"- Seeds (repeats of split + train + evaluate): {plain(', '.join(map(str, info['seeds'])))}",
               *resampling_lines(info.get("resampling")),
               "- Preprocessing (fitted on the training split only): "
-              + ", ".join(f"{k}={v}" for k, v in info["preprocess"].items())]
-    lines += [f"- {note}" for note in info.get("notes", [])]
-    lines += ["", f"Split sizes for seed {info['seeds'][0]} (other seeds differ only by the random assignment):",
+              + plain(", ".join(f"{k}={v}" for k, v in (info.get("preprocess") or {}).items()))]
+    lines += [f"- {plain(note)}" for note in info.get("notes", [])]
+    lines += ["", f"Split sizes for seed {plain(info['seeds'][0])} (other seeds differ only by the random "
+                  "assignment):",
               "", split_table(info)]
     if info.get("weight_totals"):
-        totals = ", ".join(f"{c}: {v:.12g}" for c, v in info["weight_totals"].items())
+        totals = plain(", ".join(f"{c}: {v:.12g}" for c, v in info["weight_totals"].items()))
         lines += ["", f"Weights of every split are rescaled per class to the full-data totals ({totals}), "
                       f"so {ctx.data.metric.text.title} is comparable between splits of any size."]
     return "\n".join(lines)
@@ -56,7 +58,7 @@ def dataset_section(ctx: SectionContext) -> str:
 def _ratios(facts: dict) -> str:
     parts = facts.get("test_train_ratios") or {}
     if len(parts) > 1:
-        return ", ".join(f"{name} {ratio:.3g}" for name, ratio in parts.items())
+        return plain(", ".join(f"{name} {ratio:.3g}" for name, ratio in parts.items()))
     return f"{facts['test_train_ratio']:.3g}"
 
 
@@ -79,7 +81,7 @@ def resampling_lines(facts: dict | None) -> list[str]:
                 "randomness only, so spreads over seeds leave out the test sets' sampling noise.")
     scopes = facts.get("search_scopes") or {}
     if scopes:
-        line += " Searches: " + ", ".join(f"{label} {'nested in each fold' if s == 'fold' else 'once per dataset'}"
+        line += " Searches: " + ", ".join(f"{plain(label)} {'nested in each fold' if s == 'fold' else 'once per dataset'}"
                                          for label, s in scopes.items()) + "."
     return [line]
 
@@ -92,9 +94,9 @@ def split_table(info: dict) -> str:
         headers += [f"Σw({c})" for c in classes]
     rows = []
     for name, e in info["splits"].items():
-        row = [name, e["events"]] + [e.get(f"n_{c}", "") for c in classes]
+        row = [name, e.get("events", MISSING)] + [e.get(f"n_{c}", "") for c in classes]
         if weighted:
-            row += [f"{e.get(f'weight_{c}', float('nan')):.6g}" for c in classes]
+            row += [MISSING if e.get(f"weight_{c}") is None else f"{e[f'weight_{c}']:.6g}" for c in classes]
         rows.append(row)
     return table(headers, rows)
 
@@ -102,9 +104,9 @@ def split_table(info: dict) -> str:
 FLAG = " †"
 
 
-def marked(text: str, flag: bool) -> str:
-    """A figure's cell, marked when it rests on too few events to mean anything."""
-    return text + FLAG if flag else text
+def marked(text: str, flag: bool) -> Markup:
+    """A figure's cell (text the code formatted), marked when it rests on too few events to mean anything."""
+    return Markup(text + FLAG if flag else text)
 
 
 def flag_note(ctx: SectionContext, any_flag: bool) -> list[str]:
@@ -162,7 +164,7 @@ def supertml_section(ctx: SectionContext) -> str:
 def chance_cell(ctx: SectionContext, chance: Sequence) -> str:
     fmt = ctx.data.metric.fmt
     texts = dict.fromkeys(f"{fmt(c.mean)} [{fmt(c.low)}, {fmt(c.high)}]" for c in chance if fmt(c.mean) != MISSING)
-    return "; ".join(texts) or MISSING
+    return Markup("; ".join(texts) or MISSING)
 
 
 def controls_section(ctx: SectionContext) -> str:
@@ -172,11 +174,11 @@ def controls_section(ctx: SectionContext) -> str:
     digits, figure = metric.fmt_digits, ctx.data.headline.title
     rows = [[row.label, marked(fmt_mean_std(row.real, digits, metric.percent), row.real_flagged),
              marked(fmt_mean_std(row.shuffled, digits, metric.percent), row.shuffled_flagged),
-             chance_cell(ctx, row.chance), row.verdict]
+             chance_cell(ctx, row.chance), Markup(row.verdict)]
             for row in control.rows]
     events = "" if control.n_events is None else f" ({control.n_events} events)"
-    note = f"{metric.text.control_note} Scored on test split `{control.split}`{events}."
-    head = ["model", f"real {figure}", f"shuffled {figure}", metric.text.chance_title, "consistent with chance?"]
+    note = f"{metric.text.control_note} Scored on test split {code(control.split)}{events}."
+    head = ["model", f"real {figure}", f"shuffled {figure}", Markup(metric.text.chance_title), "consistent with chance?"]
     any_flag = any(row.real_flagged or row.shuffled_flagged for row in control.rows)
     return "\n".join(["### Shuffled-label control", "", note, "", table(head, rows),
                       *(["", *flag_note(ctx, True)] if any_flag else [])])
@@ -198,7 +200,7 @@ def tuning_section(ctx: SectionContext) -> str:
         + (["A once-per-dataset search's best parameters were retrained with every seed"] if once else []))
     return "\n".join([
         "### Hyper-parameter search (Optuna)", "",
-        f"Objective: {ctx.data.metric.text.objective_title}. {' '.join(ctx.data.info.get('search') or [])} "
+        f"Objective: {ctx.data.metric.text.objective_title}. {plain(' '.join(ctx.data.info.get('search') or []))} "
         f"No search ever sees a test part it is scored on. {retrained}, then evaluated once on the test splits.", "",
         table(["model", "complete trials", "pruned", "failed", "best validation score", "best parameters",
                "search s"], rows),
@@ -206,11 +208,15 @@ def tuning_section(ctx: SectionContext) -> str:
     ])
 
 
+def _score(value) -> str:
+    return MISSING if value is None else f"{float(value):.4f}"
+
+
 def _ensembles(tuning) -> list[str]:
     """The tuned+ensemble entries' greedy selections (Caruana et al. 2004), one row a search."""
     rows = [[row.name, e.get("candidates", "?"), e.get("rounds", "?"),
-             ", ".join(f"#{m.get('trial')} x {float(m.get('weight', 0)):.3g}" for m in e.get("members") or []),
-             f"{float(e.get('val_score', float('nan'))):.4f}", f"{float(e.get('best_single', float('nan'))):.4f}"]
+             Markup(", ".join(f"#{m.get('trial')} x {float(m['weight']):.3g}" for m in e.get("members") or [])),
+             _score(e.get("val_score")), _score(e.get("best_single"))]
             for row in tuning if (e := row.ensemble) is not None]
     if not rows:
         return []
@@ -222,19 +228,19 @@ def _ensembles(tuning) -> list[str]:
                    "best single"], rows)]
 
 
-def verdict_text(c: dict, fmt) -> str:
+def verdict_text(c: dict, fmt) -> Markup:
     """The paired comparison's verdict in words: different, equivalent within ±margin, or inconclusive."""
     margin = c.get("margin")
     within = f"±{fmt(margin)}" if margin is not None else ""
     verdict = c["verdict"]
     if verdict == "different":
-        return "**different**" + (f" (yet within {within}: too small to matter)" if c.get("equivalent") else "")
+        return Markup("**different**" + (f" (yet within {within}: too small to matter)" if c.get("equivalent") else ""))
     if verdict == "equivalent":
-        return f"**equivalent** within {within}"
-    return "inconclusive" + (f" (neither different nor shown within {within})" if within else "")
+        return Markup(f"**equivalent** within {within}")
+    return Markup("inconclusive" + (f" (neither different nor shown within {within})" if within else ""))
 
 
-def comparison_cell(ctx: SectionContext, row) -> str:
+def comparison_cell(ctx: SectionContext, row) -> Markup | str:
     if row.is_reference:
         return "reference"
     c, fmt = row.comparison, ctx.data.metric.fmt
@@ -244,8 +250,8 @@ def comparison_cell(ctx: SectionContext, row) -> str:
             f"{p_value(c['p_value'])}: {verdict_text(c, fmt)}")
     mdd = c.get("mdd")
     if mdd is None or mdd != mdd:  # NaN: a single resample
-        return text
-    return text + f"; MDD ±{fmt(mdd)}"
+        return Markup(text)
+    return Markup(text + f"; MDD ±{fmt(mdd)}")
 
 
 def seeds_cell(test) -> str:
@@ -262,9 +268,10 @@ def reference_text(st) -> str:
         return ("No paired comparison: there is no reference to compare with (one model only, or no model "
                 "with a validation score).")
     if st.reference_is_tabular:
-        return f"Paired comparison against the reference, the tabular model with the best **validation** score (`{st.reference}`)"
+        return (f"Paired comparison against the reference, the tabular model with the best **validation** score "
+                f"({code(st.reference)})")
     return (f"Paired comparison against the reference, the model with the best **validation** score "
-            f"(`{st.reference}`; **not a tabular model**: the run has none)")
+            f"({code(st.reference)}; **not a tabular model**: the run has none)")
 
 
 def statistics_section(ctx: SectionContext) -> str:
@@ -278,7 +285,7 @@ def statistics_section(ctx: SectionContext) -> str:
         rows = [[row.label, row.split, marked(f"{fmt(row.value)} [{fmt(row.low)}, {fmt(row.high)}]", row.flagged)]
                 for row in st.rows]
         return "\n".join(["### Statistics", "", f"{intervals} {reference_text(st)}", "",
-                          table(["model", "test split", f"{what} [95% CI]"], rows, ["l", "l", "r"]),
+                          table(["model", "test split", Markup(f"{what} [95% CI]")], rows, ["l", "l", "r"]),
                           *(["", *flag_note(ctx, True)] if any(row.flagged for row in st.rows) else [])])
     rows = [[row.label, row.split, marked(f"{fmt(row.value)} [{fmt(row.low)}, {fmt(row.high)}]", row.flagged),
              comparison_cell(ctx, row), seeds_cell(row.over_seeds)]
@@ -298,23 +305,24 @@ def statistics_section(ctx: SectionContext) -> str:
         "about whether the models match. MDD: the smallest difference this test data detects with 80% power, "
         "context for how much it can resolve. A tuned model's validation score is optimistic (its parameters "
         "were chosen on that split), which can favour it as the reference; its test figures are unaffected.", "",
-        table(["model", "test split", f"{what} [95% CI]", f"difference vs {ref} [95% CI]", "over seeds"], rows,
+        table(["model", "test split", Markup(f"{what} [95% CI]"), Markup(f"difference vs {plain(ref)} [95% CI]"),
+               "over seeds"], rows,
               ["l", "l", "r", "l", "l"]),
         *(["", *flag_note(ctx, True)] if any(row.flagged for row in st.rows) else []),
     ])
 
 
-def _diff_cell(ctx: SectionContext, c: dict | None) -> str:
+def _diff_cell(ctx: SectionContext, c: dict | None) -> Markup | str:
     if c is None:
         return MISSING
     fmt = ctx.data.metric.fmt
     mark = "**" if c["significant"] else ""
-    return f"{mark}{fmt(c['diff'], True)}{mark} [{fmt(c['ci_low'], True)}, {fmt(c['ci_high'], True)}]"
+    return Markup(f"{mark}{fmt(c['diff'], True)}{mark} [{fmt(c['ci_low'], True)}, {fmt(c['ci_high'], True)}]")
 
 
 def _rung_parameters(row) -> str:
     count = MISSING if row.parameters is None else f"{row.parameters:,}"
-    return f"{count} ({row.inputs})" if row.inputs else count
+    return Markup(f"{count} ({plain(row.inputs)})") if row.inputs else count
 
 
 def ladder_section(ctx: SectionContext) -> str:
@@ -337,7 +345,8 @@ def ladder_section(ctx: SectionContext) -> str:
         rows.append(cells)
     sizing = "sized for 2 CPU cores and a sample file" if ladder.sizing == "2-core" else "with the paper's settings"
     head = ["rung", "parameters (categorical inputs)", "precision", *(f"{metric.text.title} {t}" for t in ladder.tests),
-            f"Δ vs previous ({split}) [95% CI]", f"Δ vs baseline ({split}) [95% CI]", "train s", "train ×baseline",
+            Markup(f"Δ vs previous ({plain(split)}) [95% CI]"), Markup(f"Δ vs baseline ({plain(split)}) [95% CI]"),
+            "train s", "train ×baseline",
             "val s", "test s", *(["paper: private AMS", "paper: train ×baseline"] if with_paper else [])]
     paper_note = (" The paper's columns are its published figures for the same experiment: full data (200k "
                   "training events), the mean over its six computing setups; they are context, not a result of "
@@ -345,7 +354,7 @@ def ladder_section(ctx: SectionContext) -> str:
     return "\n".join([
         "### Technique ladder (Strong 2020)", "",
         f"Each rung of the paper's ladder ({sizing}), mean ± std over seeds. Δ: the paired bootstrap of the "
-        f"difference on the first seed's events of the {split} split (**bold**: the 95% interval excludes zero), "
+        f"difference on the first seed's events of the {plain(split)} split (**bold**: the 95% interval excludes zero), "
         "against the rung before and against the baseline (the first rung). Parameters: trainable, all members, "
         "with how each categorical column of the dataset reached the network (embedded, or fed as a standardised "
         "number). Precision: what the fits trained in (bf16-autocast only where a suite asked for it on a GPU). "
@@ -377,9 +386,9 @@ def importance_section(ctx: SectionContext) -> str:
                          "; ".join(f"{r['features'][i]} {r['mean'][i]:+.3g}±{r['std'][i]:.2g}" for i in order)])
         lines += [table(["model", "validation objective", "largest drops"], rows, ["l", "r", "l"]), ""]
     for label, sel in selections.items():
-        lines.append(f"- `{label}` trains on its top {sel['top']} features by the permutation importance of "
-                     f"`{sel['by']}` on the search splits (never a test event of any seed): "
-                     + ", ".join(sel["features"]) + ".")
+        lines.append(f"- {code(label)} trains on its top {plain(sel['top'])} features by the permutation importance "
+                     f"of {code(sel['by'])} on the search splits (never a test event of any seed): "
+                     + plain(", ".join(map(str, sel["features"]))) + ".")
     return "\n".join(lines).rstrip()
 
 
@@ -425,7 +434,7 @@ def plots_section(ctx: SectionContext) -> str:
         return ""
     lines = ["### Plots", ""]
     for plot in ctx.plots:
-        lines += [f"![{plot.caption}]({plot.path})", "", f"*{plot.caption}*", ""]
+        lines += [image(plot.caption, plot.path), "", f"*{plain(plot.caption)}*", ""]
     return "\n".join(lines).rstrip() + "\n"
 
 

@@ -3,11 +3,13 @@ Optuna searches and timings. No prediction file is opened here."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Mapping, Sequence
+from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 
 from benchmarks.core.scoring import Column, Metric
+
+from .tables import finite
 
 Values = tuple[Any, ...]  # one figure per seed, as stored (None where absent)
 
@@ -139,7 +141,8 @@ def tuning_rows(tuning: Mapping[str, dict], dataset: str) -> tuple[TuningRow, ..
         history = tuple((float(h[0]), float(h[1])) for h in s.get("history") or []
                         if len(h) >= 2 and h[1] is not None and np.isfinite(float(h[1])))
         rows.append(TuningRow(label, s.get("trials", "?"), s.get("pruned", 0), s.get("failed", 0),
-                              s.get("best_value", float("nan")), dict(s.get("best_params", {})),
+                              float("nan") if s.get("best_value") is None else s["best_value"],
+                              dict(s.get("best_params", {})),
                               s.get("search_s"), history, s.get("seed"),
                               s.get("ensemble") if isinstance(s.get("ensemble"), Mapping) else None))
     return tuple(rows)
@@ -162,18 +165,26 @@ class TimingRow:
     train_images_s: float | None
 
 
-def _relative(value: float, fastest: float) -> float | None:
-    return value / fastest if fastest > 0 else None
+def _mean(values: Values) -> float | None:
+    vals = finite(values)
+    return float(np.mean(vals)) if vals else None
 
 
-def _images_per_s(n: float, seconds: float) -> float | None:
-    return n / seconds if n and seconds > 0 else None
+def _relative(value: float | None, among: Iterable[float | None]) -> float | None:
+    """`value` over the smallest of `among` (the fastest model's); None where either is unknown."""
+    known = [v for v in among if v is not None]
+    fastest = min(known) if known else None
+    return value / fastest if value is not None and fastest and fastest > 0 else None
+
+
+def _images_per_s(n: float, seconds: float | None) -> float | None:
+    return n / seconds if n and seconds else None
 
 
 def timing_rows(groups: Mapping[str, list[dict]]) -> tuple[TimingRow, ...]:
     """Wall-clock figures per model, means over seeds and relative to the fastest model."""
-    train = {label: float(np.mean([r.timing["train_s"] for r in recs])) for label, recs in groups.items()}
-    infer = {label: float(np.mean([r.timing["predict_per_1k_s"] for r in recs])) for label, recs in groups.items()}
+    train = {label: _mean(timing_values(recs, "train_s")) for label, recs in groups.items()}
+    infer = {label: _mean(timing_values(recs, "predict_per_1k_s")) for label, recs in groups.items()}
     if not train:
         return ()
     rows = []
@@ -181,14 +192,14 @@ def timing_rows(groups: Mapping[str, list[dict]]) -> tuple[TimingRow, ...]:
         r0, supertml = recs[0], recs[0].family == "supertml"
         i, t = r0.info, r0.timing
         default_precision = "fp32" if r0.family != "tabular" else "fp64/native"
-        predict_mean = float(np.mean([r.timing["predict_s"] for r in recs]))
+        predict_mean = _mean(timing_values(recs, "predict_s"))
         # Every epoch (both stages of two-stage training) encodes each training event once.
-        train_images = t.get("n_train", 0) * i.get("epochs_run", 0)
+        train_images = (t.get("n_train") or 0) * (i.get("epochs_run") or 0)
         rows.append(TimingRow(
             label, r0.device, i.get("precision", default_precision), i.get("batch_size", "–"),
             i.get("threads", "–"), timing_values(recs, "train_s"), timing_values(recs, "val_predict_s"),
             timing_values(recs, "predict_s"), timing_values(recs, "predict_per_1k_s"),
-            _relative(train[label], min(train.values())), _relative(infer[label], min(infer.values())),
-            _images_per_s(t.get("n_test", 0), predict_mean) if supertml else None,
+            _relative(train[label], train.values()), _relative(infer[label], infer.values()),
+            _images_per_s(t.get("n_test") or 0, predict_mean) if supertml else None,
             _images_per_s(train_images, train[label]) if supertml else None))
     return tuple(rows)

@@ -6,11 +6,16 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
+from .escape import plain
+
 MISSING = "–"
 
 
-def table(headers: Sequence[str], rows: Iterable[Sequence[object]], align: Sequence[str] | None = None) -> str:
-    rows = [[str(c) for c in r] for r in rows]
+def table(headers: Sequence[object], rows: Iterable[Sequence[object]], align: Sequence[str] | None = None) -> str:
+    """A Markdown table; every header and cell that is not :class:`Markup` is escaped (a
+    stored label can neither end its cell nor become markup)."""
+    headers = [plain(h) for h in headers]
+    rows = [[plain(c) for c in r] for r in rows]
     align = align or ["l"] + ["r"] * (len(headers) - 1)
     sep = ["---:" if a == "r" else ":---" for a in align]
     lines = ["| " + " | ".join(headers) + " |", "| " + " | ".join(sep) + " |"]

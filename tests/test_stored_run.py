@@ -95,7 +95,8 @@ def test_the_writer_stores_each_record_once_in_plan_order(tmp_path):
 def test_resume_keeps_intact_records_only(tmp_path):
     order = {("d", "m", s, "none"): s for s in range(2)}
     writer = store.RunWriter.start(tmp_path, "t", False, {}, order)
-    arrays = {f"{s}_{k}": np.zeros(2) for s in ("val", "test") for k in ("proba", "y", "w")}
+    arrays = {k: v for s in ("val", "test") for k, v in ((f"{s}_proba", np.full((2, 2), 0.5)), (f"{s}_y", np.zeros(2)),
+                                                        (f"{s}_w", np.ones(2)))}
     kept, torn = writer.add_record(_record(0), arrays), writer.add_record(_record(1), arrays)
     (tmp_path / torn.predictions).write_bytes(b"not a zip")
     again, n_torn, n_failed = store.RunWriter.resume(tmp_path, order)
