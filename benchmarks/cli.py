@@ -32,7 +32,7 @@ from .importance import importance_of
 from .runner import RunOptions, run_suite, select_models
 from .submission import score_submission_files
 from .suite import list_suites, load_suite, parse_suite
-from .tuning import describe_job, prepare_tune, run_tune_worker, storage_dir
+from .tuning import describe_job, open_storage, prepare_tune, run_tune_worker, storage_dir
 
 EPILOG = """examples:
   python -m benchmarks run                              # default suite, offline
@@ -386,6 +386,7 @@ def cmd_tune(args) -> int:
         require_ray()  # fail before loading any data
         job = prepare_tune(args.suite, args.model, args.storage, args.study, args.trials, args.data, args.device,
                            args.max_events, timeout_s=args.timeout, dataset=args.dataset, repeat=args.repeat)
+        open_storage(job.storage)  # a bad storage is the one line, not after the job's description
         log(describe_job(job) + f", {args.workers} Ray workers")
         summary = tune_on_ray(job, args.workers, args.seed, args.address, log)
     if summary["best_value"] is None:

@@ -43,7 +43,7 @@ from models import model_info
 
 from .core import limits
 from .core.device import resolve_device
-from .core.errors import BenchmarkError, ConfigError
+from .core.errors import BenchmarkError, ConfigError, excerpts
 from .core.secrets import redact
 from .fits import with_threads
 from .pipeline import build_model, fit, load_for_spec, resolve_seeds, splits_for
@@ -70,9 +70,9 @@ def default_storage(out_dir: Path) -> str:
     return f"sqlite:///{Path(out_dir).resolve() / 'optuna.db'}"
 
 
-def storage_dir(url: str) -> Path | None:
-    """The directory holding a file storage (``sqlite:///PATH``, ``journal:PATH``), resolved;
-    None for a database server."""
+def storage_file(url: str) -> Path | None:
+    """The file of a file storage (``sqlite:///PATH``, ``journal:PATH``), resolved; None for a
+    database server or an in-memory SQLite."""
     if url.startswith("journal:"):
         path = url[len("journal:"):]
         path = path[2:] if path.startswith("//") else path
@@ -80,7 +80,33 @@ def storage_dir(url: str) -> Path | None:
         path = url[len("sqlite:///"):].split("?", 1)[0]
     else:
         return None
-    return Path(path).resolve().parent if path and path != ":memory:" else None
+    return Path(path).resolve() if path and path != ":memory:" else None
+
+
+def storage_dir(url: str) -> Path | None:
+    """The directory holding a file storage, resolved; None for a database server."""
+    path = storage_file(url)
+    return None if path is None else path.parent
+
+
+OPTUNA_TABLES = ("studies", "version_info")  # what every Optuna RDB schema has
+
+
+def _check_sqlite(path: Path | None, shown: str) -> None:
+    """Refuse an SQLite file that holds something other than Optuna's tables: Optuna would add its
+    own beside them without a word. A new or empty file, or one of Optuna's, is fine."""
+    if path is None or not path.is_file() or path.stat().st_size == 0:
+        return
+    import sqlite3
+
+    try:
+        with contextlib.closing(sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True)) as db:
+            tables = [row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+    except sqlite3.DatabaseError as exc:  # not a database at all, or a corrupt one
+        raise BenchmarkError(f"--storage {shown}: {path} is not an SQLite database ({exc})") from None
+    if tables and not set(OPTUNA_TABLES) <= set(tables):
+        raise BenchmarkError(f"--storage {shown}: {path} is a database of something else (tables "
+                             f"{excerpts(sorted(tables))}); give Optuna a file of its own")
 
 
 def _heartbeat_callback(max_retry: int | None = MAX_RETRY):
@@ -197,6 +223,8 @@ def open_storage(url: str, heartbeat_interval: int = HEARTBEAT_INTERVAL_S,
             raise BenchmarkError(f"cannot open Optuna journal {shown}: {exc}") from None
         except (ValueError, KeyError, TypeError) as exc:  # JSON and log-format errors
             raise BenchmarkError(f"{shown} is not an Optuna journal file ({type(exc).__name__})") from None
+    if url.startswith("sqlite:"):
+        _check_sqlite(storage_file(url), shown)
     url = sqlalchemy_url(url)
     params = inspect.signature(optuna.storages.RDBStorage.__init__).parameters
     cb_key = "heartbeat_stale_trial_callback" if "heartbeat_stale_trial_callback" in params else "failed_trial_callback"
@@ -630,12 +658,15 @@ def tune(ds_name: str, metric, splits: Splits, spec: ModelSpec, device: str, sto
          study_name: str, seed: int, *, sampler_seed: int | None = None, n_total: int | None = None,
          timeout_s: float | None = None,
          heartbeat_interval: int = HEARTBEAT_INTERVAL_S, grace_period: int = GRACE_PERIOD_S,
-         log: Callable[[str], None] = lambda m: None, threads: int | None = None) -> dict:
+         log: Callable[[str], None] = lambda m: None, threads: int | None = None,
+         opened: Callable[[], None] = lambda: None) -> dict:
     """Start or join ``study_name`` and run trials until its budget is met; returns the summary.
 
     ``seed`` seeds the model (as in the run) and, unless ``sampler_seed`` is given, the
     TPE sampler. ``n_total``/``timeout_s`` override the suite's budget. ``threads`` is the
-    CPU thread count of every trial's model (None: the model's default).
+    CPU thread count of every trial's model (None: the model's default). ``opened`` is called
+    once the storage and the study are open and checked: what it prints never precedes an
+    error about them.
     """
     search = _check_search(spec, n_total, timeout_s)
     space = model_info(spec.name).search_space
@@ -646,6 +677,7 @@ def tune(ds_name: str, metric, splits: Splits, spec: ModelSpec, device: str, sto
         t0 = time.perf_counter()
         study = _open_study(storage, shown, study_name, data_fingerprint(ds_name, metric, hpo, spec),
                             search.pruner, seed if sampler_seed is None else sampler_seed)
+        opened()
         objective = _make_objective(study, space, spec, hpo, metric, device, seed, search.trials, threads)
         poll_s = min(5.0, max(0.2, heartbeat_interval / 2))
         new = _optimize(study, objective, search.trials, search.timeout_s, heartbeat, poll_s, log)
@@ -725,10 +757,12 @@ class TuneJob:
         return (self.base_seed * 1_000_003 + os.getpid() + worker * 7919) % 2**31
 
     def run(self, sampler_seed: int, log: Callable[[str], None], threads: int | None = None,
-            heartbeat_interval: int = HEARTBEAT_INTERVAL_S, grace_period: int = GRACE_PERIOD_S) -> dict:
+            heartbeat_interval: int = HEARTBEAT_INTERVAL_S, grace_period: int = GRACE_PERIOD_S,
+            opened: Callable[[], None] = lambda: None) -> dict:
         return tune(self.ds_name, self.metric, self.splits, self.spec, self.device, self.storage, self.study,
                     self.model_seed, sampler_seed=sampler_seed, n_total=self.n_total, timeout_s=self.timeout_s,
-                    heartbeat_interval=heartbeat_interval, grace_period=grace_period, log=log, threads=threads)
+                    heartbeat_interval=heartbeat_interval, grace_period=grace_period, log=log, threads=threads,
+                    opened=opened)
 
 
 def prepare_tune(suite_name_or_path: str, model_label: str, storage: str | None, study_name: str | None,
@@ -791,7 +825,7 @@ def run_tune_worker(suite_name_or_path: str, model_label: str, storage: str | No
     """
     job = prepare_tune(suite_name_or_path, model_label, storage, study_name, n_trials_total, data, device,
                        max_events, timeout_s=timeout_s, dataset=dataset, repeat=repeat)
-    log(describe_job(job))
-    summary = job.run(job.sampler_seed(seed), log, heartbeat_interval=heartbeat_interval, grace_period=grace_period)
+    summary = job.run(job.sampler_seed(seed), log, heartbeat_interval=heartbeat_interval, grace_period=grace_period,
+                      opened=lambda: log(describe_job(job)))
     log(describe_summary(job.study, summary))
     return summary

@@ -6,10 +6,12 @@ few rows again as real subprocesses, where a traceback would show.
 """
 from __future__ import annotations
 
+import contextlib
 import errno
 import gzip
 import json
 import shutil
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -131,6 +133,15 @@ def _setup(kind: str, tmp_path: Path, run_dir: Path) -> list[str]:
         (tmp_path / "j.txt").write_text("hello\n")
         return ["tune", "--suite", "smoke", "--model", "random-forest", "--storage", f"journal:{tmp_path}/j.txt",
                 "--trials", "1"]
+    if kind in ("sqlite of something else", "sqlite that is not sqlite"):
+        db = tmp_path / "other.db"
+        if kind == "sqlite that is not sqlite":
+            db.write_text("a text file\n")
+        else:
+            with contextlib.closing(sqlite3.connect(db)) as con:
+                con.execute("CREATE TABLE customers (id INTEGER, name TEXT)")
+                con.commit()
+        return ["tune", "--suite", "smoke", "--model", "random-forest", "--storage", f"sqlite:///{db}", "--trials", "1"]
     if kind == "empty --models":
         return ["run", "--suite", "iris", "--models", ",,,", "--out", str(tmp_path / "o")]
     if kind == "unknown metric":
@@ -161,6 +172,8 @@ CASES = {
     "tune --seed negative": "--seed",
     "tune --seed huge": "--seed",
     "journal that is not a journal": "not an Optuna journal",
+    "sqlite of something else": "a database of something else (tables customers)",
+    "sqlite that is not sqlite": "is not an SQLite database",
     "empty --models": "no name",
     "unknown metric": "unknown metric",
 }
@@ -172,8 +185,9 @@ def test_hostile_input_is_one_line_and_exit_2(kind, tmp_path, run_dir, capsys):
     rc = main(args)
     err = capsys.readouterr().err.strip()
     assert rc == 2, (kind, err)
-    last = err.splitlines()[-1]
-    assert last.startswith("error: ") and CASES[kind] in last, (kind, err)
+    lines = err.splitlines()
+    assert len(lines) == 1, (kind, err)  # the error alone: no progress or info line before it
+    assert lines[0].startswith("error: ") and CASES[kind] in lines[0], (kind, err)
     assert not (tmp_path / "o").exists() or kind == "predictions is a file"  # no half-made run directory
 
 
@@ -239,3 +253,11 @@ def test_failure_after_loading_leaves_no_run_directory(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "cannot open Optuna storage" in err and "secret" not in err and "***" in err
     assert not out.exists()
+
+
+def test_a_database_of_something_else_gets_no_optuna_tables(tmp_path, capsys):
+    args = _setup("sqlite of something else", tmp_path, None)
+    assert main(args) == 2
+    with contextlib.closing(sqlite3.connect(tmp_path / "other.db")) as con:
+        tables = [row[0] for row in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+    assert tables == ["customers"]
