@@ -88,6 +88,10 @@ def _setup(kind: str, tmp_path: Path, monkeypatch) -> list[str]:
         return _csv_run(_raw(tmp_path / "d.csv", "a,y.1,y"), tmp_path)
     if kind == "an unnamed column (an index saved with the table)":
         return _csv_run(_raw(tmp_path / "d.csv", ",a,y"), tmp_path)
+    if kind == "a header shorter than its rows":
+        path = tmp_path / "d.csv"  # three fields a row under two names: pandas would index by `a`
+        path.write_text("a,y\n" + "".join(f"{i},{i % 2},{i / 10}\n" for i in range(60)))
+        return _csv_run(path, tmp_path)
     if kind == "a gzipped table with a column named twice":
         path = tmp_path / "d.csv.gz"
         _table().rename(columns={"b": "y"}).to_csv(path, index=False, compression="gzip")
@@ -131,6 +135,7 @@ CASES = {
     "columns that differ only in white space": "differ only in white space",
     "a column named like pandas' copy": "'y.1' is named like pandas' copy",
     "an unnamed column (an index saved with the table)": "column 1 has no name",
+    "a header shorter than its rows": "its rows have more fields than its header (2 names)",
     "a gzipped table with a column named twice": "'y' used more than once",
     "a submission with a second Class column, 'Class '": "columns 'Class' and 'Class ' differ only in white space",
     "a class that weighs nothing": "the weights of class '1' sum to zero",

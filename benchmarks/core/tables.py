@@ -6,6 +6,7 @@ goes through :func:`read_csv`, which checks the file's raw header row first.
 """
 from __future__ import annotations
 
+import warnings
 import zlib
 from collections import Counter
 from pathlib import Path
@@ -55,7 +56,15 @@ def read_csv(path: Path, what: str, **kwargs) -> pd.DataFrame:
     try:
         header = pd.read_csv(path, header=None, nrows=1, dtype=str, keep_default_na=False, compression="infer")
         check_columns(header.iloc[0].tolist() if len(header) else [], f"{what} {path}")
-        return pd.read_csv(path, compression="infer", **kwargs)
+        with warnings.catch_warnings():
+            # Rows with more fields than the header: pandas would make the first column the
+            # index and shift every name by one column (the label among them), without a word.
+            # With index_col=False it warns instead, and the warning is the refusal.
+            warnings.simplefilter("error", pd.errors.ParserWarning)
+            return pd.read_csv(path, compression="infer", index_col=False, **kwargs)
+    except pd.errors.ParserWarning:
+        raise DataError(f"cannot read {what} {path}: its rows have more fields than its header "
+                        f"({header.shape[1]} names); every column would shift") from None
     except READ_ERRORS as exc:
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         raise DataError(f"cannot read {what} {path}: {excerpt(first, 120, quote=False)}") from None
