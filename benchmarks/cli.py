@@ -17,6 +17,7 @@ from encoders import ENCODERS
 from models import MODELS, backend_available
 from reports import console_summary, write_comparison, write_report
 from reports.plots import write_importance
+from reports.tracking import check_store, log_run, tracking_uri
 
 from . import pipeline, store
 from .controls import CONTROLS
@@ -85,6 +86,7 @@ def _add_run(sub) -> None:
     r.add_argument("--resume", type=Path, metavar="RUN_DIR",
                    help="finish an interrupted run: the fits it lacks (suite and options from its manifest)")
     r.add_argument("--unblind", action="store_true", help="show private AMS in the report of a blind suite")
+    _add_mlflow(r)
     r.add_argument("--quiet", action="store_true", help="no progress bars")
     x = r.add_argument_group("where fits run")
     x.add_argument("--executor", choices=["local", "ray"],
@@ -95,6 +97,13 @@ def _add_run(sub) -> None:
                    "min(4, a node's CPUs)); fixed threads make CPU results identical across executors")
     x.add_argument("--gpus-per-fit", type=float, help="GPU share of a GPU fit on Ray (default 1; 0.25 packs four per GPU)")
     x.add_argument("--workers", type=int, help="Ray tasks per Optuna search (default 1, which searches exactly as local)")
+
+
+def _add_mlflow(p) -> None:
+    p.add_argument("--mlflow", nargs="?", const="", metavar="URI",
+                   help="log the run into MLflow: one parent run, one child run per record (never a blind "
+                        "suite's private figures); URI default: $MLFLOW_TRACKING_URI")
+    p.add_argument("--mlflow-experiment", metavar="NAME", help="MLflow experiment (default: the suite's name)")
 
 
 def _add_tune(sub) -> None:
@@ -154,6 +163,7 @@ def _add_small(sub) -> None:
     rep = sub.add_parser("report", help="re-render report.md from a run directory's stored results")
     rep.add_argument("run_dir", type=Path)
     rep.add_argument("--unblind", action="store_true", help="show private AMS")
+    _add_mlflow(rep)
     f = sub.add_parser("fetch", help="download a dataset into the cache (higgsml, openml:ID, keel:NAME)")
     f.add_argument("dataset", metavar="DATASET",
                    help="higgsml (CERN Open Data record 328), openml:ID (an OpenML data set id, e.g. openml:1590) "
@@ -283,13 +293,30 @@ def cmd_run(args) -> int:
         suite, opts = _suite_for_args(args), _options(args)
         out = args.out or Path("runs") / f"{safe_name(suite.name)}-{datetime.now():%Y%m%d-%H%M%S}"
     _check_output_dir(out)
+    mlflow_uri = _mlflow_store(args)
     log = (lambda m: None) if args.quiet else (lambda m: print(redact(m), file=sys.stderr))
     # The report and the summary from the run just stored, not re-read; the report under the run's lock.
     run = run_suite(suite, out, opts, log=log, resume=args.resume is not None,
                     finish=lambda stored: write_report(stored.view(unblind=args.unblind))).view(unblind=args.unblind)
     print(console_summary(run))
     print(f"\nwrote {run.run_dir / store.REPORT}")
+    _log_to_mlflow(run, mlflow_uri, args.mlflow_experiment)
     return _failed_fits(run)
+
+
+def _mlflow_store(args) -> str | None:
+    """The MLflow store a run or report logs into, reached before any work; None without --mlflow."""
+    if args.mlflow is None:
+        return None
+    uri = tracking_uri(args.mlflow)
+    check_store(uri)
+    return uri
+
+
+def _log_to_mlflow(run: store.StoredRun, uri: str | None, experiment: str | None) -> None:
+    if uri is not None:  # the blind view whatever --unblind says: private figures stay here
+        parent = log_run(run.view(unblind=False), uri, experiment)
+        print(f"logged to MLflow at {redact(uri)}: run {parent}")
 
 
 def _failed_fits(run: store.StoredRun) -> int:
@@ -314,6 +341,7 @@ def _check_output_dir(path: Path) -> None:
 
 
 def cmd_report(args) -> int:
+    mlflow_uri = _mlflow_store(args)
     run = store.open_run(args.run_dir, unblind=args.unblind)
     path = write_report(run)
     missing = run.missing_fits()
@@ -321,6 +349,7 @@ def cmd_report(args) -> int:
         print(f"warning: {args.run_dir} is incomplete: {len(missing)} planned fit(s) have no results "
               "(listed at the top of the report)", file=sys.stderr)
     print(f"wrote {path}")
+    _log_to_mlflow(run, mlflow_uri, args.mlflow_experiment)
     return 0
 
 

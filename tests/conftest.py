@@ -15,7 +15,8 @@ SHARED_HIGGS = (Path(__file__).resolve().parents[2] / "shared" / "data" / "higgs
 # ("ray": the Ray extra; "postgres": a PostgreSQL server and its driver; "reference": the
 # published implementations our image methods are checked against).
 # Each tox environment selects its tests by these markers (pyproject.toml registers them).
-BACKENDS = ("sklearn", "xgboost", "lightgbm", "catboost", "tabm", "realmlp", "torch", "ray", "postgres", "reference")
+BACKENDS = ("sklearn", "xgboost", "lightgbm", "catboost", "tabm", "realmlp", "torch", "ray", "postgres", "mlflow",
+            "reference")
 
 
 def pytest_collection_modifyitems(config, items):
