@@ -42,6 +42,11 @@ class Run:
 
     stored: store.StoredRun
 
+    def __repr__(self) -> str:  # a notebook cell shows this, not every stored record
+        blind = ", blind" if self.stored.blind else ""
+        return (f"Run({str(self.run_dir)!r}: {len(self.stored.records)} records, "
+                f"{len(self.stored.failures)} failures{blind})")
+
     @property
     def run_dir(self) -> Path:
         return self.stored.run_dir

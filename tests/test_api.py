@@ -72,6 +72,7 @@ def test_the_readme_example_gives_the_numbers_the_cli_shows(api_run, cli_run):
         cell = fmt_mean_std(df[df.model == model].accuracy.tolist(), 1, True)
         assert re.search(rf"^\s+{re.escape(model)}\s+{re.escape(cell)}\s", console, re.M), (cell, console)
     assert (api_run.run_dir / "report.md").is_file() and (api_run.run_dir / "manifest.json").is_file()
+    assert repr(api_run) == f"Run({str(api_run.run_dir)!r}: 6 records, 0 failures)"
 
 
 @XGBOOST
