@@ -1,4 +1,4 @@
-"""Command line: ``python -m benchmarks {list,run,report,fetch,score,encode,tune,compare,perf}``."""
+"""Command line: ``python -m benchmarks {list,run,report,export,fetch,score,encode,tune,compare,perf}``."""
 from __future__ import annotations
 
 import argparse
@@ -30,6 +30,7 @@ from .core.secrets import MASK, redact
 from .encode_command import encode_examples
 from .executors import require_ray, tune_on_ray
 from .importance import importance_of
+from .records_table import FORMATS, write_table
 from .runner import RunOptions, run_suite, select_models
 from .submission import score_submission_files
 from .suite import list_suites, load_suite, parse_suite
@@ -40,6 +41,7 @@ EPILOG = """examples:
   python -m benchmarks run --suite higgsml --data atlas-higgs-challenge-2014-v2.csv.gz
   python -m benchmarks run --suite smoke --dataset csv:table.csv --target label
   python -m benchmarks report runs/higgsml-20261122-120000 --unblind
+  python -m benchmarks export runs/iris-20261122-120000 --format parquet   # the tidy records table
   python -m benchmarks fetch openml:1590                # the Adult table into scikit-learn's cache
   python -m benchmarks fetch keel:pima                  # a KEEL table into ~/.cache/supertml-bench/keel
   KEEL_DATA=dir/of/dat/files python -m benchmarks run --suite keel-small
@@ -181,6 +183,11 @@ def _add_small(sub) -> None:
     c.add_argument("run_dirs", type=Path, nargs="+")
     c.add_argument("--out", type=Path, help="output file (default: comparison.md)")
     c.add_argument("--unblind", action="store_true")
+    x = sub.add_parser("export", help="write a run's records as one tidy table (CSV, Parquet or JSON)")
+    x.add_argument("run_dir", type=Path, metavar="RUN_DIR")
+    x.add_argument("--format", choices=FORMATS, default="csv",
+                   help="csv, parquet (needs pyarrow: the parquet extra) or json (default: %(default)s)")
+    x.add_argument("--out", type=Path, help="output file (default: RUN_DIR/records.FORMAT)")
     pf = sub.add_parser("perf", help="print performance figures")
     pf.add_argument("what", choices=["ams", "encode", "train", "ensemble", "scale"])
     pf.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
@@ -285,7 +292,9 @@ def _resumed(args):
         raise ConfigError(f"{args.resume / store.MANIFEST} does not describe a run ({exc})") from None
 
 
-def cmd_run(args) -> int:
+def run_from_args(args) -> store.StoredRun:
+    """The run ``args`` describe (``run``'s options), stored and reported; the one path of
+    ``python -m benchmarks run`` and of ``benchmarks.api.run``."""
     if args.resume is not None:
         suite, opts = _resumed(args)
         out = args.resume
@@ -298,9 +307,14 @@ def cmd_run(args) -> int:
     # The report and the summary from the run just stored, not re-read; the report under the run's lock.
     run = run_suite(suite, out, opts, log=log, resume=args.resume is not None,
                     finish=lambda stored: write_report(stored.view(unblind=args.unblind))).view(unblind=args.unblind)
+    _log_to_mlflow(run, mlflow_uri, args.mlflow_experiment)
+    return run
+
+
+def cmd_run(args) -> int:
+    run = run_from_args(args)
     print(console_summary(run))
     print(f"\nwrote {run.run_dir / store.REPORT}")
-    _log_to_mlflow(run, mlflow_uri, args.mlflow_experiment)
     return _failed_fits(run)
 
 
@@ -350,6 +364,21 @@ def cmd_report(args) -> int:
               "(listed at the top of the report)", file=sys.stderr)
     print(f"wrote {path}")
     _log_to_mlflow(run, mlflow_uri, args.mlflow_experiment)
+    return 0
+
+
+def _export_path(args) -> Path:
+    return args.out if args.out is not None else args.run_dir / f"records.{args.format}"
+
+
+def cmd_export(args) -> int:
+    run = store.open_run(args.run_dir)
+    out = _export_path(args)
+    if out.is_dir():
+        raise ConfigError(f"--out {out} is a directory; name the file to write")
+    _check_output_dir(out.parent)
+    path = write_table(run.records_table(), out, args.format)
+    print(f"wrote {path} ({len(run.records)} records)")
     return 0
 
 
@@ -516,7 +545,8 @@ def _writing_into(where: Callable[[argparse.Namespace], Path | None], command: C
 COMMANDS = {"list": cmd_list, "run": cmd_run, "report": _writing_into(lambda a: a.run_dir, cmd_report),
             "fetch": cmd_fetch, "score": cmd_score, "perf": cmd_perf,
             "tune": _writing_into(lambda a: storage_dir(a.storage) if a.storage else None, cmd_tune, shared=True),
-            "compare": cmd_compare, "encode": _writing_into(lambda a: a.out, cmd_encode),
+            "compare": cmd_compare, "export": _writing_into(lambda a: _export_path(a).parent, cmd_export),
+            "encode": _writing_into(lambda a: a.out, cmd_encode),
             "importance": _writing_into(lambda a: a.out, cmd_importance)}
 
 

@@ -24,6 +24,7 @@ from .core.errors import BenchmarkError
 from .core.files import atomic_write
 from .core.naming import file_name
 from .core.scoring import PRIVATE, SplitArrays
+from .records_table import RECORDS_CSV, records_frame, write_table
 from .run_record import PREDICTIONS, Failure, FitKey, Record, freeze, thaw
 from .run_schema import MANIFEST as MANIFEST_FIELDS, RESULTS as RESULTS_FIELDS, check, check_arrays
 
@@ -267,6 +268,11 @@ class StoredRun:
                                                  self.n_classes(record.dataset))
         return self._arrays[rel]
 
+    def records_table(self):
+        """The records as one tidy pandas DataFrame (``records_table``), private figures left
+        out while this view is blind: what records.csv holds."""
+        return records_frame(self.records, self.datasets, self.blind)
+
     def n_classes(self, dataset: str) -> int | None:
         """How many classes the dataset's probabilities have (None for a dataset not described)."""
         info = self.datasets.get(dataset)
@@ -421,6 +427,9 @@ class RunWriter:
             "schema": SCHEMA, "suite": self.suite, "blind": self.blind, "datasets": self._datasets,
             "tuning": self._tuning, "records": [r.to_json() for r in self._records],
             "failures": [f.to_json() for f in self._failures]})
+        # Written with results.json, every time, so that every run (an interrupted one too) has
+        # the table of exactly what results.json holds; blind as the suite is.
+        write_table(records_frame(self._records, self._datasets, self.blind), self.run_dir / RECORDS_CSV, "csv")
 
 
 def record_key(rec: Record) -> str:

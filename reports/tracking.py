@@ -24,8 +24,8 @@ from typing import Any, Iterator, Mapping
 
 from benchmarks import store
 from benchmarks.core.errors import BenchmarkError, ConfigError, MissingBackendError, excerpt
-from benchmarks.core.scoring.base import PRIVATE
 from benchmarks.core.secrets import redact
+from benchmarks.records_table import hidden_figures
 from benchmarks.run_record import Record, thaw
 
 MAX_PARAM_CHARS = 500  # what MLflow stores of a parameter's value (longer ones are cut, marked)
@@ -86,16 +86,12 @@ def _reason(message: str) -> str:
     return excerpt(redact(message), 160, quote=False)
 
 
-def is_private(key: str) -> bool:
-    """A metric of the private test split (``ams_private``, ``n_sig_private``, ...)."""
-    return key == PRIVATE or key.endswith(f"_{PRIVATE}")
-
-
-def record_metrics(rec: Record, blind: bool) -> dict[str, float]:
-    """The record's numeric metrics and timings, the private split's left out when blind."""
+def record_metrics(rec: Record, hidden) -> dict[str, float]:
+    """The record's numeric metrics and timings, without the figures ``hidden`` names (a blind
+    run's private ones: ``records_table.hidden_figures``, the rule of the report and records.csv)."""
     out = {}
     for key, value in rec.metrics.items():
-        if not (blind and is_private(key)) and _finite(value):
+        if not hidden(key) and _finite(value):
             out[str(key)] = float(value)
     for key, value in rec.timing.items():
         if _finite(value):
@@ -178,7 +174,8 @@ def log_run(run: store.StoredRun, uri: str, experiment: str | None = None) -> st
                 child = client.create_run(exp_id, run_name=f"{rec.dataset} / {rec.model} / seed {rec.seed}"
                                           + ("" if rec.control == "none" else f" ({rec.control})"),
                                           tags={**record_tags(rec), "mlflow.parentRunId": pid})
-                metrics = [Metric(k, v, now, 0) for k, v in record_metrics(rec, run.blind).items()]
+                hidden = hidden_figures(run.datasets.get(rec.dataset), run.blind)
+                metrics = [Metric(k, v, now, 0) for k, v in record_metrics(rec, hidden).items()]
                 params = [Param(k, v) for k, v in record_params(rec).items()]
                 for start in range(0, max(len(metrics), 1), BATCH):
                     client.log_batch(child.info.run_id, metrics=metrics[start:start + BATCH],

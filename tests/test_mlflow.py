@@ -83,6 +83,7 @@ def test_a_blind_run_never_sends_its_private_figures(tmp_path, capsys):
     assert any("private" in k for rec in run.records for k in rec.metrics)  # the run has them...
     for child in children:  # ...MLflow has none, although the report was unblinded
         assert child.data.metrics and not [k for k in child.data.metrics if "private" in k]
+        assert "auc" not in child.data.metrics  # public and private together: hidden, as in the report
         rec = next(r for r in run.records if r.seed == int(child.data.tags["seed"]))
         assert child.data.metrics["ams_public"] == rec.metrics["ams_public"]
         assert child.data.params["param.n_estimators"] == "20" and child.data.tags["model"] == "random-forest"

@@ -98,6 +98,11 @@ class AMS(Metric):
         cols = super().summary_columns(blind)
         return cols + [Column("auc_public", "AUC public") if blind else Column("auc", "AUC")]
 
+    def hidden_when_blind(self, key: str) -> bool:
+        # The AUC of the concatenated test parts includes the private one (the report shows
+        # auc_public instead while blind).
+        return key == "auc" or super().hidden_when_blind(key)
+
     def leaderboard_column(self, blind: bool) -> Column:
         """The private AMS, the challenge's final figure on 2.5x the public events; the public
         AMS while the run is blind."""

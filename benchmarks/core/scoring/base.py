@@ -212,6 +212,11 @@ class Metric:
     def summary_tests(self) -> list[str]:
         return [""]
 
+    def hidden_when_blind(self, key: str) -> bool:
+        """Whether a record's figure ``key`` rests on the private split (hidden in blind mode,
+        like the report's private columns): every ``*_private`` figure."""
+        return key.endswith(f"_{PRIVATE}")
+
     def leaderboard_column(self, blind: bool) -> Column:
         """The headline figure ranked across datasets: the first summary figure that is visible."""
         return next(c for c in self.summary_columns(blind) if not (blind and c.private))
