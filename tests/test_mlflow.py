@@ -120,3 +120,12 @@ def test_tracking_is_optional_and_never_in_the_run_directory(tmp_path):
                  "--out", str(out), "--mlflow", uri]) == 0
     assert not any(p.name in ("mlruns", "mlartifacts", "m.db") for p in out.rglob("*"))
     assert (tmp_path / "mlartifacts").is_dir() and not Path("mlruns").exists()
+
+
+def test_the_python_api_logs_like_the_command(tmp_path):
+    from benchmarks import run
+
+    uri = f"sqlite:///{tmp_path}/api.db"
+    r = run("iris", models=["random-forest"], seeds=2, out=tmp_path / "run", mlflow=uri, mlflow_experiment="api")
+    _, parent, children = _logged(uri, "api")
+    assert len(children) == len(r.records()) == 2 and parent.data.tags["run_dir"] == str(tmp_path / "run")
