@@ -581,21 +581,39 @@ class Terminated(KeyboardInterrupt):
     resumable) instead of dying wherever the signal found it."""
 
 
-def _terminate(signum, frame) -> None:
-    raise Terminated()
+_SIGNALLED: list[int] = []  # the signals this command received (an interrupt a library's clean-up hid)
+
+
+def _interrupt(signum, frame) -> None:
+    _SIGNALLED.append(signum)
+    raise Terminated() if signum == signal.SIGTERM else KeyboardInterrupt()
 
 
 @contextlib.contextmanager
-def _sigterm_as_exception():
+def _signals_as_exceptions():
+    """SIGTERM and SIGINT raise (Terminated, KeyboardInterrupt) and are remembered: a library
+    that turns the interrupt into another error in its own clean-up (Optuna's journal lock,
+    for one) must not make Ctrl-C look like bad input."""
+    _SIGNALLED.clear()
     try:
-        previous = signal.signal(signal.SIGTERM, _terminate)
-    except ValueError:  # not the main thread (e.g. main() called from a worker thread): leave it
+        previous = {s: signal.signal(s, _interrupt) for s in (signal.SIGTERM, signal.SIGINT)}
+    except ValueError:  # not the main thread (e.g. main() called from a worker thread): leave them
         yield
         return
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+
+
+def _signal_exit() -> int | None:
+    """The exit of a command a signal ended, whatever exception it ended with; None if none came."""
+    if not _SIGNALLED:
+        return None
+    terminated = signal.SIGTERM in _SIGNALLED
+    print("terminated" if terminated else "interrupted", file=sys.stderr)
+    return 128 + signal.SIGTERM if terminated else 130
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -609,23 +627,25 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit as exc:  # --help, or a usage error already printed as one line
         return int(exc.code or 0)
     try:
-        with warnings.catch_warnings(), _sigterm_as_exception():
+        with warnings.catch_warnings(), _signals_as_exceptions():
             warnings.simplefilter("default")
             warnings.showwarning = _OneLineWarnings()
             return COMMANDS[args.command](args)
+    except KeyboardInterrupt:  # Terminated (SIGTERM) among them
+        if not _SIGNALLED:  # raised without our handler (main() off the main thread)
+            _SIGNALLED.append(signal.SIGINT)
+        return _signal_exit()
     except BenchmarkError as exc:
+        if _SIGNALLED:
+            return _signal_exit()
         print(f"error: {_one_line(exc)}", file=sys.stderr)
         return 2
-    except Terminated:
-        print("terminated", file=sys.stderr)
-        return 128 + signal.SIGTERM
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
     except BrokenPipeError:  # output piped into `head` and the like
         sys.stderr.close()
         return 0
     except OSError as exc:  # a path that cannot be read or written, a full disk, ...
+        if _SIGNALLED:
+            return _signal_exit()
         print(f"error: {_os_error(exc)}", file=sys.stderr)
         return 2
     except MemoryError:
@@ -633,6 +653,8 @@ def main(argv: list[str] | None = None) -> int:
               file=sys.stderr)
         return 2
     except Exception as exc:  # noqa: BLE001 - the last line of defence: never a traceback
+        if _SIGNALLED:
+            return _signal_exit()
         if os.environ.get("SUPERTML_DEBUG"):
             raise
         print(f"error: internal error ({type(exc).__name__}: {_one_line(exc)}); "

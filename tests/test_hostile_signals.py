@@ -68,3 +68,21 @@ def test_a_signal_leaves_nothing_or_a_resumable_run(when, sig, search, code, say
         assert (out / "manifest.json").exists()
         assert main(["run", "--resume", str(out), "--quiet"]) == 0
     assert len(_stored(out)["records"]) == (4 if search else 2) and not _stored(out)["failures"]
+
+
+@pytest.mark.parametrize("sig, code, says", [(signal.SIGINT, 130, "interrupted"), (signal.SIGTERM, 143, "terminated")])
+def test_an_interrupt_a_library_turns_into_another_error_is_still_an_interrupt(sig, code, says, monkeypatch, capsys):
+    """Optuna's journal lock, interrupted mid-release, raises FileNotFoundError from its clean-up:
+    the command must still end as interrupted, not as bad input (exit 2)."""
+    import benchmarks.cli as cli
+
+    def cleanup_fails(args):
+        try:
+            signal.raise_signal(sig)
+        finally:
+            raise FileNotFoundError(2, "No such file or directory", "study.log.lock1234.rename")
+
+    monkeypatch.setitem(cli.COMMANDS, "list", cleanup_fails)
+    assert main(["list"]) == code
+    assert capsys.readouterr().err.strip() == says
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # handlers restored
