@@ -85,6 +85,7 @@ def _add_run(sub) -> None:
     r.add_argument("--resume", type=Path, metavar="RUN_DIR",
                    help="finish an interrupted run: the fits it lacks (suite and options from its manifest)")
     r.add_argument("--unblind", action="store_true", help="show private AMS in the report of a blind suite")
+    r.add_argument("--no-html", action="store_true", help="write report.md only, not report.html beside it")
     r.add_argument("--quiet", action="store_true", help="no progress bars")
     x = r.add_argument_group("where fits run")
     x.add_argument("--executor", choices=["local", "ray"],
@@ -151,9 +152,11 @@ def _add_encode(sub) -> None:
 def _add_small(sub) -> None:
     """The commands with a handful of options each."""
     sub.add_parser("list", help="list suites, datasets, models, encoders, metrics and controls")
-    rep = sub.add_parser("report", help="re-render report.md from a run directory's stored results")
+    rep = sub.add_parser("report", help="re-render report.md and report.html from a run directory's stored results")
     rep.add_argument("run_dir", type=Path)
     rep.add_argument("--unblind", action="store_true", help="show private AMS")
+    rep.add_argument("--no-html", action="store_true",
+                     help="write report.md only (by default also report.html: the same report as one page, plots embedded)")
     f = sub.add_parser("fetch", help="download a dataset into the cache (higgsml, openml:ID, keel:NAME)")
     f.add_argument("dataset", metavar="DATASET",
                    help="higgsml (CERN Open Data record 328), openml:ID (an OpenML data set id, e.g. openml:1590) "
@@ -286,9 +289,10 @@ def cmd_run(args) -> int:
     log = (lambda m: None) if args.quiet else (lambda m: print(redact(m), file=sys.stderr))
     # The report and the summary from the run just stored, not re-read; the report under the run's lock.
     run = run_suite(suite, out, opts, log=log, resume=args.resume is not None,
-                    finish=lambda stored: write_report(stored.view(unblind=args.unblind))).view(unblind=args.unblind)
+                    finish=lambda stored: write_report(stored.view(unblind=args.unblind),
+                                                       html=not args.no_html)).view(unblind=args.unblind)
     print(console_summary(run))
-    print(f"\nwrote {run.run_dir / store.REPORT}")
+    print(f"\nwrote {run.run_dir / store.REPORT}" + ("" if args.no_html else f" and {store.REPORT_HTML}"))
     return _failed_fits(run)
 
 
@@ -315,12 +319,12 @@ def _check_output_dir(path: Path) -> None:
 
 def cmd_report(args) -> int:
     run = store.open_run(args.run_dir, unblind=args.unblind)
-    path = write_report(run)
+    path = write_report(run, html=not args.no_html)
     missing = run.missing_fits()
     if missing:
         print(f"warning: {args.run_dir} is incomplete: {len(missing)} planned fit(s) have no results "
               "(listed at the top of the report)", file=sys.stderr)
-    print(f"wrote {path}")
+    print(f"wrote {path}" + ("" if args.no_html else f" and {path.with_name(store.REPORT_HTML).name}"))
     return 0
 
 

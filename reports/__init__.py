@@ -13,18 +13,23 @@ from .analysis import analyse_run
 from .compare import write_comparison
 from .console import console_summary
 from .leaderboard_plots import leaderboard_plots
+from .html import report_page, run_images
 from .markdown import render_report
 from .plots import make_plots
 
 __all__ = ["console_summary", "write_comparison", "write_report"]
 
 
-def write_report(run: store.StoredRun) -> Path:
+def write_report(run: store.StoredRun, html: bool = True) -> Path:
     """Render ``report.md`` (and its plots) into the run's directory from the stored run
-    (``run.view(unblind=True)`` for a blind suite's private figures)."""
+    (``run.view(unblind=True)`` for a blind suite's private figures); with ``html``, also
+    ``report.html``: the same Markdown as one self-contained page (its plots embedded)."""
     analysis = analyse_run(run)
     plots = make_plots(analysis, run.run_dir)
     board_plots = leaderboard_plots(analysis.leaderboard, run.run_dir)
     path = run.run_dir / store.REPORT
-    store.write_text(path, render_report(analysis, plots, board_plots))
+    markdown = render_report(analysis, plots, board_plots)
+    store.write_text(path, markdown)
+    if html:
+        store.write_text(run.run_dir / store.REPORT_HTML, report_page(markdown, run_images(run.run_dir)))
     return path
