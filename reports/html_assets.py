@@ -7,7 +7,8 @@ compared as numbers (the leading figure of "3.12 ± 0.5", "95.8%", "1,234", "1.2
 cells ("–") stay last either way, ties keep the report's order; ``aria-sort`` says the state.
 With the URL fragment ``#selftest`` it also checks itself for the browser test
 (tests/test_html_browser.py): it sorts the leaderboard (or the first table) by a numeric
-column both ways and reports the order and whether every image loaded, in ``pre#selftest``.
+column both ways and reports the order, whether every image loaded and whether the page is
+wider than the window, in ``pre#selftest``.
 """
 from __future__ import annotations
 
@@ -130,6 +131,9 @@ SCRIPT = r"""
     result.images = images.length;
     result.broken = images.filter(function (img) { return !(img.complete && img.naturalWidth > 0); })
                           .map(function (img) { return img.alt; });
+    // on a phone only the tables may scroll sideways, never the page
+    result.page_width = document.documentElement.scrollWidth;
+    result.viewport_width = window.innerWidth;
     var pre = document.getElementById("selftest");
     pre.textContent = JSON.stringify(result);
     pre.hidden = false;
