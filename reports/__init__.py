@@ -1,7 +1,8 @@
 """Reports rendered from one stored run (``benchmarks.store.StoredRun``), read once.
 
 Three steps: ``analysis`` turns the stored run into plain data (every figure and curve),
-``plots`` only draws it into PNG files, and ``markdown``/``sections`` only format both.
+``plots`` only draws it into PNG files, and ``markdown``/``sections`` only format both;
+``html`` turns that Markdown, unchanged, into report.html.
 """
 from __future__ import annotations
 
