@@ -16,6 +16,7 @@ from datasets import DATASETS, dataset_cached, fetch_dataset
 from encoders import ENCODERS
 from models import MODELS, backend_available
 from reports import console_summary, write_comparison, write_report
+from reports.compare import comparison_page
 from reports.plots import write_importance
 
 from . import pipeline, store
@@ -174,6 +175,8 @@ def _add_small(sub) -> None:
     c.add_argument("run_dirs", type=Path, nargs="+")
     c.add_argument("--out", type=Path, help="output file (default: comparison.md)")
     c.add_argument("--unblind", action="store_true")
+    c.add_argument("--no-html", action="store_true",
+                   help="write the Markdown only (by default also the same comparison as one page: --out with the suffix .html)")
     pf = sub.add_parser("perf", help="print performance figures")
     pf.add_argument("what", choices=["ams", "encode", "train", "ensemble", "scale"])
     pf.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
@@ -434,8 +437,9 @@ def cmd_compare(args) -> int:
     if (out.parent / store.RESULTS).exists() or (out.parent / store.MANIFEST).exists():
         raise ConfigError(f"--out {out} is inside a run directory; write the comparison elsewhere")
     _check_output_dir(out.parent)
-    path = write_comparison(args.run_dirs, out, unblind=args.unblind)
-    print(f"wrote {path}")
+    path = write_comparison(args.run_dirs, out, unblind=args.unblind, html=not args.no_html)
+    page = None if args.no_html else comparison_page(path)
+    print(f"wrote {path}" + ("" if page is None else f" and {page.name}"))
     return 0
 
 

@@ -180,6 +180,7 @@ def test_hostile_text_is_inert_in_a_comparison(run_dir, tmp_path):
     out = tmp_path / "cmp.md"
     assert main(["compare", str(a), str(b), "--out", str(out)]) == 0
     assert_inert(out.read_text())
+    assert_inert_html(out.with_suffix(".html").read_text())
 
 
 # --------------------------------------------------------------------------- stored files of the wrong type or shape

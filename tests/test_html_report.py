@@ -175,3 +175,18 @@ def test_no_html_writes_the_markdown_only(iris_run, tmp_path):
     (iris_run / "report.html").unlink(missing_ok=True)
     assert main(["report", str(iris_run), "--no-html"]) == 0
     assert not (iris_run / "report.html").exists() and (iris_run / "report.md").exists()
+
+
+def test_compare_writes_its_page_beside_its_markdown(iris_run, tmp_path, capsys):
+    other = tmp_path / "other"
+    assert main(["run", "--suite", "iris", *RF, "--out", str(other)]) == 0
+    assert main(["compare", str(iris_run), str(other), "--out", str(tmp_path / "cmp.md")]) == 0
+    assert "cmp.html" in capsys.readouterr().out
+    md, page = (tmp_path / "cmp.md").read_text(), (tmp_path / "cmp.html").read_text()
+    aligns = [ln for ln in md.splitlines() if re.fullmatch(r"\|( :?---:? \|)+", ln)]
+    assert aligns and Tree(page).names().count("table") == len(aligns)
+    assert main(["compare", str(iris_run), str(other), "--out", str(tmp_path / "plain.md"), "--no-html"]) == 0
+    assert (tmp_path / "plain.md").exists() and not (tmp_path / "plain.html").exists()
+    # a Markdown file named .html gets no page: the page would overwrite it
+    assert main(["compare", str(iris_run), str(other), "--out", str(tmp_path / "odd.html")]) == 0
+    assert (tmp_path / "odd.html").read_text().startswith("#")
