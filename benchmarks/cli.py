@@ -157,7 +157,8 @@ def _add_small(sub) -> None:
     rep.add_argument("run_dir", type=Path)
     rep.add_argument("--unblind", action="store_true", help="show private AMS")
     rep.add_argument("--no-html", action="store_true",
-                     help="write report.md only (by default also report.html: the same report as one page, plots embedded)")
+                     help="write report.md only, removing an older report.html (by default also report.html: the same "
+                          "report as one page, plots embedded)")
     f = sub.add_parser("fetch", help="download a dataset into the cache (higgsml, openml:ID, keel:NAME)")
     f.add_argument("dataset", metavar="DATASET",
                    help="higgsml (CERN Open Data record 328), openml:ID (an OpenML data set id, e.g. openml:1590) "

@@ -24,13 +24,17 @@ __all__ = ["console_summary", "write_comparison", "write_report"]
 def write_report(run: store.StoredRun, html: bool = True) -> Path:
     """Render ``report.md`` (and its plots) into the run's directory from the stored run
     (``run.view(unblind=True)`` for a blind suite's private figures); with ``html``, also
-    ``report.html``: the same Markdown as one self-contained page (its plots embedded)."""
+    ``report.html``: the same Markdown as one self-contained page (its plots embedded);
+    without, a report.html of an earlier rendering is removed."""
     analysis = analyse_run(run)
     plots = make_plots(analysis, run.run_dir)
     board_plots = leaderboard_plots(analysis.leaderboard, run.run_dir)
     path = run.run_dir / store.REPORT
     markdown = render_report(analysis, plots, board_plots)
     store.write_text(path, markdown)
+    page = run.run_dir / store.REPORT_HTML
     if html:
-        store.write_text(run.run_dir / store.REPORT_HTML, report_page(markdown, run_images(run.run_dir)))
+        store.write_text(page, report_page(markdown, run_images(run.run_dir)))
+    elif page.is_file():  # an earlier rendering's page would no longer say what report.md says
+        page.unlink()
     return path

@@ -171,10 +171,11 @@ def test_report_writes_the_page_with_every_table_and_plot(iris_run, capsys):
         assert re.sub(r"[`\\]", "", heading) in page
 
 
-def test_no_html_writes_the_markdown_only(iris_run, tmp_path):
-    (iris_run / "report.html").unlink(missing_ok=True)
+def test_no_html_writes_the_markdown_only_and_removes_a_stale_page(iris_run):
+    assert (iris_run / "report.html").is_file()
     assert main(["report", str(iris_run), "--no-html"]) == 0
     assert not (iris_run / "report.html").exists() and (iris_run / "report.md").exists()
+    assert main(["report", str(iris_run)]) == 0 and (iris_run / "report.html").is_file()
 
 
 def test_compare_writes_its_page_beside_its_markdown(iris_run, tmp_path, capsys):
