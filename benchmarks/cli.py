@@ -62,7 +62,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _add_run(sub) -> None:
-    r = sub.add_parser("run", help="run a suite and write results.json, manifest.json, report.md")
+    r = sub.add_parser("run", help="run a suite and write results.json, manifest.json, report.md, report.html")
     r.add_argument("--suite", help="suite name or path to a .toml (default: default)")
     r.add_argument("--data", help="path to the dataset file for datasets that read one (higgsml: the CSV or .csv.gz)")
     r.add_argument("--dataset", help="run the suite's models on this dataset instead (e.g. iris, openml:ID, keel:NAME, "
@@ -172,7 +172,7 @@ def _add_small(sub) -> None:
     s = sub.add_parser("score", help="score a Kaggle-format submission against the CERN file (public/private AMS)")
     s.add_argument("--solution", required=True, type=Path, help="atlas-higgs-challenge-2014-v2.csv[.gz]")
     s.add_argument("--submission", required=True, type=Path, help="CSV with EventId,RankOrder,Class")
-    c = sub.add_parser("compare", help="one Markdown report across run directories, with metric and timing deltas")
+    c = sub.add_parser("compare", help="one Markdown report (and its HTML page) across run directories, with metric and timing deltas")
     c.add_argument("run_dirs", type=Path, nargs="+")
     c.add_argument("--out", type=Path, help="output file (default: comparison.md)")
     c.add_argument("--unblind", action="store_true")

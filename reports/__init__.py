@@ -13,8 +13,8 @@ from benchmarks import store
 from .analysis import analyse_run
 from .compare import write_comparison
 from .console import console_summary
-from .leaderboard_plots import leaderboard_plots
 from .html import report_page, run_images
+from .leaderboard_plots import leaderboard_plots
 from .markdown import render_report
 from .plots import make_plots
 
