@@ -16,6 +16,7 @@ from datasets import DATASETS, dataset_cached, fetch_dataset
 from encoders import ENCODERS
 from models import MODELS, backend_available
 from reports import console_summary, write_comparison, write_report
+from reports.compare import comparison_page
 from reports.plots import write_importance
 from reports.tracking import check_store, log_run, tracking_uri
 
@@ -64,7 +65,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _add_run(sub) -> None:
-    r = sub.add_parser("run", help="run a suite and write results.json, manifest.json, report.md")
+    r = sub.add_parser("run", help="run a suite and write results.json, manifest.json, report.md, report.html")
     r.add_argument("--suite", help="suite name or path to a .toml (default: default)")
     r.add_argument("--data", help="path to the dataset file for datasets that read one (higgsml: the CSV or .csv.gz)")
     r.add_argument("--dataset", help="run the suite's models on this dataset instead (e.g. iris, openml:ID, keel:NAME, "
@@ -89,6 +90,7 @@ def _add_run(sub) -> None:
                    help="finish an interrupted run: the fits it lacks (suite and options from its manifest)")
     r.add_argument("--unblind", action="store_true", help="show private AMS in the report of a blind suite")
     _add_mlflow(r)
+    r.add_argument("--no-html", action="store_true", help="write report.md only, not report.html beside it")
     r.add_argument("--quiet", action="store_true", help="no progress bars")
     x = r.add_argument_group("where fits run")
     x.add_argument("--executor", choices=["local", "ray"],
@@ -162,10 +164,13 @@ def _add_encode(sub) -> None:
 def _add_small(sub) -> None:
     """The commands with a handful of options each."""
     sub.add_parser("list", help="list suites, datasets, models, encoders, metrics and controls")
-    rep = sub.add_parser("report", help="re-render report.md from a run directory's stored results")
+    rep = sub.add_parser("report", help="re-render report.md and report.html from a run directory's stored results")
     rep.add_argument("run_dir", type=Path)
     rep.add_argument("--unblind", action="store_true", help="show private AMS")
     _add_mlflow(rep)
+    rep.add_argument("--no-html", action="store_true",
+                     help="write report.md only, removing an older report.html (by default also report.html: the same "
+                          "report as one page, plots embedded)")
     f = sub.add_parser("fetch", help="download a dataset into the cache (higgsml, openml:ID, keel:NAME)")
     f.add_argument("dataset", metavar="DATASET",
                    help="higgsml (CERN Open Data record 328), openml:ID (an OpenML data set id, e.g. openml:1590) "
@@ -179,10 +184,12 @@ def _add_small(sub) -> None:
     s = sub.add_parser("score", help="score a Kaggle-format submission against the CERN file (public/private AMS)")
     s.add_argument("--solution", required=True, type=Path, help="atlas-higgs-challenge-2014-v2.csv[.gz]")
     s.add_argument("--submission", required=True, type=Path, help="CSV with EventId,RankOrder,Class")
-    c = sub.add_parser("compare", help="one Markdown report across run directories, with metric and timing deltas")
+    c = sub.add_parser("compare", help="one Markdown report (and its HTML page) across run directories, with metric and timing deltas")
     c.add_argument("run_dirs", type=Path, nargs="+")
     c.add_argument("--out", type=Path, help="output file (default: comparison.md)")
     c.add_argument("--unblind", action="store_true")
+    c.add_argument("--no-html", action="store_true",
+                   help="write the Markdown only (by default also the same comparison as one page: --out with the suffix .html)")
     x = sub.add_parser("export", help="write a run's records as one tidy table (CSV, Parquet or JSON)")
     x.add_argument("run_dir", type=Path, metavar="RUN_DIR")
     x.add_argument("--format", choices=FORMATS, default="csv",
@@ -306,7 +313,8 @@ def run_from_args(args) -> store.StoredRun:
     log = (lambda m: None) if args.quiet else (lambda m: print(redact(m), file=sys.stderr))
     # The report and the summary from the run just stored, not re-read; the report under the run's lock.
     run = run_suite(suite, out, opts, log=log, resume=args.resume is not None,
-                    finish=lambda stored: write_report(stored.view(unblind=args.unblind))).view(unblind=args.unblind)
+                    finish=lambda stored: write_report(stored.view(unblind=args.unblind),
+                                                       html=not args.no_html)).view(unblind=args.unblind)
     _log_to_mlflow(run, mlflow_uri, args.mlflow_experiment)
     return run
 
@@ -314,7 +322,7 @@ def run_from_args(args) -> store.StoredRun:
 def cmd_run(args) -> int:
     run = run_from_args(args)
     print(console_summary(run))
-    print(f"\nwrote {run.run_dir / store.REPORT}")
+    print(f"\nwrote {run.run_dir / store.REPORT}" + ("" if args.no_html else f" and {store.REPORT_HTML}"))
     return _failed_fits(run)
 
 
@@ -357,12 +365,12 @@ def _check_output_dir(path: Path) -> None:
 def cmd_report(args) -> int:
     mlflow_uri = _mlflow_store(args)
     run = store.open_run(args.run_dir, unblind=args.unblind)
-    path = write_report(run)
+    path = write_report(run, html=not args.no_html)
     missing = run.missing_fits()
     if missing:
         print(f"warning: {args.run_dir} is incomplete: {len(missing)} planned fit(s) have no results "
               "(listed at the top of the report)", file=sys.stderr)
-    print(f"wrote {path}")
+    print(f"wrote {path}" + ("" if args.no_html else f" and {path.with_name(store.REPORT_HTML).name}"))
     _log_to_mlflow(run, mlflow_uri, args.mlflow_experiment)
     return 0
 
@@ -488,8 +496,9 @@ def cmd_compare(args) -> int:
     if (out.parent / store.RESULTS).exists() or (out.parent / store.MANIFEST).exists():
         raise ConfigError(f"--out {out} is inside a run directory; write the comparison elsewhere")
     _check_output_dir(out.parent)
-    path = write_comparison(args.run_dirs, out, unblind=args.unblind)
-    print(f"wrote {path}")
+    path = write_comparison(args.run_dirs, out, unblind=args.unblind, html=not args.no_html)
+    page = None if args.no_html else comparison_page(path)
+    print(f"wrote {path}" + ("" if page is None else f" and {page.name}"))
     return 0
 
 

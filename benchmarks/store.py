@@ -31,6 +31,7 @@ from .run_schema import MANIFEST as MANIFEST_FIELDS, RESULTS as RESULTS_FIELDS, 
 RESULTS = "results.json"
 MANIFEST = "manifest.json"
 REPORT = "report.md"
+REPORT_HTML = "report.html"  # the same report as one self-contained page
 PLOTS = "plots"
 LOCK = ".lock"
 SCHEMA = 1  # the layout of results.json; a reader refuses any other

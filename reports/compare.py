@@ -21,6 +21,7 @@ from benchmarks.run_record import Record, thaw
 from benchmarks.store import StoredRun
 
 from .escape import code, plain
+from .html import report_page, run_images
 from .leaderboard import Leaderboard, build_leaderboard, run_cells
 from .leaderboard_plots import leaderboard_plots
 from .leaderboard_section import leaderboard_section
@@ -229,10 +230,21 @@ def compare_runs(run_dirs: Sequence[Path], unblind: bool = False, plots_dir: Pat
     return "\n".join(parts) + "\n"
 
 
-def write_comparison(run_dirs: Sequence[Path], out: Path | None = None, unblind: bool = False) -> Path:
+def comparison_page(path: Path) -> Path | None:
+    """Where the HTML page of the comparison at `path` goes: beside it, suffix ``.html``
+    (none when `path` is itself named ``.html``, which the page would overwrite)."""
+    return None if path.suffix.lower() == ".html" else path.with_suffix(".html")
+
+
+def write_comparison(run_dirs: Sequence[Path], out: Path | None = None, unblind: bool = False,
+                     html: bool = True) -> Path:
     """Write compare_runs' Markdown atomically to `out` (default ./comparison.md), the leaderboard's
-    plots under ``plots/`` beside it; returns the path."""
+    plots under ``plots/`` beside it, and with ``html`` the same Markdown as one page (plots
+    embedded) at :func:`comparison_page`; returns the Markdown's path."""
     path = Path(out) if out is not None else Path.cwd() / "comparison.md"
     text = compare_runs(run_dirs, unblind=unblind, plots_dir=path.parent, plot_prefix=f"{safe_name(path.stem)}_")
     store.write_text(path, text)
+    page = comparison_page(path)
+    if html and page is not None:
+        store.write_text(page, report_page(text, run_images(path.parent)))
     return path

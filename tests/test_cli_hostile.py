@@ -67,6 +67,11 @@ def _setup(kind: str, tmp_path: Path, run_dir: Path) -> list[str]:
         (d / "report.md").unlink()
         (d / "report.md").mkdir()
         return ["report", str(d)]
+    if kind == "report.html is a directory":
+        d = _copy(run_dir, tmp_path)
+        (d / "report.html").unlink()
+        (d / "report.html").mkdir()
+        return ["report", str(d)]
     if kind == "plots is a file":
         d = _copy(run_dir, tmp_path)
         shutil.rmtree(d / "plots", ignore_errors=True)
@@ -154,6 +159,7 @@ CASES = {
     "out under /proc": "/proc/no",
     "predictions is a file": "predictions",
     "report.md is a directory": "report.md",
+    "report.html is a directory": "report.html",
     "plots is a file": "plots",
     "truncated gz csv": "cannot read",
     "huge values in csv": "beyond",

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
+from html.parser import HTMLParser
 from pathlib import Path
 from typing import Callable
 
@@ -126,12 +127,48 @@ def assert_inert(md: str) -> None:
         assert len(widths) == 1, block  # every row of every table has its header's cells
 
 
+class _Tags(HTMLParser):
+    """The start tags of a page and its text, as a browser parses them."""
+
+    def __init__(self, page: str) -> None:
+        super().__init__(convert_charrefs=True)
+        self.tags: list[tuple[str, dict]] = []
+        self.text: list[str] = []
+        self.feed(page)
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append((tag, dict(attrs)))
+
+    def handle_data(self, data):
+        self.text.append(data)
+
+
+PAGE_TAGS = {"html", "head", "meta", "title", "style", "body", "main", "pre", "script", "h1", "h2", "h3", "h4",
+             "p", "ul", "li", "blockquote", "div", "table", "thead", "tbody", "tr", "th", "td", "code", "strong",
+             "em", "a", "img", "span"}
+
+
+def assert_inert_html(page: str) -> None:
+    """report.html shows the hostile text as text: no tag, attribute or URL of it survives."""
+    parsed = _Tags(page)
+    names = [tag for tag, _ in parsed.tags]
+    assert set(names) <= PAGE_TAGS and names.count("script") == 1  # the page's own script only
+    assert "<script>alert(1)</script>" in "".join(parsed.text)
+    for tag, attrs in parsed.tags:
+        assert not any(k.startswith("on") for k in attrs), (tag, attrs)
+        if tag == "a":
+            assert not attrs["href"].lower().startswith(("javascript:", "data:")), attrs
+        if tag == "img":
+            assert attrs["src"].startswith("data:image/png;base64,"), attrs["alt"]
+
+
 @pytest.mark.parametrize("case", list(TEXT))
 def test_hostile_text_is_inert_in_the_report(case, run_dir, tmp_path):
     d = _copy(run_dir, tmp_path / "run")
     TEXT[case](d)
     assert main(["report", str(d)]) == 0
     assert_inert((d / store.REPORT).read_text())
+    assert_inert_html((d / store.REPORT_HTML).read_text())
 
 
 def test_hostile_text_is_inert_in_a_comparison(run_dir, tmp_path):
@@ -143,6 +180,7 @@ def test_hostile_text_is_inert_in_a_comparison(run_dir, tmp_path):
     out = tmp_path / "cmp.md"
     assert main(["compare", str(a), str(b), "--out", str(out)]) == 0
     assert_inert(out.read_text())
+    assert_inert_html(out.with_suffix(".html").read_text())
 
 
 # --------------------------------------------------------------------------- stored files of the wrong type or shape
