@@ -194,7 +194,7 @@ def log_run(run: store.StoredRun, uri: str, experiment: str | None = None) -> st
 def _log_artifacts(client, run_id: str, run: store.StoredRun) -> None:
     """The report, its plots and the manifest; results.json only when nothing is hidden (it
     holds the private figures of a blind suite)."""
-    names = [store.REPORT, "report.html", store.MANIFEST] + ([] if run.blind else [store.RESULTS])
+    names = [store.REPORT, store.REPORT_HTML, store.MANIFEST] + ([] if run.blind else [store.RESULTS])
     for name in names:
         path = run.run_dir / name
         if path.is_file():
