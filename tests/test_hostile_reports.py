@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import re
 import shutil
-from html.parser import HTMLParser
 from pathlib import Path
 from typing import Callable
 
@@ -20,6 +19,7 @@ import pytest
 
 from benchmarks import store
 from benchmarks.cli import main
+from html_tree import Tree
 
 pytestmark = pytest.mark.sklearn
 
@@ -127,22 +127,6 @@ def assert_inert(md: str) -> None:
         assert len(widths) == 1, block  # every row of every table has its header's cells
 
 
-class _Tags(HTMLParser):
-    """The start tags of a page and its text, as a browser parses them."""
-
-    def __init__(self, page: str) -> None:
-        super().__init__(convert_charrefs=True)
-        self.tags: list[tuple[str, dict]] = []
-        self.text: list[str] = []
-        self.feed(page)
-
-    def handle_starttag(self, tag, attrs):
-        self.tags.append((tag, dict(attrs)))
-
-    def handle_data(self, data):
-        self.text.append(data)
-
-
 PAGE_TAGS = {"html", "head", "meta", "title", "style", "body", "main", "pre", "script", "h1", "h2", "h3", "h4",
              "p", "ul", "li", "blockquote", "div", "table", "thead", "tbody", "tr", "th", "td", "code", "strong",
              "em", "a", "img", "span"}
@@ -150,7 +134,7 @@ PAGE_TAGS = {"html", "head", "meta", "title", "style", "body", "main", "pre", "s
 
 def assert_inert_html(page: str) -> None:
     """report.html shows the hostile text as text: no tag, attribute or URL of it survives."""
-    parsed = _Tags(page)
+    parsed = Tree(page)
     names = [tag for tag, _ in parsed.tags]
     assert set(names) <= PAGE_TAGS and names.count("script") == 1  # the page's own script only
     assert "<script>alert(1)</script>" in "".join(parsed.text)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import base64
 import re
-from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
@@ -15,30 +14,12 @@ from reports.escape import code, image, link, plain
 from reports.html import markdown_to_html, relative_target, report_page, run_images
 from reports.html_assets import SCRIPT, STYLE
 from reports.tables import table
+from html_tree import Tree
 
 pytestmark = pytest.mark.sklearn
 
 PNG = base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==")
 RF = ["--models", "random-forest", "--seeds", "1", "--quiet"]
-
-
-class Tree(HTMLParser):
-    """Every start tag with its attributes, and the page's text, as a browser would parse them."""
-
-    def __init__(self, page: str) -> None:
-        super().__init__(convert_charrefs=True)
-        self.tags: list[tuple[str, dict]] = []
-        self.text: list[str] = []
-        self.feed(page)
-
-    def handle_starttag(self, tag, attrs):
-        self.tags.append((tag, dict(attrs)))
-
-    def handle_data(self, data):
-        self.text.append(data)
-
-    def names(self) -> list[str]:
-        return [t for t, _ in self.tags]
 
 
 def _images(files: dict[str, bytes]):
