@@ -49,7 +49,8 @@ def _row(rec: Record, hidden) -> tuple[dict, dict, dict, dict]:
     return ident, metrics, timing, params
 
 
-def _text(v: Any) -> str:
+def as_text(v: Any) -> str:
+    """A stored value as text: itself if a string, else its JSON (keys sorted)."""
     return v if isinstance(v, str) else json.dumps(thaw(v), sort_keys=True)
 
 
@@ -66,7 +67,7 @@ def _column(name: str, values: list):
             return pd.array(values, dtype="Int64" if len(present) < len(values) else "int64")
         if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in present):
             return pd.array([math.nan if v is None else float(v) for v in values], dtype="float64")
-    return pd.array([None if v is None else _text(v) for v in values], dtype="string")
+    return pd.array([None if v is None else as_text(v) for v in values], dtype="string")
 
 
 def records_frame(records: Iterable[Record], datasets: Mapping[str, Mapping], blind: bool):

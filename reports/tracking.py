@@ -13,20 +13,19 @@ is shown.
 """
 from __future__ import annotations
 
-import json
 import logging
 import math
 import os
 import time
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator, Mapping
+from typing import Any, Iterator
 
 from benchmarks import store
 from benchmarks.core.errors import BenchmarkError, ConfigError, MissingBackendError, excerpt
 from benchmarks.core.secrets import redact
-from benchmarks.records_table import hidden_figures
-from benchmarks.run_record import Record, thaw
+from benchmarks.records_table import as_text, hidden_figures
+from benchmarks.run_record import Record
 
 MAX_PARAM_CHARS = 500  # what MLflow stores of a parameter's value (longer ones are cut, marked)
 BATCH = 100  # metrics per log_batch call (MLflow accepts up to 1000)
@@ -53,14 +52,21 @@ def tracking_uri(given: str | None) -> str:
 def check_store(uri: str) -> None:
     """Reach the store before any work, so that a run of hours does not end in a failed log."""
     client_cls = require_mlflow()
+    with _mlflow_errors(uri), _one_try():
+        client_cls(tracking_uri=uri).search_experiments(max_results=1)
+
+
+@contextmanager
+def _mlflow_errors(uri: str) -> Iterator[None]:
+    """MLflow's own output quiet, and any MLflow or connection failure one BenchmarkError line."""
     from mlflow.exceptions import MlflowException
 
     try:
-        with _quiet(), _one_try():
-            client_cls(tracking_uri=uri).search_experiments(max_results=1)
+        with _quiet():
+            yield
     except MlflowException as exc:
         raise BenchmarkError(f"MLflow at {redact(uri)}: {_reason(exc.message)}") from None
-    except OSError as exc:
+    except OSError as exc:  # a store that cannot be reached or written
         raise BenchmarkError(f"MLflow at {redact(uri)}: {exc.strerror or exc}") from None
 
 
@@ -105,7 +111,7 @@ def record_params(rec: Record) -> dict[str, str]:
     if rec.facts and "entry" in rec.facts:
         params["entry"] = str(rec.facts["entry"])
     for key, value in rec.params.items():
-        params[f"param.{key}"] = value if isinstance(value, str) else json.dumps(thaw(value), sort_keys=True)
+        params[f"param.{key}"] = as_text(value)
     return {k: _cut(str(v)) for k, v in params.items()}
 
 
@@ -150,44 +156,37 @@ def log_run(run: store.StoredRun, uri: str, experiment: str | None = None) -> st
     parent run's id. Any MLflow or connection failure is one BenchmarkError line."""
     client_cls = require_mlflow()
     from mlflow.entities import Metric, Param, RunTag
-    from mlflow.exceptions import MlflowException
 
-    shown = redact(uri)
     name = experiment or run.suite
-    try:
-        with _quiet():
-            client = client_cls(tracking_uri=uri)
-            found = client.get_experiment_by_name(name)
-            exp_id = found.experiment_id if found else client.create_experiment(name, _artifact_location(uri))
-            manifest = run.manifest
-            parent = client.create_run(exp_id, run_name=f"{run.suite} ({run.run_dir.name})", tags={
-                "suite": run.suite, "run_dir": str(run.run_dir), "git_commit": str(manifest.get("git_commit") or ""),
-                "executor": str((manifest.get("executor") or {}).get("name", "local")),
-                "device": str(manifest.get("device", "")), "blind": str(run.blind).lower(),
-                "mlflow.source.name": "supertml-bench"})
-            pid = parent.info.run_id
-            client.log_batch(pid, params=[Param(k, _cut(str(v))) for k, v in (
-                ("records", len(run.records)), ("failures", len(run.failures)),
-                ("datasets", ",".join(run.datasets)), ("command", redact(str(manifest.get("command", "")))))])
-            now = int(time.time() * 1000)
-            for rec in run.records:
-                child = client.create_run(exp_id, run_name=f"{rec.dataset} / {rec.model} / seed {rec.seed}"
-                                          + ("" if rec.control == "none" else f" ({rec.control})"),
-                                          tags={**record_tags(rec), "mlflow.parentRunId": pid})
-                hidden = hidden_figures(run.datasets.get(rec.dataset), run.blind)
-                metrics = [Metric(k, v, now, 0) for k, v in record_metrics(rec, hidden).items()]
-                params = [Param(k, v) for k, v in record_params(rec).items()]
-                for start in range(0, max(len(metrics), 1), BATCH):
-                    client.log_batch(child.info.run_id, metrics=metrics[start:start + BATCH],
-                                     params=params if start == 0 else [])
-                client.set_terminated(child.info.run_id)
-            _log_artifacts(client, pid, run)
-            client.log_batch(pid, tags=[RunTag("records_logged", str(len(run.records)))])
-            client.set_terminated(pid)
-    except MlflowException as exc:
-        raise BenchmarkError(f"MLflow at {shown}: {_reason(exc.message)}") from None
-    except OSError as exc:  # a store that cannot be reached or written
-        raise BenchmarkError(f"MLflow at {shown}: {exc.strerror or exc}") from None
+    with _mlflow_errors(uri):
+        client = client_cls(tracking_uri=uri)
+        found = client.get_experiment_by_name(name)
+        exp_id = found.experiment_id if found else client.create_experiment(name, _artifact_location(uri))
+        manifest = run.manifest
+        parent = client.create_run(exp_id, run_name=f"{run.suite} ({run.run_dir.name})", tags={
+            "suite": run.suite, "run_dir": str(run.run_dir), "git_commit": str(manifest.get("git_commit") or ""),
+            "executor": str((manifest.get("executor") or {}).get("name", "local")),
+            "device": str(manifest.get("device", "")), "blind": str(run.blind).lower(),
+            "mlflow.source.name": "supertml-bench"})
+        pid = parent.info.run_id
+        client.log_batch(pid, params=[Param(k, _cut(str(v))) for k, v in (
+            ("records", len(run.records)), ("failures", len(run.failures)),
+            ("datasets", ",".join(run.datasets)), ("command", redact(str(manifest.get("command", "")))))])
+        now = int(time.time() * 1000)
+        for rec in run.records:
+            child = client.create_run(exp_id, run_name=f"{rec.dataset} / {rec.model} / seed {rec.seed}"
+                                      + ("" if rec.control == "none" else f" ({rec.control})"),
+                                      tags={**record_tags(rec), "mlflow.parentRunId": pid})
+            hidden = hidden_figures(run.datasets.get(rec.dataset), run.blind)
+            metrics = [Metric(k, v, now, 0) for k, v in record_metrics(rec, hidden).items()]
+            params = [Param(k, v) for k, v in record_params(rec).items()]
+            for start in range(0, max(len(metrics), 1), BATCH):
+                client.log_batch(child.info.run_id, metrics=metrics[start:start + BATCH],
+                                 params=params if start == 0 else [])
+            client.set_terminated(child.info.run_id)
+        _log_artifacts(client, pid, run)
+        client.log_batch(pid, tags=[RunTag("records_logged", str(len(run.records)))])
+        client.set_terminated(pid)
     return pid
 
 
